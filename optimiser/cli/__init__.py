@@ -1,0 +1,88 @@
+"""The `optimiser` command line (SPEC section 7).
+
+Each subcommand lives in its own module `cmd_<name>.py` exposing
+`register(subparsers)` and `run(args) -> int`. Errors are mapped to exit codes
+here, once: invalid input never produces a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from ..errors import InvalidInstanceError, InvalidPlanError, OptimiserError, UsageError
+from .common import EXIT_INTERNAL, EXIT_USAGE, emit_json, log
+
+COMMANDS = ("validate", "info", "generate", "import_csv", "solve", "check", "evaluate",
+            "sweep", "report", "bench")
+
+EPILOG = """\
+exit status: 0 success (optimal, or feasible at a limit); 1 internal error;
+2 usage error or invalid instance; 3 infeasible, or a plan that fails check;
+4 no solution within the limit.
+With --json, stdout holds exactly one JSON document; logs and progress go to stderr.
+Docs: README.md, docs/FORMAT.md (instance format), docs/MODEL.md (the LP)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="optimiser",
+        description="Procurement and stockpile planning: solve the LP of an instance, check "
+                    "plans, and stress-test them under sampled scenarios.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"optimiser {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f".cmd_{name}", __name__)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.endswith(f"cmd_{name}"):
+                continue  # command not built in this version
+            raise
+        mod.register(sub)
+    return parser
+
+
+def _json_wanted(argv: list[str]) -> bool:
+    return "--json" in argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    as_json = _json_wanted(argv)
+    try:
+        return int(args.run(args) or 0)
+    except InvalidInstanceError as e:
+        log(str(e))
+        if as_json:
+            emit_json({"status": "invalid", "problems": [
+                {"table": p.table, "row": p.row, "column": p.column, "message": p.message}
+                for p in e.problems]})
+        return EXIT_USAGE
+    except (UsageError, InvalidPlanError) as e:
+        log(f"error: {e}")
+        if as_json:
+            emit_json({"status": "error", "error": str(e)})
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        log("interrupted")
+        return EXIT_INTERNAL
+    except (OptimiserError, Exception) as e:  # malfunction: short message, traceback on request
+        if os.environ.get("OPTIMISER_DEBUG"):
+            raise
+        log(f"internal error: {type(e).__name__}: {e}\n(set OPTIMISER_DEBUG=1 for a traceback)")
+        if as_json:
+            emit_json({"status": "error", "error": f"{type(e).__name__}: {e}"})
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

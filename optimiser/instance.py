@@ -1,0 +1,258 @@
+"""The in-memory instance: index maps and dense numpy arrays (SPEC section 2).
+
+Built from the normalised tables with vectorised numpy/pyarrow operations: no
+Python loop over rows or days. Ids are row order: supplier-commodity pair p is
+row p of suppliers, node-commodity pair i is row i of nodes, lane l is row l
+of lanes. This is what the LP model and the scenario kernels consume.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InvalidInstanceError, Problem
+from .io import as_numpy, file_names, read_instance_tables
+from .validate import validate_meta, validate_tables
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def _index_in(values: pa.ChunkedArray | pa.Array, names: pa.Array) -> np.ndarray:
+    return as_numpy(pc.index_in(values, value_set=names), fill=-1).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """An immutable, validated instance. Arrays are read-only.
+
+    Shapes: K commodities, S suppliers, N nodes, P supplier-commodity pairs,
+    I node-commodity pairs, L lanes, T days.
+    """
+
+    name: str
+    horizon: int  # T
+    budget: float | None
+    description: str
+    commodities: np.ndarray  # [K] str
+    supplier_names: np.ndarray  # [S] str
+    node_names: np.ndarray  # [N] str
+    # supplier-commodity pairs (rows of suppliers)
+    sp_supplier: np.ndarray  # [P] int64 -> supplier_names
+    sp_commodity: np.ndarray  # [P] int64 -> commodities
+    unit_price: np.ndarray  # [P]
+    contract_min: np.ndarray  # [P]
+    contract_max: np.ndarray  # [P], inf = none
+    capacity: np.ndarray  # [P, T] daily capacity with overrides applied
+    # node-commodity pairs (rows of nodes)
+    nc_node: np.ndarray  # [I] int64 -> node_names
+    nc_commodity: np.ndarray  # [I] int64 -> commodities
+    initial_stock: np.ndarray  # [I]
+    max_stock: np.ndarray  # [I], inf = none
+    holding_cost: np.ndarray  # [I]
+    shortfall_penalty: np.ndarray  # [I]
+    readiness_penalty: np.ndarray  # [I]
+    readiness_hard: np.ndarray  # [I] bool
+    floor: np.ndarray  # [I, T] with overrides applied
+    demand: np.ndarray  # [I, T]
+    pipeline: np.ndarray  # [I, T]
+    # lanes (rows of lanes)
+    lane_from_supplier: np.ndarray  # [L] bool
+    lane_origin: np.ndarray  # [L] int64: index into P if from supplier, else into I
+    lane_dest: np.ndarray  # [L] int64 -> I
+    lane_commodity: np.ndarray  # [L] int64 -> commodities
+    lane_mode: np.ndarray  # [L] str
+    lane_lead: np.ndarray  # [L] int64
+    lane_cost: np.ndarray  # [L]
+    lane_capacity: np.ndarray  # [L], inf = none
+    lane_origin_name: np.ndarray  # [L] str
+    lane_dest_name: np.ndarray  # [L] str
+    tables: dict[str, pa.Table] = field(repr=False)
+    warnings: tuple[Problem, ...] = ()
+    path: str | None = None
+    load_seconds: float = 0.0
+
+    # sizes
+    @property
+    def n_pairs(self) -> int:
+        return len(self.nc_node)
+
+    @property
+    def n_supplier_pairs(self) -> int:
+        return len(self.sp_supplier)
+
+    @property
+    def n_lanes(self) -> int:
+        return len(self.lane_origin)
+
+    @property
+    def lane_price(self) -> np.ndarray:
+        """[L] procurement price per unit dispatched (0 for lanes out of nodes)."""
+        price = np.zeros(self.n_lanes)
+        s = self.lane_from_supplier
+        price[s] = self.unit_price[self.lane_origin[s]]
+        return price
+
+    def pair_label(self, i: int) -> str:
+        return f"{self.node_names[self.nc_node[i]]}/{self.commodities[self.nc_commodity[i]]}"
+
+    def supplier_label(self, p: int) -> str:
+        return f"{self.supplier_names[self.sp_supplier[p]]}/{self.commodities[self.sp_commodity[p]]}"
+
+    def lane_label(self, lane: int) -> str:
+        mode = self.lane_mode[lane]
+        return (f"{self.lane_origin_name[lane]}->{self.lane_dest_name[lane]} "
+                f"{self.commodities[self.lane_commodity[lane]]}" + (f" ({mode})" if mode else ""))
+
+    def __repr__(self) -> str:
+        return (f"Instance({self.name!r}, T={self.horizon}, commodities={len(self.commodities)}, "
+                f"supplier_pairs={self.n_supplier_pairs}, node_pairs={self.n_pairs}, "
+                f"lanes={self.n_lanes}, budget={self.budget})")
+
+    # construction ------------------------------------------------------
+    @classmethod
+    def from_tables(cls, meta: dict, tables: dict[str, pa.Table],
+                    fnames: dict[str, str] | None = None, path: str | None = None) -> Instance:
+        """Validate and build. Raises InvalidInstanceError listing every problem."""
+        from .schema import TABLES_BY_NAME
+        from .io import check_schema, normalise
+
+        fnames = fnames or {n: f"{n}.arrow" for n in TABLES_BY_NAME}
+        problems, horizon = validate_meta(meta)
+        norm: dict[str, pa.Table] = {}
+        for name, t in tables.items():
+            if t is None:
+                continue
+            decl = TABLES_BY_NAME.get(name)
+            if decl is None:
+                problems.append(Problem(name, None, None, f"unknown table {name!r}"))
+                continue
+            sp = check_schema(decl, fnames[name], t.schema)
+            if sp:
+                problems += sp
+            else:
+                norm[name] = normalise(decl, t)
+        for req in ("suppliers", "nodes", "lanes"):
+            if req not in tables or tables[req] is None:
+                problems.append(Problem(fnames[req], None, None, "required table is missing"))
+        return cls._build(meta, norm, fnames, problems, horizon, path)
+
+    @classmethod
+    def _build(cls, meta, tables, fnames, problems, horizon, path) -> Instance:
+        row_problems, warnings = validate_tables(meta, tables, fnames, horizon)
+        problems = problems + row_problems
+        if problems:
+            raise InvalidInstanceError(problems, path)
+        return cls._assemble(meta, tables, tuple(warnings), path)
+
+    @classmethod
+    def _assemble(cls, meta, tables, warnings, path) -> Instance:
+        T = int(meta["horizon_days"])
+        sup, nod, lan = tables["suppliers"], tables["nodes"], tables["lanes"]
+        commodities = pc.unique(pa.chunked_array(
+            sup.column("commodity").chunks + nod.column("commodity").chunks, type=pa.string()))
+        supplier_names = pc.unique(sup.column("supplier"))
+        node_names = pc.unique(nod.column("node"))
+        K = len(commodities)
+        sp_supplier = _index_in(sup.column("supplier"), supplier_names)
+        sp_commodity = _index_in(sup.column("commodity"), commodities)
+        nc_node = _index_in(nod.column("node"), node_names)
+        nc_commodity = _index_in(nod.column("commodity"), commodities)
+        # dense lookups (who, commodity) -> pair id
+        sp_lookup = np.full(len(supplier_names) * K, -1, dtype=np.int64)
+        sp_lookup[sp_supplier * K + sp_commodity] = np.arange(len(sp_supplier))
+        nc_lookup = np.full(len(node_names) * K, -1, dtype=np.int64)
+        nc_lookup[nc_node * K + nc_commodity] = np.arange(len(nc_node))
+
+        def sp_of(who, com):
+            s, k = _index_in(who, supplier_names), _index_in(com, commodities)
+            return np.where((s >= 0) & (k >= 0), sp_lookup[np.maximum(s, 0) * K + np.maximum(k, 0)], -1)
+
+        def nc_of(who, com):
+            n, k = _index_in(who, node_names), _index_in(com, commodities)
+            return np.where((n >= 0) & (k >= 0), nc_lookup[np.maximum(n, 0) * K + np.maximum(k, 0)], -1)
+
+        P, I = len(sp_supplier), len(nc_node)
+        capacity = np.repeat(as_numpy(sup.column("daily_capacity"))[:, None], T, axis=1)
+        floor = np.repeat(as_numpy(nod.column("floor"))[:, None], T, axis=1)
+        demand = np.zeros((I, T))
+        pipeline = np.zeros((I, T))
+        for name, target, of, col in (("capacity", capacity, sp_of, "capacity"),
+                                      ("floors", floor, nc_of, "floor"),
+                                      ("demand", demand, nc_of, "quantity"),
+                                      ("pipeline", pipeline, nc_of, "quantity")):
+            t = tables.get(name)
+            if t is None or t.num_rows == 0:
+                continue
+            who = t.column(t.column_names[0])
+            rows = of(who, t.column("commodity"))
+            target[rows, as_numpy(t.column("day")).astype(np.int64)] = as_numpy(t.column(col))
+
+        origin = lan.column("origin")
+        com = lan.column("commodity")
+        o_sp = sp_of(origin, com)
+        o_nc = nc_of(origin, com)
+        from_sup = o_sp >= 0
+        lane_origin = np.where(from_sup, o_sp, o_nc)
+        lane_dest = nc_of(lan.column("destination"), com)
+        budget = meta.get("budget")
+        ro = _ro
+        return cls(
+            name=str(meta["name"]), horizon=T,
+            budget=None if budget is None else float(budget),
+            description=str(meta.get("description") or ""),
+            commodities=ro(np.asarray(commodities.to_pylist(), dtype=object)),
+            supplier_names=ro(np.asarray(supplier_names.to_pylist(), dtype=object)),
+            node_names=ro(np.asarray(node_names.to_pylist(), dtype=object)),
+            sp_supplier=ro(sp_supplier), sp_commodity=ro(sp_commodity),
+            unit_price=ro(as_numpy(sup.column("unit_price")).astype(np.float64)),
+            contract_min=ro(as_numpy(sup.column("contract_min"), fill=0.0).astype(np.float64)),
+            contract_max=ro(as_numpy(sup.column("contract_max"), fill=np.inf).astype(np.float64)),
+            capacity=ro(capacity),
+            nc_node=ro(nc_node), nc_commodity=ro(nc_commodity),
+            initial_stock=ro(as_numpy(nod.column("initial_stock")).astype(np.float64)),
+            max_stock=ro(as_numpy(nod.column("max_stock"), fill=np.inf).astype(np.float64)),
+            holding_cost=ro(as_numpy(nod.column("holding_cost")).astype(np.float64)),
+            shortfall_penalty=ro(as_numpy(nod.column("shortfall_penalty")).astype(np.float64)),
+            readiness_penalty=ro(as_numpy(nod.column("readiness_penalty")).astype(np.float64)),
+            readiness_hard=ro(as_numpy(nod.column("readiness_hard")).astype(bool)),
+            floor=ro(floor), demand=ro(demand), pipeline=ro(pipeline),
+            lane_from_supplier=ro(from_sup), lane_origin=ro(lane_origin.astype(np.int64)),
+            lane_dest=ro(lane_dest.astype(np.int64)),
+            lane_commodity=ro(_index_in(com, commodities)),
+            lane_mode=ro(as_numpy(lan.column("mode"), fill="").astype(object)),
+            lane_lead=ro(as_numpy(lan.column("lead_time_days")).astype(np.int64)),
+            lane_cost=ro(as_numpy(lan.column("unit_cost")).astype(np.float64)),
+            lane_capacity=ro(as_numpy(lan.column("daily_capacity"), fill=np.inf).astype(np.float64)),
+            lane_origin_name=ro(as_numpy(origin).astype(object)),
+            lane_dest_name=ro(as_numpy(lan.column("destination")).astype(object)),
+            tables=tables, warnings=warnings, path=path,
+        )
+
+
+def load_instance(path: str | os.PathLike) -> Instance:
+    """Read, validate and build an instance directory. Raises InvalidInstanceError."""
+    t0 = time.perf_counter()
+    path = Path(path)
+    meta, tables, problems = read_instance_tables(path)
+    fnames = file_names(path)
+    meta_problems, horizon = validate_meta(meta)
+    inst = Instance._build(meta, tables, fnames, problems + meta_problems, horizon, str(path))
+    object.__setattr__(inst, "load_seconds", time.perf_counter() - t0)
+    return inst
+
+
+def as_instance(obj) -> Instance:
+    """Accept an Instance or a path to an instance directory."""
+    if isinstance(obj, Instance):
+        return obj
+    return load_instance(obj)
