@@ -45,6 +45,11 @@ def depot_names(depots: int) -> list[str]:
     return [f"depot-{i:03d}" for i in range(depots)]
 
 
+def front_names(depots: int) -> list[str]:
+    """Consumers: one per three depots, at least one; the first is always "front"."""
+    return ["front"] + [f"front-{j:02d}" for j in range(1, max(1, depots // 3))]
+
+
 def write_instance(directory: Path, depots: int = 2) -> None:
     write_json(
         directory / "instance.json",
@@ -64,7 +69,8 @@ def write_instance(directory: Path, depots: int = 2) -> None:
     suppliers = suppliers.set_column(0, "supplier", pa.compute.dictionary_encode(suppliers.column("supplier")))
     write_table(directory, "suppliers", suppliers)
     nodes = depot_names(depots)
-    rows = [(n, k) for n in nodes for k in ("shells", "fuses")] + [("front", "shells")]
+    fronts = front_names(depots)
+    rows = [(n, k) for n in nodes for k in ("shells", "fuses")] + [(f, "shells") for f in fronts]
     write_table(
         directory,
         "nodes",
@@ -73,7 +79,7 @@ def write_instance(directory: Path, depots: int = 2) -> None:
                 "node": [r[0] for r in rows],
                 "commodity": [r[1] for r in rows],
                 "initial_stock": [500.0] * len(rows),
-                "floor": [400.0 if r[1] == "shells" else 100.0 for r in rows[:-1]] + [0.0],
+                "floor": [0.0 if r[0] in fronts else 400.0 if r[1] == "shells" else 100.0 for r in rows],
             }
         ),
     )
@@ -127,9 +133,13 @@ def _stock_rows(depots: int, rng: np.random.Generator) -> dict[str, list]:
         add(node, "shells", 450 + 30 * np.sin(days / 5) - dip + rng.normal(0, 5, HORIZON), 400.0, zero, zero)
         add(node, "fuses", 150 + 20 * np.cos(days / 4) - (dip / 3 if i == 0 else 0), 100.0, zero, zero)
     demand = np.full(HORIZON, 120.0)
-    unmet = np.zeros(HORIZON)
-    unmet[18:23] = [10.0, 35.0, 60.0, 30.0, 5.0]
-    add("front", "shells", np.full(HORIZON, 20.0), 0.0, demand, unmet)
+    for j, front in enumerate(front_names(depots)):
+        # Consumer j goes short for five days from day 18 - j (mod 20); every fourth is never short.
+        unmet = np.zeros(HORIZON)
+        if j % 4 != 3:
+            start = (18 - j) % 20
+            unmet[start:start + 5] = np.array([10.0, 35.0, 60.0, 30.0, 5.0]) / (1 + j % 3)
+        add(front, "shells", np.full(HORIZON, 20.0), 0.0, demand, unmet)
     return cols
 
 
@@ -167,21 +177,22 @@ def write_plan(directory: Path, depots: int = 2, *, shadow: bool = True) -> None
     write_table(directory, "stock", stock)
     unmet = float(np.sum(cols["unmet"]))
     below = float(np.sum(cols["below_floor"]))
+    breakdown = {
+        "procurement": 19_800.0,
+        "transport": 1_250.0,
+        "holding": 628.5,
+        "shortfall_penalty": unmet * 1e4,
+        "readiness_penalty": below * 100.0,
+    }
     write_json(
         directory / "summary.json",
         {
             "status": "optimal",
-            "objective": 2_345_678.5,
-            "breakdown": {
-                "procurement": 19_800.0,
-                "transport": 1_250.0,
-                "holding": 628.5,
-                "shortfall_penalty": unmet * 1e4,
-                "readiness_penalty": below * 100.0,
-            },
+            "objective": sum(breakdown.values()),
+            "breakdown": breakdown,
             "totals": {
                 "ordered": {"Acme": 1420.0, "Borg": 480.0, "Cyan": 200.0},
-                "demand": 120.0 * HORIZON,
+                "demand": float(np.sum(cols["demand"])),
                 "unmet": unmet,
                 "below_floor_unit_days": below,
                 "days_below_floor": 9,

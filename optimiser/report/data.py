@@ -20,6 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import InvalidPlanError, OutputExistsError, UsageError
+
 Columns = dict[str, np.ndarray]
 
 # Column kinds and defaults for each table the report reads. A default of
@@ -104,16 +106,16 @@ KPI_ORDER = (
 )
 
 
-class ReportInputError(ValueError):
-    """An input directory or file is missing or malformed (CLI exit 2)."""
+class ReportInputError(InvalidPlanError):
+    """An input directory (instance, plan or evaluation) lacks a file or column (CLI exit 2)."""
 
 
-class ReportOutputExists(ReportInputError):
-    """The report directory exists and --force was not given (CLI exit 2)."""
-
-
-class MissingDependency(ImportError):
+class MissingDependency(UsageError, ImportError):
     """An optional dependency (matplotlib) is not installed (CLI exit 2)."""
+
+
+# The report directory exists and --force was not given (CLI exit 2).
+ReportOutputExists = OutputExistsError
 
 
 @dataclass(frozen=True)

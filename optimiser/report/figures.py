@@ -1,0 +1,441 @@
+"""Figures of a plan and its evaluation, as matplotlib Figure objects.
+
+matplotlib is an optional extra (``pip install 'optimiser[plot]'``): it is
+imported inside each function, never at module import. Figures are built
+with ``matplotlib.figure.Figure`` on an Agg canvas, not through pyplot, so
+no global backend or figure registry is touched: safe in scripts, threads
+and notebooks (where a returned Figure displays itself).
+
+Every function takes tables as a ``pyarrow.Table``, a dict of columns or a
+pandas DataFrame, with the columns of SPEC section 4 (plan) or 7
+(evaluation). Instances with hundreds of nodes stay readable: each figure
+shows the ``top`` worst (node, commodity) pairs first and says how many it
+left out.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import data as d
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+MATPLOTLIB_MISSING = "matplotlib is not installed: pip install 'optimiser[plot]'"
+TOP = 12
+
+STOCK_COLOUR = "#1f77b4"
+FLOOR_COLOUR = "#d62728"
+PLAN_COLOUR = "#555555"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _figure(width: float, height: float) -> Figure:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise d.MissingDependency(MATPLOTLIB_MISSING) from exc
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def to_png(fig: Figure, dpi: int = 100) -> bytes:
+    """Render a figure to PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
+
+
+def human(x: float, _pos: Any = None) -> str:
+    """Short tick label: 1,200 / 45k / 2.3M / 1.1bn."""
+    a = abs(x)
+    if a >= 1e9:
+        return f"{x / 1e9:.3g}bn"
+    if a >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    if a >= 1e4:
+        return f"{x / 1e3:.3g}k"
+    if a >= 100 or x == int(x):
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def _human_axis(axis: Any) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(human))
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
+def _left_out(shown: int, total: int, what: str, order: str, plural: str | None = None) -> str:
+    """'all 5 pairs' or 'worst 12 of 340 pairs by ...; 328 not shown' (``what`` is a singular noun)."""
+    if total <= shown:
+        return "the only " + what if total == 1 else f"all {_count(total, what, plural)}"
+    return f"worst {shown} of {_count(total, what, plural)} by {order}; {total - shown} not shown"
+
+
+def _message(fig: Figure, text: str) -> Figure:
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=12, wrap=True)
+    return fig
+
+
+def _grid(fig: Figure, n: int, ncols: int) -> tuple[list[Axes], int]:
+    rows = max(1, math.ceil(n / ncols))
+    axes = fig.subplots(rows, ncols, sharex=True, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return axes[:n], rows
+
+
+def _label_grid(axes: list[Axes], ncols: int, xlabel: str, ylabel: str) -> None:
+    n = len(axes)
+    for j, ax in enumerate(axes):
+        if j % ncols == 0:
+            ax.set_ylabel(ylabel)
+        # Bottom-most visible panel of each column carries the x label.
+        if j + ncols >= n:
+            ax.set_xlabel(xlabel)
+            ax.tick_params(labelbottom=True)
+        _human_axis(ax.yaxis)
+        ax.grid(True, alpha=0.3, linewidth=0.5)
+        ax.set_ylim(bottom=0)
+
+
+def _shade(ax: Axes, days: np.ndarray, mask: np.ndarray, colour: str, label: str | None = None) -> None:
+    if mask.any():
+        ax.fill_between(
+            days, 0, 1, where=mask, step="mid", transform=ax.get_xaxis_transform(),
+            color=colour, alpha=0.15, linewidth=0, label=label,
+        )
+
+
+def _legend_handles(*items: tuple[str, dict[str, Any]]) -> tuple[list[Any], list[str]]:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = []
+    for kind, style in items:
+        handles.append(Patch(**style) if kind == "patch" else Line2D([], [], **style))
+    return handles, [style["label"] for _, style in items]
+
+
+# ---------------------------------------------------------------- plan figures
+
+
+def stock_figure(stock: Any, *, top: int = TOP, ncols: int = 3, horizon: int | None = None) -> Figure:
+    """End-of-day stock against the readiness floor, one panel per (node, commodity).
+
+    Panels are the ``top`` pairs with the most unit-days below floor (then
+    the most unmet consumption), worst first; days below floor are shaded.
+    """
+    c = d.columns(stock, d.STOCK_SPEC, table="stock")
+    below = np.where(np.isnan(c["below_floor"]), np.maximum(c["floor"] - c["stock"], 0), c["below_floor"])
+    pairs = d.group_pairs(c["node"], c["commodity"])
+    T = horizon or (int(c["day"].max()) + 1 if len(c["day"]) else 0)
+    chosen, _ = d.worst_first(pairs.total(below), pairs.total(c["unmet"]), top=top)
+    ncols = max(1, min(ncols, len(chosen)))
+    rows = max(1, math.ceil(len(chosen) / ncols))
+    fig = _figure(4.4 * ncols + 0.6, 1.3 + 2.4 * rows)
+    if not len(chosen):
+        return _message(fig, "The plan has no stock rows.")
+    days = np.arange(T)
+    stock_m = pairs.series(c["day"], c["stock"], T)
+    floor_m = pairs.series(c["day"], c["floor"], T)
+    below_m = pairs.series(c["day"], below, T, fill=0.0)
+    axes, _ = _grid(fig, len(chosen), ncols)
+    marker = "o" if T <= 45 else None
+    for ax, i in zip(axes, chosen):
+        _shade(ax, days, below_m[i] > 1e-9, FLOOR_COLOUR)
+        ax.plot(days, stock_m[i], color=STOCK_COLOUR, marker=marker, markersize=2.5, linewidth=1.4)
+        has_floor = bool(np.nan_to_num(floor_m[i]).any())
+        if has_floor:
+            ax.plot(days, floor_m[i], color=FLOOR_COLOUR, linestyle="--", linewidth=1.2, drawstyle="steps-mid")
+        total = below_m[i].sum()
+        sub = f"{human(total)} unit-days below floor" if total > 0 else "never below floor" if has_floor else "no floor"
+        ax.set_title(f"{pairs.label(i)}\n{sub}", fontsize=9.5)
+    _label_grid(axes, ncols, "day", "stock (units)")
+    handles, labels = _legend_handles(
+        ("line", {"color": STOCK_COLOUR, "marker": marker, "markersize": 3, "label": "end-of-day stock"}),
+        ("line", {"color": FLOOR_COLOUR, "linestyle": "--", "label": "readiness floor"}),
+        ("patch", {"color": FLOOR_COLOUR, "alpha": 0.15, "label": "day below floor"}),
+    )
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
+    fig.suptitle(
+        "Stock against floor: " + _left_out(len(chosen), len(pairs), "node·commodity pair", "unit-days below floor"),
+        fontsize=11,
+    )
+    return fig
+
+
+def unmet_figure(stock: Any, *, top: int = TOP, horizon: int | None = None) -> Figure:
+    """Heatmap of unmet consumption by consumer (node, commodity with demand) and day."""
+    c = d.columns(stock, d.STOCK_SPEC, table="stock")
+    pairs = d.group_pairs(c["node"], c["commodity"])
+    T = horizon or (int(c["day"].max()) + 1 if len(c["day"]) else 0)
+    demand, unmet = pairs.total(c["demand"]), pairs.total(c["unmet"])
+    consumers = np.flatnonzero(demand > 0)
+    short = consumers[unmet[consumers] > 1e-9]
+    chosen, _ = d.worst_first(unmet[short], top=top)
+    chosen = short[chosen]
+    fig = _figure(11.0, 1.9 + 0.38 * max(len(chosen), 2))
+    if not len(chosen):
+        what = f"all {len(consumers)} consumers" if len(consumers) else "no consumer has demand"
+        return _message(fig, f"No unmet consumption: {what}; demand met in full every day.")
+    matrix = pairs.series(c["day"], c["unmet"], T, fill=0.0)[chosen]
+    ax = fig.subplots()
+    from matplotlib import colormaps
+
+    cmap = colormaps["Reds"].with_extremes(bad="white")
+    image = ax.imshow(
+        np.ma.masked_less_equal(matrix, 1e-9), aspect="auto", cmap=cmap, interpolation="nearest",
+        vmin=0, extent=(-0.5, T - 0.5, len(chosen) - 0.5, -0.5),
+    )
+    ax.set_yticks(range(len(chosen)))
+    ax.set_yticklabels(
+        [f"{pairs.label(i)}  ({human(unmet[i])} units, {100 * unmet[i] / demand[i]:.1f}% of demand)" for i in chosen],
+        fontsize=8.5,
+    )
+    ax.set_xlabel("day")
+    ax.set_xlim(-0.5, T - 0.5)
+    bar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
+    bar.set_label("unmet (units/day)")
+    _human_axis(bar.ax.yaxis)
+    met = len(consumers) - len(short)
+    note = _left_out(len(chosen), len(short), "consumer with unmet demand", "total unmet",
+                     "consumers with unmet demand")
+    ax.set_title(
+        f"Unmet consumption by consumer and day (white: demand met in full)\n{note}; {_count(met, 'consumer')} fully supplied",
+        fontsize=10.5,
+    )
+    return fig
+
+
+def procurement_figure(
+    flows: Any,
+    suppliers: Any,
+    *,
+    capacity: Any = None,
+    horizon: int | None = None,
+    top_suppliers: int = 8,
+    top_commodities: int = 4,
+    top_contracts: int = TOP,
+) -> Figure:
+    """Orders by supplier over time (stacked, per commodity) and totals against contract limits.
+
+    Bar segments are hatched on the days a supplier dispatches its full
+    daily capacity. The last panel sets each (supplier, commodity)'s total
+    against its contract minimum and maximum and its capacity over the horizon.
+    """
+    f = d.columns(flows, d.FLOWS_SPEC, table="flows")
+    s = d.columns(suppliers, d.SUPPLIERS_SPEC, table="suppliers")
+    cap = None if capacity is None else d.columns(capacity, d.CAPACITY_SPEC, table="capacity")
+    T = horizon or (int(f["depart_day"].max()) + 1 if len(f["depart_day"]) else 1)
+    p = d.procurement(f, s, cap, T)
+    totals = p.ordered.sum(axis=1)
+    commodities = sorted(set(p.commodity.tolist()), key=lambda k: (-totals[p.commodity == k].sum(), k))
+    shown_k = commodities[:top_commodities]
+    with_contract = np.flatnonzero((totals > 0) | (p.contract_min > 0) | np.isfinite(p.contract_max))
+    order, _ = d.worst_first(totals[with_contract], top=top_contracts)
+    contract_rows = with_contract[order]
+    heights = [2.6] * len(shown_k) + [0.9 + 0.36 * max(len(contract_rows), 2)]
+    fig = _figure(11.5, 1.0 + sum(heights))
+    if not totals.any() and not len(contract_rows):
+        return _message(fig, "The plan orders nothing from any supplier.")
+    axes = fig.subplots(len(heights), 1, height_ratios=heights, squeeze=False).ravel()
+    colours = _supplier_colours(p.supplier, totals)
+    binds = p.capacity_binds()
+    days = np.arange(T)
+    for ax, k in zip(axes, shown_k):
+        rows = np.flatnonzero(p.commodity == k)
+        rows = rows[np.argsort(-totals[rows], kind="stable")]
+        main, rest = rows[:top_suppliers], rows[top_suppliers:]
+        bottom = np.zeros(T)
+        for i in main:
+            ax.bar(days, p.ordered[i], bottom=bottom, width=0.85, color=colours[p.supplier[i]], label=p.supplier[i])
+            hit = binds[i]
+            if hit.any():
+                ax.bar(days[hit], p.ordered[i][hit], bottom=bottom[hit], width=0.85, facecolor="none",
+                       edgecolor="black", hatch="////", linewidth=0)
+            bottom += p.ordered[i]
+        if len(rest):
+            ax.bar(days, p.ordered[rest].sum(axis=0), bottom=bottom, width=0.85, color="#bbbbbb",
+                   label=f"{len(rest)} other suppliers")
+        handles, labels = ax.get_legend_handles_labels()
+        if binds[main].any():
+            handles += _legend_handles(("patch", {"facecolor": "white", "edgecolor": "black", "hatch": "////",
+                                                  "label": "at daily capacity"}))[0]
+            labels.append("at daily capacity")
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, title="supplier",
+                  title_fontsize=8.5, frameon=False)
+        ax.set_title(f"Orders of {k} by dispatch day", fontsize=10.5, loc="left")
+        ax.set_ylabel("ordered (units/day)")
+        ax.set_xlabel("dispatch day")
+        ax.set_xlim(-0.7, T - 0.3)
+        _human_axis(ax.yaxis)
+        ax.grid(True, axis="y", alpha=0.3, linewidth=0.5)
+    _contract_panel(axes[-1], p, contract_rows, colours)
+    left = len(commodities) - len(shown_k)
+    title = "Procurement by supplier"
+    if left:
+        title += f" ({len(shown_k)} of {len(commodities)} commodities with most ordered; {left} not shown)"
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _supplier_colours(names: np.ndarray, totals: np.ndarray) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"].colors + colormaps["Dark2"].colors
+    by_total: dict[str, float] = {}
+    for n, t in zip(names.tolist(), totals.tolist()):
+        by_total[n] = by_total.get(n, 0.0) + t
+    ranked = sorted(by_total, key=lambda n: (-by_total[n], n))
+    return {n: palette[j % len(palette)] for j, n in enumerate(ranked)}
+
+
+def _contract_panel(ax: Axes, p: d.Procurement, rows: np.ndarray, colours: dict[str, Any]) -> None:
+    ordered = p.ordered.sum(axis=1)
+    horizon_cap = np.where(np.isfinite(p.capacity), p.capacity, np.nan).sum(axis=1)
+    finite_cap = np.isfinite(p.capacity).all(axis=1)
+    y = np.arange(len(rows))
+    labels = [f"{p.supplier[i]} · {p.commodity[i]}" for i in rows]
+    cap_rows = finite_cap[rows]
+    ax.barh(y[cap_rows], horizon_cap[rows][cap_rows], height=0.7, color="#e6e6e6", label="capacity over the horizon")
+    ax.barh(y, ordered[rows], height=0.45, color=[colours[p.supplier[i]] for i in rows], label="ordered")
+    lo, hi = p.contract_min[rows], p.contract_max[rows]
+    has_lo, has_hi = lo > 0, np.isfinite(hi)
+    ax.plot(lo[has_lo], y[has_lo], linestyle="none", marker="|", markersize=22, markeredgewidth=3,
+            color="black", label="contract minimum", zorder=4)
+    ax.plot(hi[has_hi], y[has_hi], linestyle="none", marker="|", markersize=22, markeredgewidth=3,
+            color=FLOOR_COLOUR, label="contract maximum", zorder=4)
+    for yy, i in zip(y, rows):
+        tol = 1e-6 * max(1.0, ordered[i])
+        notes = []
+        if np.isfinite(p.contract_max[i]) and ordered[i] >= p.contract_max[i] - tol:
+            notes.append("at contract max")
+        if p.contract_min[i] > 0 and ordered[i] <= p.contract_min[i] + tol:
+            notes.append("at contract min")
+        text = f" {human(ordered[i])}" + (f" ({', '.join(notes)})" if notes else "")
+        ax.annotate(text, (ordered[i], yy), xytext=(4, -1), textcoords="offset points", va="center", fontsize=8.5,
+                    fontweight="bold" if notes else "normal")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8.5)
+    ax.invert_yaxis()
+    ax.set_xlabel("total ordered over the horizon (units)")
+    ax.set_xlim(0, max(np.nanmax(np.r_[ordered[rows], horizon_cap[rows][cap_rows], hi[has_hi], lo, 1.0]) * 1.18, 1.0))
+    _human_axis(ax.xaxis)
+    ax.grid(True, axis="x", alpha=0.3, linewidth=0.5)
+    ax.set_title("Totals against contract limits (most ordered first)", fontsize=10.5, loc="left")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, frameon=False)
+
+
+# ---------------------------------------------------------------- evaluation figures
+
+
+def fan_figure(fan: Any, stock: Any = None, *, top: int = TOP, ncols: int = 3, horizon: int | None = None) -> Figure:
+    """Fan chart of end-of-day stock across scenarios, one panel per (node, commodity).
+
+    Draws the p5–p95 band, the median, the floor and (when ``stock`` is
+    given) the plan's own stock. Panels are the pairs whose p5 falls
+    furthest below the floor (unit-days), worst first.
+    """
+    c = d.columns(fan, d.FAN_SPEC, table="fan")
+    pairs = d.group_pairs(c["node"], c["commodity"])
+    T = horizon or (int(c["day"].max()) + 1 if len(c["day"]) else 0)
+    p5, p50, p95 = (pairs.series(c["day"], c[k], T) for k in ("p5", "p50", "p95"))
+    floor = np.zeros_like(p5)
+    plan = None
+    if stock is not None:
+        s = d.columns(stock, d.STOCK_SPEC, table="stock")
+        lookup = {(n, k): i for i, (n, k) in enumerate(zip(pairs.node, pairs.commodity))}
+        idx = np.fromiter((lookup.get((n, k), -1) for n, k in zip(s["node"], s["commodity"])), np.int64, len(s["node"]))
+        ok = (idx >= 0) & (s["day"] >= 0) & (s["day"] < T)
+        floor[idx[ok], s["day"][ok]] = s["floor"][ok]
+        plan = np.full_like(p5, np.nan)
+        plan[idx[ok], s["day"][ok]] = s["stock"][ok]
+    gap5 = np.nansum(np.maximum(floor - p5, 0), axis=1)
+    gap50 = np.nansum(np.maximum(floor - p50, 0), axis=1)
+    chosen, _ = d.worst_first(gap5, gap50, top=top)
+    ncols = max(1, min(ncols, len(chosen)))
+    rows = max(1, math.ceil(len(chosen) / ncols))
+    fig = _figure(4.4 * ncols + 0.6, 1.3 + 2.4 * rows)
+    if not len(chosen):
+        return _message(fig, "The evaluation has no fan rows.")
+    days = np.arange(T)
+    axes, _ = _grid(fig, len(chosen), ncols)
+    for ax, i in zip(axes, chosen):
+        ax.fill_between(days, p5[i], p95[i], color=STOCK_COLOUR, alpha=0.25, linewidth=0)
+        ax.plot(days, p50[i], color=STOCK_COLOUR, linewidth=1.5)
+        if plan is not None:
+            ax.plot(days, plan[i], color=PLAN_COLOUR, linewidth=1.0, linestyle=":")
+        if floor[i].any():
+            ax.plot(days, floor[i], color=FLOOR_COLOUR, linestyle="--", linewidth=1.2, drawstyle="steps-mid")
+        sub = f"p5 below floor: {human(gap5[i])} unit-days" if gap5[i] > 0 else "p5 never below floor"
+        ax.set_title(f"{pairs.label(i)}\n{sub}", fontsize=9.5)
+    _label_grid(axes, ncols, "day", "stock (units)")
+    items = [
+        ("patch", {"color": STOCK_COLOUR, "alpha": 0.25, "label": "5th–95th percentile"}),
+        ("line", {"color": STOCK_COLOUR, "linewidth": 1.5, "label": "median (p50)"}),
+        ("line", {"color": FLOOR_COLOUR, "linestyle": "--", "label": "readiness floor"}),
+    ]
+    if plan is not None:
+        items.append(("line", {"color": PLAN_COLOUR, "linestyle": ":", "label": "plan (expected demand)"}))
+    handles, labels = _legend_handles(*items)
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(items), frameon=False)
+    fig.suptitle(
+        "End-of-day stock across scenarios: "
+        + _left_out(len(chosen), len(pairs), "node·commodity pair", "unit-days of p5 below floor"),
+        fontsize=11,
+    )
+    return fig
+
+
+DISTRIBUTIONS = (
+    ("unmet", "Unmet consumption", "units per scenario", "P(any unmet)"),
+    ("below_floor", "Stock below floor", "unit-days per scenario", "P(any breach)"),
+    ("cost", "Realised cost", "currency units per scenario", None),
+)
+
+
+def distribution_figure(scenarios: Any) -> Figure:
+    """Histograms across scenarios of unmet consumption, unit-days below floor and realised cost."""
+    c = d.columns(scenarios, d.SCENARIO_SPEC, table="scenarios")
+    panels = [p for p in DISTRIBUTIONS if np.isfinite(c[p[0]]).any()]
+    fig = _figure(4.2 * max(len(panels), 1) + 0.4, 3.6)
+    if not panels:
+        return _message(fig, "The evaluation has no scenario rows.")
+    axes = fig.subplots(1, len(panels), squeeze=False).ravel()
+    n = len(c["scenario"])
+    for ax, (key, title, xlabel, p_label) in zip(axes, panels):
+        x = c[key][np.isfinite(c[key])]
+        lo, hi = float(x.min()), float(x.max())
+        bins = min(40, max(8, int(np.sqrt(len(x))))) if hi > lo else 1
+        ax.hist(x, bins=bins, range=None if hi > lo else (lo - 0.5, hi + 0.5), color=STOCK_COLOUR, alpha=0.8,
+                edgecolor="white", linewidth=0.5)
+        p50, p95 = np.percentile(x, [50, 95])
+        ax.axvline(p50, color="black", linestyle="-", linewidth=1.2, label=f"median {human(p50)}")
+        ax.axvline(p95, color=FLOOR_COLOUR, linestyle="--", linewidth=1.2, label=f"95th percentile {human(p95)}")
+        if p_label:
+            ax.plot([], [], linestyle="none", label=f"{p_label} = {np.mean(x > 1e-9):.0%}")
+        ax.set_title(title, fontsize=10.5)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("scenarios")
+        _human_axis(ax.xaxis)
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.grid(True, axis="y", alpha=0.3, linewidth=0.5)
+        ax.legend(fontsize=8, framealpha=0.85, loc="best")
+    fig.suptitle(f"Outcomes across {n} scenarios", fontsize=11)
+    return fig
