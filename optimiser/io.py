@@ -123,6 +123,13 @@ def normalise(decl: Table, raw: pa.Table) -> pa.Table:
             arr = raw.column(col.name)
             if pa.types.is_dictionary(arr.type):
                 arr = arr.cast(arr.type.value_type)
+            if col.kind == "int" and pa.types.is_integer(arr.type) and arr.type != col.arrow_type:
+                # clip rather than wrap around: a day of 2**32 must stay out of range, not become 0
+                lo, hi = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+                if arr.type == pa.uint64():
+                    arr = pc.min_element_wise(arr, pa.scalar(hi, pa.uint64()), skip_nulls=False)
+                arr = pc.max_element_wise(pc.min_element_wise(arr.cast(pa.int64()), hi, skip_nulls=False),
+                                            lo, skip_nulls=False)
             arrays.append(arr.cast(col.arrow_type, safe=False) if arr.type != col.arrow_type else arr)
         else:
             arrays.append(pa.nulls(n, col.arrow_type) if col.default is None
@@ -131,19 +138,20 @@ def normalise(decl: Table, raw: pa.Table) -> pa.Table:
                                  for a in arrays], schema=decl.arrow_schema)
 
 
-def read_meta(directory: Path) -> tuple[dict, list[Problem]]:
+def read_meta(directory: Path) -> tuple[dict | None, list[Problem]]:
+    """instance.json as a dict; None (with the problem) when it is missing or unreadable."""
     path = directory / "instance.json"
     fname = "instance.json"
     if not path.is_file():
-        return {}, [Problem(fname, None, None, f"missing: {directory} must contain instance.json "
+        return None, [Problem(fname, None, None, f"missing: {directory} must contain instance.json "
                             f'with at least {{"format": "{FORMAT_NAME}", "version": 1, "name": ..., '
                             f'"horizon_days": ...}}')]
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
-        return {}, [Problem(fname, None, None, f"is not valid JSON ({e}); fix the file")]
+        return None, [Problem(fname, None, None, f"is not valid JSON ({e}); fix the file")]
     if not isinstance(meta, dict):
-        return {}, [Problem(fname, None, None, "must hold a JSON object")]
+        return None, [Problem(fname, None, None, "must hold a JSON object")]
     return meta, []
 
 

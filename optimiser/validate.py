@@ -12,10 +12,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import Problem
 from .io import as_numpy
-from .schema import FORMAT_NAME, FORMAT_VERSION, LANES, NODES, SUPPLIERS, TABLES, Table
+from .schema import FORMAT_NAME, FORMAT_VERSION, TABLES, Table
 
 MAX_ROWS_PER_PROBLEM = 10
 
@@ -32,11 +33,14 @@ def _report(problems: list[Problem], fname: str, column: str | None, mask: np.nd
                                 f"same kind of problem as row {int(rows[0])} ({first})"))
 
 
-def validate_meta(meta: dict) -> tuple[list[Problem], int | None]:
+def validate_meta(meta: dict | None) -> tuple[list[Problem], int | None]:
+    """Check instance.json; None means it could not be read (already reported by io)."""
     f = "instance.json"
     p: list[Problem] = []
-    if not meta:
+    if meta is None:
         return p, None
+    if not isinstance(meta, dict):
+        return [Problem(f, None, None, "must hold a JSON object")], None
     if meta.get("format") != FORMAT_NAME:
         p.append(Problem(f, None, "format", f'must be "{FORMAT_NAME}" (found {meta.get("format")!r})'))
     version = meta.get("version")
@@ -98,27 +102,67 @@ def _check_values(decl: Table, fname: str, t: pa.Table, problems: list[Problem])
                             lambda r, c=col, v=v: f"is {v[r]:g} but must be >= {c.minimum:g} ({c.doc})")
 
 
-def _key_codes(arrays: list[np.ndarray]) -> np.ndarray:
+def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Hash-encode a column: (int64 code per row, number of codes); nulls get code 0."""
+    enc = pc.dictionary_encode(col).combine_chunks()
+    idx = as_numpy(enc.indices, fill=-1).astype(np.int64) + 1
+    return idx, len(enc.dictionary) + 1
+
+
+def _key_codes(columns: list[pa.ChunkedArray]) -> np.ndarray:
     """An integer code per row for a multi-column key (equal keys get equal codes)."""
-    code = np.zeros(len(arrays[0]), dtype=np.int64)
-    for a in arrays:
-        _, inv = np.unique(a, return_inverse=True)
-        code = code * (int(inv.max()) + 1 if len(inv) else 1) + inv
-        _, code = np.unique(code, return_inverse=True)
+    code, card = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for col in columns:
+        idx, n = _encode(col)
+        if card * n >= 2**62:  # compact before the product could overflow
+            _, code = np.unique(code, return_inverse=True)
+            card = int(code.max()) + 1
+        code, card = code * n + idx, card * n
     return code
+
+
+class _Pairs:
+    """The (who, commodity) pairs of an entity table, for vectorised membership tests."""
+
+    def __init__(self, who: pa.ChunkedArray, com: pa.ChunkedArray, values: np.ndarray | None = None):
+        self.names = pc.unique(pc.drop_null(who))
+        self.coms = pc.unique(pc.drop_null(com))
+        code = self.code(who, com)
+        order = np.argsort(code, kind="stable")
+        self.sorted = code[order]
+        self.values = None if values is None else values[order]
+
+    def code(self, who, com) -> np.ndarray:
+        w = as_numpy(pc.index_in(who, value_set=self.names), fill=-1).astype(np.int64)
+        c = as_numpy(pc.index_in(com, value_set=self.coms), fill=-1).astype(np.int64)
+        return np.where((w >= 0) & (c >= 0), w * max(len(self.coms), 1) + c, -1)
+
+    def find(self, who, com) -> np.ndarray:
+        """Position in the sorted pairs per row, -1 where the pair does not exist."""
+        code = self.code(who, com)
+        pos = np.minimum(np.searchsorted(self.sorted, code), max(len(self.sorted) - 1, 0))
+        hit = (code >= 0) & (len(self.sorted) > 0)
+        if len(self.sorted):
+            hit &= self.sorted[pos] == code
+        return np.where(hit, pos, -1)
+
+    def contains(self, who, com) -> np.ndarray:
+        return self.find(who, com) >= 0
+
+    def has_name(self, who) -> np.ndarray:
+        return as_numpy(pc.is_in(who, value_set=self.names), fill=False).astype(bool)
 
 
 def _check_key(decl: Table, fname: str, t: pa.Table, problems: list[Problem]) -> None:
     if t.num_rows < 2:
         return
-    cols = [as_numpy(t.column(k), fill="" if decl.column(k).kind == "string" else 0)
-            for k in decl.key]
-    code = _key_codes([c.astype(str) if c.dtype == object else c for c in cols])
+    code = _key_codes([t.column(k) for k in decl.key])
     order = np.argsort(code, kind="stable")
     sc = code[order]
     dup_sorted = np.zeros(len(sc), dtype=bool)
     dup_sorted[1:] = sc[1:] == sc[:-1]
-    first_of = np.empty(len(sc), dtype=np.int64)
+    if not dup_sorted.any():
+        return
     starts = np.r_[True, ~dup_sorted[1:]]
     first_of = order[np.maximum.accumulate(np.where(starts, np.arange(len(sc)), 0))]
     mask = np.zeros(len(code), dtype=bool)
@@ -126,8 +170,9 @@ def _check_key(decl: Table, fname: str, t: pa.Table, problems: list[Problem]) ->
     first_row = np.empty(len(code), dtype=np.int64)
     first_row[order] = first_of
     key = ", ".join(decl.key)
+    cols = [t.column(k) for k in decl.key]
     _report(problems, fname, decl.key[0], mask,
-            lambda r: f"duplicate key ({key}) = ({', '.join(repr(c[r]) for c in cols)}), "
+            lambda r: f"duplicate key ({key}) = ({', '.join(repr(c[r].as_py()) for c in cols)}), "
             f"first seen at row {first_row[r]}; keep one row per key")
 
 
@@ -144,9 +189,7 @@ def validate_tables(meta: dict, tables: dict[str, pa.Table], fnames: dict[str, s
         _check_key(decl, fnames[decl.name], t, problems)
 
     sup, nod, lan = tables.get("suppliers"), tables.get("nodes"), tables.get("lanes")
-    supplier_pairs: set[tuple[str, str]] = set()
-    node_pairs: set[tuple[str, str]] = set()
-    node_max: dict[tuple[str, str], float] = {}
+    supplier_pairs = node_pairs = None
     if sup is not None:
         f = fnames["suppliers"]
         cmin = as_numpy(sup.column("contract_min"), fill=0.0)
@@ -154,9 +197,7 @@ def validate_tables(meta: dict, tables: dict[str, pa.Table], fnames: dict[str, s
         _report(problems, f, "contract_min", cmin > cmax,
                 lambda r: f"contract_min {cmin[r]:g} is above contract_max {cmax[r]:g}; "
                 "lower the minimum or raise the maximum")
-        s_names = as_numpy(sup.column("supplier"), fill="")
-        s_comm = as_numpy(sup.column("commodity"), fill="")
-        supplier_pairs = set(zip(s_names.tolist(), s_comm.tolist()))
+        supplier_pairs = _Pairs(sup.column("supplier"), sup.column("commodity"))
     if nod is not None:
         f = fnames["nodes"]
         floor = as_numpy(nod.column("floor"), fill=0.0)
@@ -164,57 +205,60 @@ def validate_tables(meta: dict, tables: dict[str, pa.Table], fnames: dict[str, s
         _report(problems, f, "floor", floor > mx,
                 lambda r: f"floor {floor[r]:g} is above max_stock {mx[r]:g}; the floor could never "
                 "be met — lower the floor or raise max_stock")
-        n_names = as_numpy(nod.column("node"), fill="")
-        n_comm = as_numpy(nod.column("commodity"), fill="")
-        node_pairs = set(zip(n_names.tolist(), n_comm.tolist()))
-        node_max = dict(zip(zip(n_names.tolist(), n_comm.tolist()), mx.tolist()))
-        if sup is not None:
-            both = np.isin(n_names, np.unique(s_names))
-            _report(problems, f, "node", both,
-                    lambda r: f"{n_names[r]!r} is also a supplier's name; rename the node or the supplier")
-    if lan is not None and sup is not None and nod is not None:
-        _check_lanes(lan, fnames["lanes"], supplier_pairs, node_pairs, set(s_names.tolist()),
-                     horizon, problems, warnings)
+        node_pairs = _Pairs(nod.column("node"), nod.column("commodity"), values=mx)
+        if supplier_pairs is not None:
+            n_names = nod.column("node")
+            _report(problems, f, "node", supplier_pairs.has_name(n_names),
+                    lambda r: f"{n_names[r].as_py()!r} is also a supplier's name; rename the node "
+                    "or the supplier")
+    if lan is not None and supplier_pairs is not None and node_pairs is not None:
+        _check_lanes(lan, fnames["lanes"], supplier_pairs, node_pairs, horizon, problems, warnings)
     for decl in TABLES[3:]:
         t = tables.get(decl.name)
         if t is None:
             continue
         parent_pairs = supplier_pairs if decl.parent == "suppliers" else node_pairs
-        parent_ok = tables.get(decl.parent) is not None
-        _check_day_table(decl, fnames[decl.name], t, parent_pairs if parent_ok else None,
-                         horizon, node_max, problems)
+        _check_day_table(decl, fnames[decl.name], t, parent_pairs, horizon, node_pairs, problems)
     return problems, warnings
 
 
-def _check_lanes(lan, f, supplier_pairs, node_pairs, supplier_names, horizon, problems, warnings):
-    o = as_numpy(lan.column("origin"), fill="")
-    d = as_numpy(lan.column("destination"), fill="")
-    k = as_numpy(lan.column("commodity"), fill="")
+def _check_lanes(lan, f, supplier_pairs: _Pairs, node_pairs: _Pairs, horizon, problems, warnings):
+    oc, dc, kc = lan.column("origin"), lan.column("destination"), lan.column("commodity")
+
+    def o(r):
+        return oc[r].as_py()
+
+    def d(r):
+        return dc[r].as_py()
+
+    def k(r):
+        return kc[r].as_py()
+
     lead = as_numpy(lan.column("lead_time_days"), fill=0)
-    node_names = {n for n, _ in node_pairs}
-    ok_supplier = np.array([(a, c) in supplier_pairs for a, c in zip(o.tolist(), k.tolist())], bool)
-    ok_node_origin = np.array([(a, c) in node_pairs for a, c in zip(o.tolist(), k.tolist())], bool)
-    ok_dest = np.array([(a, c) in node_pairs for a, c in zip(d.tolist(), k.tolist())], bool)
-    is_supplier_name = np.isin(o, np.array(sorted(supplier_names), dtype=object)) if supplier_names else np.zeros(len(o), bool)
-    is_node_name = np.isin(o, np.array(sorted(node_names), dtype=object)) if node_names else np.zeros(len(o), bool)
+    ok_supplier = supplier_pairs.contains(oc, kc)
+    ok_node_origin = node_pairs.contains(oc, kc)
+    ok_dest = node_pairs.contains(dc, kc)
+    is_supplier_name = supplier_pairs.has_name(oc)
+    is_node_name = node_pairs.has_name(oc)
     bad_origin = ~(ok_supplier | ok_node_origin)
     _report(problems, f, "origin", bad_origin & ~(is_supplier_name | is_node_name),
-            lambda r: f"{o[r]!r} is neither a supplier nor a node; add it to suppliers or nodes, "
+            lambda r: f"{o(r)!r} is neither a supplier nor a node; add it to suppliers or nodes, "
             "or fix the name")
     _report(problems, f, "origin", bad_origin & is_supplier_name,
-            lambda r: f"supplier {o[r]!r} does not sell commodity {k[r]!r}; add a suppliers row "
-            f"({o[r]!r}, {k[r]!r}) or fix the lane")
+            lambda r: f"supplier {o(r)!r} does not sell commodity {k(r)!r}; add a suppliers row "
+            f"({o(r)!r}, {k(r)!r}) or fix the lane")
     _report(problems, f, "origin", bad_origin & is_node_name & ~is_supplier_name,
-            lambda r: f"node {o[r]!r} does not hold commodity {k[r]!r}; add a nodes row "
-            f"({o[r]!r}, {k[r]!r}) or fix the lane")
-    dest_is_supplier = np.isin(d, np.array(sorted(supplier_names), dtype=object)) if supplier_names else np.zeros(len(d), bool)
+            lambda r: f"node {o(r)!r} does not hold commodity {k(r)!r}; add a nodes row "
+            f"({o(r)!r}, {k(r)!r}) or fix the lane")
+    dest_is_supplier = supplier_pairs.has_name(dc)
     _report(problems, f, "destination", ~ok_dest & dest_is_supplier,
-            lambda r: f"{d[r]!r} is a supplier; a lane's destination must be a node")
+            lambda r: f"{d(r)!r} is a supplier; a lane's destination must be a node")
     _report(problems, f, "destination", ~ok_dest & ~dest_is_supplier,
-            lambda r: f"node {d[r]!r} does not hold commodity {k[r]!r}; add a nodes row "
-            f"({d[r]!r}, {k[r]!r}) or fix the lane")
-    _report(problems, f, "destination", o == d,
-            lambda r: f"origin and destination are both {o[r]!r}; a lane must join two places")
+            lambda r: f"node {d(r)!r} does not hold commodity {k(r)!r}; add a nodes row "
+            f"({d(r)!r}, {k(r)!r}) or fix the lane")
+    same = as_numpy(pc.equal(oc, dc), fill=False).astype(bool)
+    _report(problems, f, "destination", same,
+            lambda r: f"origin and destination are both {o(r)!r}; a lane must join two places")
     _report(problems, f, "lead_time_days", ok_node_origin & ~ok_supplier & (lead < 1) & (lead >= 0),
             lambda r: f"is {lead[r]} but a lane out of a node needs a lead time >= 1 day")
     if horizon is not None:
@@ -223,20 +267,22 @@ def _check_lanes(lan, f, supplier_pairs, node_pairs, supplier_names, horizon, pr
                 "inside the horizon")
 
 
-def _check_day_table(decl, f, t, parent_pairs, horizon, node_max, problems):
-    who = as_numpy(t.column(decl.parent_who), fill="")
-    k = as_numpy(t.column("commodity"), fill="")
+def _check_day_table(decl, f, t, parent_pairs: _Pairs | None, horizon, node_pairs: _Pairs | None,
+                     problems):
+    whoc, kc = t.column(decl.parent_who), t.column("commodity")
     day = as_numpy(t.column("day"), fill=0)
     if parent_pairs is not None:
-        missing = np.array([(a, c) not in parent_pairs for a, c in zip(who.tolist(), k.tolist())], bool)
+        missing = ~parent_pairs.contains(whoc, kc)
         _report(problems, f, decl.parent_who, missing,
-                lambda r: f"({who[r]!r}, {k[r]!r}) is not in {decl.parent}; add it there or fix the name")
+                lambda r: f"({whoc[r].as_py()!r}, {kc[r].as_py()!r}) is not in {decl.parent}; "
+                "add it there or fix the name")
     if horizon is not None:
         _report(problems, f, "day", (day >= horizon),
                 lambda r: f"is {day[r]} but days run 0..{horizon - 1} (horizon_days {horizon})")
-    if decl.name == "floors" and node_max:
+    if decl.name == "floors" and node_pairs is not None and t.num_rows:
         fl = as_numpy(t.column("floor"), fill=0.0)
-        mx = np.array([node_max.get((a, c), np.inf) for a, c in zip(who.tolist(), k.tolist())])
+        pos = node_pairs.find(whoc, kc)
+        mx = np.where(pos >= 0, node_pairs.values[np.maximum(pos, 0)], np.inf)
         _report(problems, f, "floor", fl > mx,
                 lambda r: f"floor {fl[r]:g} is above the node's max_stock {mx[r]:g}; lower the "
                 "floor or raise max_stock")
