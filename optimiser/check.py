@@ -1,0 +1,223 @@
+"""The independent checker (SPEC section 4): verifies a plan against its instance.
+
+It reads only the plan's tables (flows, stock, summary) and the validated
+instance data, and shares no code with the model builder or the solver path:
+every constraint of SPEC section 3 is re-evaluated here from scratch, and the
+objective is recomputed. Violations are measured relative to max(1, |limit|).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InvalidPlanError
+from .instance import Instance
+from .io import as_numpy, read_raw
+
+TOLERANCE = 1e-6  # relative to max(1, |limit|); objective relative to max(1, |objective|)
+
+
+@dataclass
+class Violation:
+    kind: str
+    amount: float  # largest violation found, relative
+    where: str
+    count: int = 0  # how many places exceed the tolerance
+
+
+@dataclass
+class CheckReport:
+    ok: bool
+    tolerance: float
+    violations: dict[str, Violation] = field(default_factory=dict)  # kind -> worst
+    objective: float | None = None  # recomputed
+    reported_objective: float | None = None
+    breakdown: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # structural problems
+
+    def worst(self) -> str:
+        bad = [v for v in self.violations.values() if v.count]
+        msgs = list(self.errors) + [f"{v.kind}: {v.amount:.3g} at {v.where} ({v.count} places)"
+                                    for v in sorted(bad, key=lambda v: -v.amount)]
+        return "; ".join(msgs) if msgs else "no violation"
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "tolerance": self.tolerance, "objective": self.objective,
+                "reported_objective": self.reported_objective, "breakdown": self.breakdown,
+                "errors": self.errors,
+                "violations": {k: {"max": v.amount, "where": v.where, "count": v.count}
+                               for k, v in self.violations.items()}}
+
+
+def _worst(report: CheckReport, kind: str, excess: np.ndarray, scale: np.ndarray,
+           where) -> None:
+    """Record the largest relative excess of one kind (excess <= 0 means satisfied)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.asarray(excess, dtype=np.float64) / np.maximum(1.0, np.abs(scale))
+    rel = np.where(np.isnan(rel) | (rel == -np.inf), 0.0, rel)  # inf - inf: no limit
+    if rel.size == 0:
+        report.violations[kind] = Violation(kind, 0.0, "-", 0)
+        return
+    k = int(np.argmax(rel))
+    amount = max(float(rel.flat[k]), 0.0)
+    count = int((rel > report.tolerance).sum())
+    report.violations[kind] = Violation(kind, amount, where(k) if amount > 0 else "-", count)
+
+
+def check_plan(inst: Instance, flows: pa.Table, stock: pa.Table | None,
+               summary: dict | None = None, tolerance: float = TOLERANCE) -> CheckReport:
+    rep = CheckReport(ok=True, tolerance=tolerance)
+    T, L, I = inst.horizon, inst.n_lanes, inst.n_pairs
+    K = len(inst.commodities)
+    # --- flows -> dispatch per (lane, day), every row checked
+    for c in ("origin", "destination", "commodity", "depart_day", "arrive_day", "quantity"):
+        if c not in flows.column_names:
+            raise InvalidPlanError(f"flows.arrow lacks column {c!r}")
+    mode = (as_numpy(flows.column("mode"), fill="") if "mode" in flows.column_names
+            else np.full(flows.num_rows, "", dtype=object))
+    key_of_lane = {(o, d, k, m): j for j, (o, d, k, m) in enumerate(zip(
+        inst.lane_origin_name.tolist(), inst.lane_dest_name.tolist(),
+        inst.commodities[inst.lane_commodity].tolist(), inst.lane_mode.tolist()))}
+    lane = np.array([key_of_lane.get(k, -1) for k in zip(
+        as_numpy(flows.column("origin"), fill="").tolist(),
+        as_numpy(flows.column("destination"), fill="").tolist(),
+        as_numpy(flows.column("commodity"), fill="").tolist(), mode.tolist())], dtype=np.int64)
+    dep = as_numpy(flows.column("depart_day"), fill=-1).astype(np.int64)
+    arr = as_numpy(flows.column("arrive_day"), fill=-1).astype(np.int64)
+    qty = as_numpy(flows.column("quantity"), fill=np.nan).astype(np.float64)
+    if (lane < 0).any():
+        rep.errors.append(f"flows.arrow row {int(np.argmax(lane < 0))}: no such lane in the instance")
+    lead = np.where(lane >= 0, inst.lane_lead[np.maximum(lane, 0)], 0)
+    bad_day = (lane >= 0) & ((dep < 0) | (dep + lead > T - 1) | (arr != dep + lead))
+    if bad_day.any():
+        r = int(np.argmax(bad_day))
+        rep.errors.append(f"flows.arrow row {r}: depart_day {dep[r]} / arrive_day {arr[r]} do not "
+                          f"fit lead time {lead[r]} within days 0..{T - 1}")
+    if not np.isfinite(qty).all():
+        rep.errors.append(f"flows.arrow row {int(np.argmax(~np.isfinite(qty)))}: quantity not finite")
+    ok_rows = (lane >= 0) & ~bad_day & np.isfinite(qty)
+    x = np.zeros((L, T))
+    np.add.at(x, (lane[ok_rows], dep[ok_rows]), qty[ok_rows])
+    _worst(rep, "flow_nonnegative", -x, np.zeros_like(x),
+           lambda k: f"lane {inst.lane_label(k // T)} day {k % T}")
+    # --- lane capacity (bound on x)
+    _worst(rep, "lane_capacity", x - inst.lane_capacity[:, None],
+           np.broadcast_to(inst.lane_capacity[:, None], x.shape),
+           lambda k: f"lane {inst.lane_label(k // T)} day {k % T}")
+    # --- supplier capacity, contracts, budget
+    sup = np.flatnonzero(inst.lane_from_supplier)
+    out_p = np.zeros((inst.n_supplier_pairs, T))
+    np.add.at(out_p, inst.lane_origin[sup], x[sup])
+    _worst(rep, "supplier_capacity", out_p - inst.capacity, inst.capacity,
+           lambda k: f"supplier {inst.supplier_label(k // T)} day {k % T}")
+    total_p = out_p.sum(axis=1)
+    _worst(rep, "contract_max", total_p - inst.contract_max, inst.contract_max,
+           lambda k: f"supplier {inst.supplier_label(k)}")
+    _worst(rep, "contract_min", inst.contract_min - total_p, inst.contract_min,
+           lambda k: f"supplier {inst.supplier_label(k)}")
+    spend = float(inst.unit_price @ total_p)
+    if inst.budget is not None:
+        _worst(rep, "budget", np.array([spend - inst.budget]), np.array([inst.budget]),
+               lambda k: "budget")
+    # --- stock table
+    if stock is None:
+        raise InvalidPlanError("the plan has no stock.arrow")
+    for c in ("node", "commodity", "day", "stock", "unmet"):
+        if c not in stock.column_names:
+            raise InvalidPlanError(f"stock.arrow lacks column {c!r}")
+    names = pa.array(inst.node_names.tolist(), pa.string())
+    coms = pa.array(inst.commodities.tolist(), pa.string())
+    n = as_numpy(pc.index_in(stock.column("node"), value_set=names), fill=-1)
+    k_ = as_numpy(pc.index_in(stock.column("commodity"), value_set=coms), fill=-1)
+    pair = np.full(len(inst.node_names) * K, -1)
+    pair[inst.nc_node * K + inst.nc_commodity] = np.arange(I)
+    i = np.where((n >= 0) & (k_ >= 0), pair[np.maximum(n, 0) * K + np.maximum(k_, 0)], -1)
+    d = as_numpy(stock.column("day"), fill=-1).astype(np.int64)
+    good = (i >= 0) & (d >= 0) & (d < T)
+    if not good.all():
+        rep.errors.append(f"stock.arrow row {int(np.argmax(~good))}: unknown node/commodity/day")
+    s = np.full((I, T), np.nan)
+    u = np.zeros((I, T))
+    seen = np.zeros((I, T), dtype=np.int64)
+    s[i[good], d[good]] = as_numpy(stock.column("stock"), fill=np.nan)[good]
+    u[i[good], d[good]] = as_numpy(stock.column("unmet"), fill=np.nan)[good]
+    np.add.at(seen, (i[good], d[good]), 1)
+    if (seen != 1).any():
+        j = int(np.argmax(seen != 1))
+        rep.errors.append(f"stock.arrow: {inst.pair_label(j // T)} day {j % T} appears "
+                          f"{int(seen.flat[j])} times (must be once)")
+    if np.isnan(s).any() or np.isnan(u).any():
+        rep.errors.append("stock.arrow: a stock or unmet value is null/NaN")
+        s, u = np.nan_to_num(s), np.nan_to_num(u)
+    if "demand" in stock.column_names:
+        dem = np.zeros((I, T))
+        dem[i[good], d[good]] = as_numpy(stock.column("demand"), fill=np.nan)[good]
+        _worst(rep, "demand_column", np.abs(dem - inst.demand), inst.demand,
+               lambda k: f"{inst.pair_label(k // T)} day {k % T}")
+    if "floor" in stock.column_names:
+        fl = np.zeros((I, T))
+        fl[i[good], d[good]] = as_numpy(stock.column("floor"), fill=np.nan)[good]
+        _worst(rep, "floor_column", np.abs(fl - inst.floor), inst.floor,
+               lambda k: f"{inst.pair_label(k // T)} day {k % T}")
+    where_it = lambda k: f"{inst.pair_label(k // T)} day {k % T}"  # noqa: E731
+    _worst(rep, "unmet_range", np.maximum(-u, u - inst.demand), inst.demand, where_it)
+    # --- balance, recomputed day by day from the flows alone
+    inflow = np.zeros((I, T))
+    outflow = np.zeros((I, T))
+    li, ld = np.nonzero(x)
+    arrive = ld + inst.lane_lead[li]
+    np.add.at(inflow, (inst.lane_dest[li], arrive), x[li, ld])
+    node_lane = ~inst.lane_from_supplier[li]
+    np.add.at(outflow, (inst.lane_origin[li[node_lane]], ld[node_lane]), x[li[node_lane], ld[node_lane]])
+    prev = np.concatenate([inst.initial_stock[:, None], s[:, :-1]], axis=1)
+    expected = prev + inflow + inst.pipeline - outflow - (inst.demand - u)
+    _worst(rep, "balance", np.abs(s - expected), np.maximum(np.abs(expected), prev), where_it)
+    _worst(rep, "stock_nonnegative", -s, np.zeros_like(s), where_it)
+    _worst(rep, "max_stock", s - inst.max_stock[:, None],
+           np.broadcast_to(inst.max_stock[:, None], s.shape), where_it)
+    hard = inst.readiness_hard[:, None] & np.ones((1, T), bool)
+    _worst(rep, "hard_floor", np.where(hard, inst.floor - s, 0.0), inst.floor, where_it)
+    # --- objective, recomputed
+    shipped = x.sum(axis=1)
+    price = np.zeros(L)
+    price[sup] = inst.unit_price[inst.lane_origin[sup]]
+    r = np.where(hard, 0.0, np.maximum(inst.floor - s, 0.0))
+    rep.breakdown = {
+        "procurement": float(price @ shipped),
+        "transport": float(inst.lane_cost @ shipped),
+        "holding": float((inst.holding_cost[:, None] * s).sum()),
+        "shortfall_penalty": float((inst.shortfall_penalty[:, None] * u).sum()),
+        "readiness_penalty": float((inst.readiness_penalty[:, None] * r).sum()),
+    }
+    rep.objective = float(sum(rep.breakdown.values()))
+    if summary and summary.get("objective") is not None:
+        rep.reported_objective = float(summary["objective"])
+        diff = abs(rep.objective - rep.reported_objective) / max(1.0, abs(rep.objective))
+        rep.violations["objective"] = Violation(
+            "objective", diff, f"reported {rep.reported_objective!r} vs recomputed {rep.objective!r}"
+            if diff > tolerance else "-", int(diff > tolerance))
+    rep.ok = not rep.errors and all(v.amount <= tolerance for v in rep.violations.values())
+    return rep
+
+
+def check_plan_dir(inst: Instance, plan_dir: str | os.PathLike,
+                   tolerance: float = TOLERANCE) -> CheckReport:
+    """Check a plan directory written by this or any other tool."""
+    p = Path(plan_dir)
+    if not (p / "flows.arrow").is_file():
+        raise InvalidPlanError(f"{p} has no flows.arrow; is it a plan directory?")
+    try:
+        flows = read_raw(p / "flows.arrow")
+        stock = read_raw(p / "stock.arrow") if (p / "stock.arrow").is_file() else None
+        summary = (json.loads((p / "summary.json").read_text(encoding="utf-8"))
+                   if (p / "summary.json").is_file() else None)
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise InvalidPlanError(f"cannot read plan {p}: {e}") from e
+    return check_plan(inst, flows, stock, summary, tolerance)

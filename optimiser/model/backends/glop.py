@@ -1,0 +1,26 @@
+"""GLOP (Google's primal/dual simplex) through OR-Tools' model builder."""
+
+from __future__ import annotations
+
+NAME = "glop"
+DESCRIPTION = "GLOP simplex (OR-Tools); single-threaded; exact vertex solutions and duals"
+REPORTS_DUALS = True
+INSTALL_HINT = "pip install 'ortools>=9.15,<9.16'"
+
+
+def available() -> bool:
+    try:
+        import ortools  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def solve(lp, options):
+    from ._ortools import solve_with
+
+    params = []
+    if options.tolerance is not None:
+        params += [f"primal_feasibility_tolerance: {options.tolerance:g}",
+                   f"dual_feasibility_tolerance: {options.tolerance:g}"]
+    return solve_with("glop", lp, options, " ".join(params))

@@ -1,0 +1,249 @@
+"""The LP of SPEC section 3, assembled from the instance's numpy arrays.
+
+One small function per block (variables, balance, readiness, supplier capacity,
+contracts, budget); each returns its rows as COO triplets (row, col, value) and
+bounds. No Python object or call per variable or per nonzero.
+
+Variable order: x (lane-major, days 0..T-1-L_l), s (pair-major, all days),
+u (where demand > 0), r (where floor > 0 and the floor is soft).
+Row order: balance (pair-major), readiness, supplier capacity, contracts, budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..instance import Instance
+
+INF = np.inf
+
+
+@dataclass(frozen=True, eq=False)
+class Variables:
+    """Index maps from variable ids back to the instance's terms."""
+
+    n: int
+    x_start: int
+    x_lane: np.ndarray  # [nx] lane of each x
+    x_day: np.ndarray  # [nx] departure day
+    x_offset: np.ndarray  # [L+1] first x id of each lane (relative to x_start)
+    s_start: int  # s[i,t] = s_start + i*T + t
+    u_start: int
+    u_flat: np.ndarray  # [nu] flat (i*T + t) of each u
+    r_start: int
+    r_flat: np.ndarray  # [nr] flat (i*T + t) of each r
+    lb: np.ndarray
+    ub: np.ndarray
+    cost: np.ndarray
+
+    @property
+    def nx(self) -> int:
+        return len(self.x_lane)
+
+
+@dataclass
+class Block:
+    """Rows of one constraint block as COO triplets, with row bounds and labels."""
+
+    name: str
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    meta: dict = field(default_factory=dict)  # index maps back to the instance
+
+    @property
+    def n(self) -> int:
+        return len(self.lo)
+
+
+@dataclass(eq=False)
+class LP:
+    """min cost·v s.t. row_lo <= A v <= row_hi, lb <= v <= ub; A is CSR."""
+
+    instance: Instance
+    vars: Variables
+    A: sp.csr_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    blocks: dict[str, slice]  # block name -> row range
+    block_meta: dict[str, dict]
+
+    @property
+    def size(self) -> dict:
+        return {"variables": int(self.A.shape[1]), "constraints": int(self.A.shape[0]),
+                "nonzeros": int(self.A.nnz)}
+
+
+# variables ----------------------------------------------------------------
+def define_variables(inst: Instance) -> Variables:
+    T = inst.horizon
+    n_per_lane = np.maximum(T - inst.lane_lead, 0)
+    x_offset = np.zeros(inst.n_lanes + 1, dtype=np.int64)
+    np.cumsum(n_per_lane, out=x_offset[1:])
+    nx = int(x_offset[-1])
+    x_lane = np.repeat(np.arange(inst.n_lanes, dtype=np.int64), n_per_lane)
+    x_day = np.arange(nx, dtype=np.int64) - x_offset[x_lane]
+    I = inst.n_pairs
+    ns = I * T
+    u_flat = np.flatnonzero(inst.demand.ravel() > 0)
+    soft = np.repeat(~inst.readiness_hard, T)
+    r_flat = np.flatnonzero((inst.floor.ravel() > 0) & soft)
+    s_start, u_start = nx, nx + ns
+    r_start = u_start + len(u_flat)
+    n = r_start + len(r_flat)
+
+    lb = np.zeros(n)
+    ub = np.empty(n)
+    cost = np.empty(n)
+    ub[:nx] = inst.lane_capacity[x_lane]
+    cost[:nx] = (inst.lane_price + inst.lane_cost)[x_lane]
+    hard = np.repeat(inst.readiness_hard, T)
+    lb[s_start:u_start] = np.where(hard, inst.floor.ravel(), 0.0)
+    ub[s_start:u_start] = np.repeat(inst.max_stock, T)
+    cost[s_start:u_start] = np.repeat(inst.holding_cost, T)
+    ub[u_start:r_start] = inst.demand.ravel()[u_flat]
+    cost[u_start:r_start] = inst.shortfall_penalty[u_flat // T]
+    ub[r_start:] = inst.floor.ravel()[r_flat]
+    cost[r_start:] = inst.readiness_penalty[r_flat // T]
+    return Variables(n=n, x_start=0, x_lane=x_lane, x_day=x_day, x_offset=x_offset,
+                     s_start=s_start, u_start=u_start, u_flat=u_flat, r_start=r_start,
+                     r_flat=r_flat, lb=lb, ub=ub, cost=cost)
+
+
+# blocks -------------------------------------------------------------------
+def define_balance(inst: Instance, v: Variables) -> Block:
+    """s[i,t] - s[i,t-1] - arrivals + node dispatches - u[i,t] = pipeline - demand (+ initial at t=0)."""
+    I, T = inst.n_pairs, inst.horizon
+    flat = np.arange(I * T, dtype=np.int64)
+    t = flat % T
+    prev = flat[t > 0]
+    lane, day = v.x_lane, v.x_day
+    xid = v.x_start + np.arange(v.nx, dtype=np.int64)
+    arr_row = inst.lane_dest[lane] * T + day + inst.lane_lead[lane]
+    from_node = ~inst.lane_from_supplier[lane]
+    dep_row = inst.lane_origin[lane[from_node]] * T + day[from_node]
+    rows = np.concatenate([flat, prev, arr_row, dep_row, v.u_flat])
+    cols = np.concatenate([v.s_start + flat, v.s_start + prev - 1, xid, xid[from_node],
+                           v.u_start + np.arange(len(v.u_flat))])
+    vals = np.concatenate([np.ones(I * T), -np.ones(len(prev)), -np.ones(v.nx),
+                           np.ones(int(from_node.sum())), -np.ones(len(v.u_flat))])
+    rhs = (inst.pipeline - inst.demand).ravel().copy()
+    rhs[t == 0] += inst.initial_stock
+    return Block("balance", rows, cols, vals, rhs, rhs.copy())
+
+
+def define_readiness(inst: Instance, v: Variables) -> Block:
+    """s[i,t] + r[i,t] >= floor[i,t] where the floor is soft and positive."""
+    n = len(v.r_flat)
+    k = np.arange(n, dtype=np.int64)
+    rows = np.concatenate([k, k])
+    cols = np.concatenate([v.s_start + v.r_flat, v.r_start + k])
+    lo = inst.floor.ravel()[v.r_flat]
+    return Block("readiness", rows, cols, np.ones(2 * n), lo, np.full(n, INF),
+                 meta={"flat": v.r_flat})
+
+
+def _supplier_x(inst: Instance, v: Variables) -> tuple[np.ndarray, np.ndarray]:
+    """(x ids, supplier pair p) of every dispatch out of a supplier."""
+    sel = inst.lane_from_supplier[v.x_lane]
+    xid = v.x_start + np.flatnonzero(sel)
+    return xid, inst.lane_origin[v.x_lane[sel]]
+
+
+def define_supplier_capacity(inst: Instance, v: Variables) -> Block:
+    """Σ_{l out of p} x[l,t] <= capacity[p,t], one row per (p, t) with a dispatch variable."""
+    T = inst.horizon
+    xid, p = _supplier_x(inst, v)
+    code = p * T + v.x_day[xid - v.x_start]
+    keys, row = np.unique(code, return_inverse=True)
+    hi = inst.capacity.ravel()[keys]
+    return Block("supplier_capacity", row.astype(np.int64), xid, np.ones(len(xid)),
+                 np.full(len(keys), -INF), hi, meta={"pair": keys // T, "day": keys % T})
+
+
+def define_contracts(inst: Instance, v: Variables) -> Block:
+    """contract_min <= Σ_{l out of p, t} x[l,t] <= contract_max, for p with a contract."""
+    has = (inst.contract_min > 0) | np.isfinite(inst.contract_max)
+    pairs = np.flatnonzero(has)
+    row_of = np.full(inst.n_supplier_pairs, -1, dtype=np.int64)
+    row_of[pairs] = np.arange(len(pairs))
+    xid, p = _supplier_x(inst, v)
+    keep = row_of[p] >= 0
+    return Block("contract", row_of[p[keep]], xid[keep], np.ones(int(keep.sum())),
+                 inst.contract_min[pairs].astype(float), inst.contract_max[pairs].astype(float),
+                 meta={"pair": pairs})
+
+
+def define_budget(inst: Instance, v: Variables) -> Block:
+    """Σ unit_price · x over dispatches out of suppliers <= budget."""
+    if inst.budget is None:
+        return Block("budget", *(np.zeros(0, dtype=np.int64),) * 2, np.zeros(0), np.zeros(0),
+                     np.zeros(0))
+    xid, p = _supplier_x(inst, v)
+    price = inst.unit_price[p]
+    nz = price != 0
+    return Block("budget", np.zeros(int(nz.sum()), dtype=np.int64), xid[nz], price[nz],
+                 np.array([-INF]), np.array([float(inst.budget)]))
+
+
+BLOCKS = (define_balance, define_readiness, define_supplier_capacity, define_contracts,
+          define_budget)
+
+
+def build_lp(inst: Instance) -> LP:
+    v = define_variables(inst)
+    blocks = [f(inst, v) for f in BLOCKS]
+    offsets = np.cumsum([0] + [b.n for b in blocks])
+    rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets)])
+    cols = np.concatenate([b.cols for b in blocks])
+    vals = np.concatenate([b.vals for b in blocks])
+    A = _csr(rows, cols, vals, int(offsets[-1]), v.n)
+    return LP(instance=inst, vars=v, A=A,
+              row_lo=np.concatenate([b.lo for b in blocks]),
+              row_hi=np.concatenate([b.hi for b in blocks]),
+              blocks={b.name: slice(int(o), int(o) + b.n) for b, o in zip(blocks, offsets)},
+              block_meta={b.name: b.meta for b in blocks})
+
+
+def _csr(rows, cols, vals, m, n) -> sp.csr_matrix:
+    """COO -> CSR by a counting sort on rows (no duplicate entries by construction)."""
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
+    A = sp.csr_matrix((vals[order], cols[order].astype(np.int32), indptr.astype(np.int32)),
+                      shape=(m, n))
+    return A
+
+
+def lp_size(inst: Instance) -> dict:
+    """Variables, constraints and nonzeros of the LP, counted without building it."""
+    T = inst.horizon
+    n_per_lane = np.maximum(T - inst.lane_lead, 0)
+    nx = int(n_per_lane.sum())
+    I = inst.n_pairs
+    nu = int((inst.demand > 0).sum())
+    nr = int(((inst.floor > 0) & ~inst.readiness_hard[:, None]).sum())
+    from_node_x = int(n_per_lane[~inst.lane_from_supplier].sum())
+    sup_lanes = inst.lane_from_supplier
+    sup_x = int(n_per_lane[sup_lanes].sum())
+    # capacity rows: distinct (p, t) with some dispatch: day t has a variable on lane l iff t < T - L_l
+    P = inst.n_supplier_pairs
+    max_days = np.zeros(P, dtype=np.int64)
+    np.maximum.at(max_days, inst.lane_origin[sup_lanes], n_per_lane[sup_lanes])
+    n_cap = int(max_days.sum())
+    has_contract = (inst.contract_min > 0) | np.isfinite(inst.contract_max)
+    contract_x = int(n_per_lane[sup_lanes][has_contract[inst.lane_origin[sup_lanes]]].sum())
+    budget_x = 0
+    if inst.budget is not None:
+        priced = inst.unit_price[inst.lane_origin[sup_lanes]] != 0
+        budget_x = int(n_per_lane[sup_lanes][priced].sum())
+    variables = nx + I * T + nu + nr
+    constraints = I * T + nr + n_cap + int(has_contract.sum()) + (inst.budget is not None)
+    nonzeros = (I * T + I * (T - 1) + nx + from_node_x + nu + 2 * nr + sup_x + contract_x
+                + budget_x)
+    return {"variables": variables, "constraints": constraints, "nonzeros": nonzeros}
