@@ -71,9 +71,20 @@ def human(x: float, _pos: Any = None) -> str:
 
 
 def _human_axis(axis: Any) -> None:
-    from matplotlib.ticker import FuncFormatter
+    """Tick labels in one style per axis, scaled to its largest value: 500 / 1,000 / 10k / 2.5M."""
+    from matplotlib.ticker import Formatter
 
-    axis.set_major_formatter(FuncFormatter(human))
+    class Human(Formatter):
+        def __call__(self, x: float, pos: Any = None) -> str:
+            if x == 0:
+                return "0"
+            top = max(abs(v) for v in self.axis.get_view_interval()) if self.axis is not None else abs(x)
+            for threshold, scale, suffix in ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+                if top >= threshold:
+                    return f"{x / scale:,.4g}{suffix}"
+            return f"{x:,.0f}" if top >= 10 or x == int(x) else f"{x:.3g}"
+
+    axis.set_major_formatter(Human())
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
@@ -256,32 +267,42 @@ def procurement_figure(
         return _message(fig, "The plan orders nothing from any supplier.")
     axes = fig.subplots(len(heights), 1, height_ratios=heights, squeeze=False).ravel()
     colours = _supplier_colours(p.supplier, totals)
-    binds = p.capacity_binds()
-    days = np.arange(T)
+    # Long horizons: one bar per `width` days (the mean units/day over them), else bars blur together.
+    width = 1 if T <= 90 else 7 if T <= 630 else 30
+    edges = np.arange(0, T, width)
+    if len(edges) > 1 and T - edges[-1] < width / 2:
+        edges = edges[:-1]  # fold a short last period into the one before
+    span = np.diff(np.r_[edges, T])  # days per bar; the last may be short
+    ordered = np.add.reduceat(p.ordered, edges, axis=1) / span
+    binds = np.add.reduceat(p.capacity_binds().astype(float), edges, axis=1) / span >= 0.5
+    x, bar_w = edges + (span - 1) / 2, 0.85 * span
+    per = "day" if width == 1 else f"{width}-day period"
+    cap_label = "at daily capacity" if width == 1 else "at daily capacity on most days"
     for ax, k in zip(axes, shown_k):
         rows = np.flatnonzero(p.commodity == k)
         rows = rows[np.argsort(-totals[rows], kind="stable")]
         main, rest = rows[:top_suppliers], rows[top_suppliers:]
-        bottom = np.zeros(T)
+        bottom = np.zeros(len(edges))
         for i in main:
-            ax.bar(days, p.ordered[i], bottom=bottom, width=0.85, color=colours[p.supplier[i]], label=p.supplier[i])
+            ax.bar(x, ordered[i], bottom=bottom, width=bar_w, color=colours[p.supplier[i]],
+                   label=p.supplier[i])
             hit = binds[i]
             if hit.any():
-                ax.bar(days[hit], p.ordered[i][hit], bottom=bottom[hit], width=0.85, facecolor="none",
+                ax.bar(x[hit], ordered[i][hit], bottom=bottom[hit], width=bar_w[hit], facecolor="none",
                        edgecolor="black", hatch="////", linewidth=0)
-            bottom += p.ordered[i]
+            bottom += ordered[i]
         if len(rest):
-            ax.bar(days, p.ordered[rest].sum(axis=0), bottom=bottom, width=0.85, color="#bbbbbb",
+            ax.bar(x, ordered[rest].sum(axis=0), bottom=bottom, width=bar_w, color="#bbbbbb",
                    label=f"{len(rest)} other suppliers")
         handles, labels = ax.get_legend_handles_labels()
         if binds[main].any():
             handles += _legend_handles(("patch", {"facecolor": "white", "edgecolor": "black", "hatch": "////",
-                                                  "label": "at daily capacity"}))[0]
-            labels.append("at daily capacity")
+                                                  "label": cap_label}))[0]
+            labels.append(cap_label)
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, title="supplier",
                   title_fontsize=8.5, frameon=False)
-        ax.set_title(f"Orders of {k} by dispatch day", fontsize=10.5, loc="left")
-        ax.set_ylabel("ordered (units/day)")
+        ax.set_title(f"Orders of {k} by dispatch {per}", fontsize=10.5, loc="left")
+        ax.set_ylabel("ordered (units/day)" if width == 1 else f"ordered (units/day,\n{width}-day mean)")
         ax.set_xlabel("dispatch day")
         ax.set_xlim(-0.7, T - 0.3)
         _human_axis(ax.yaxis)
@@ -314,32 +335,43 @@ def _contract_panel(ax: Axes, p: d.Procurement, rows: np.ndarray, colours: dict[
     labels = [f"{p.supplier[i]} · {p.commodity[i]}" for i in rows]
     cap_rows = finite_cap[rows]
     ax.barh(y[cap_rows], horizon_cap[rows][cap_rows], height=0.7, color="#e6e6e6", label="capacity over the horizon")
-    ax.barh(y, ordered[rows], height=0.45, color=[colours[p.supplier[i]] for i in rows], label="ordered")
+    ax.barh(y, ordered[rows], height=0.45, color=[colours[p.supplier[i]] for i in rows])
     lo, hi = p.contract_min[rows], p.contract_max[rows]
     has_lo, has_hi = lo > 0, np.isfinite(hi)
     ax.plot(lo[has_lo], y[has_lo], linestyle="none", marker="|", markersize=22, markeredgewidth=3,
             color="black", label="contract minimum", zorder=4)
     ax.plot(hi[has_hi], y[has_hi], linestyle="none", marker="|", markersize=22, markeredgewidth=3,
             color=FLOOR_COLOUR, label="contract maximum", zorder=4)
+    xmax = max(np.nanmax(np.r_[ordered[rows], horizon_cap[rows][cap_rows], hi[has_hi], lo, 1.0]) * 1.18, 1.0)
     for yy, i in zip(y, rows):
         tol = 1e-6 * max(1.0, ordered[i])
         notes = []
-        if np.isfinite(p.contract_max[i]) and ordered[i] >= p.contract_max[i] - tol:
+        if np.isfinite(p.contract_max[i]) and ordered[i] > p.contract_max[i] + tol:
+            notes.append("over contract max")
+        elif np.isfinite(p.contract_max[i]) and ordered[i] >= p.contract_max[i] - tol:
             notes.append("at contract max")
-        if p.contract_min[i] > 0 and ordered[i] <= p.contract_min[i] + tol:
+        if p.contract_min[i] > 0 and ordered[i] < p.contract_min[i] - tol:
+            notes.append("under contract min")
+        elif p.contract_min[i] > 0 and ordered[i] <= p.contract_min[i] + tol:
             notes.append("at contract min")
         text = f" {human(ordered[i])}" + (f" ({', '.join(notes)})" if notes else "")
-        ax.annotate(text, (ordered[i], yy), xytext=(4, -1), textcoords="offset points", va="center", fontsize=8.5,
+        # Beside the bar, or just past a contract tick that sits at its end.
+        ticks = [v for v in (p.contract_min[i], p.contract_max[i]) if np.isfinite(v) and v > 0]
+        at = max([ordered[i]] + [v for v in ticks if abs(v - ordered[i]) <= 0.03 * xmax])
+        ax.annotate(text, (at, yy), xytext=(6, -1), textcoords="offset points", va="center", fontsize=8.5,
                     fontweight="bold" if notes else "normal")
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8.5)
     ax.invert_yaxis()
     ax.set_xlabel("total ordered over the horizon (units)")
-    ax.set_xlim(0, max(np.nanmax(np.r_[ordered[rows], horizon_cap[rows][cap_rows], hi[has_hi], lo, 1.0]) * 1.18, 1.0))
+    ax.set_xlim(0, xmax)
     _human_axis(ax.xaxis)
     ax.grid(True, axis="x", alpha=0.3, linewidth=0.5)
     ax.set_title("Totals against contract limits (most ordered first)", fontsize=10.5, loc="left")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    extra = _legend_handles(("patch", {"facecolor": "#777777", "label": "ordered (colour: supplier)"}))[0]
+    ax.legend(extra + handles, ["ordered (colour: supplier)", *labels], loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), fontsize=8.5, frameon=False)
 
 
 # ---------------------------------------------------------------- evaluation figures
