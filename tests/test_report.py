@@ -148,6 +148,7 @@ def test_figures_are_figures_with_units(small: fx.Dirs) -> None:
         assert isinstance(fig, Figure), name
         assert labels <= _labels(fig), (name, _labels(fig))
         assert _png_size(figures.to_png(fig))[0] > 300
+    assert _png_size(cases["stock"][0]._repr_png_())[0] > 300  # displays in a notebook without pyplot
 
 
 def test_many_nodes_show_worst_first_and_count_the_rest(tmp_path: Path) -> None:

@@ -46,6 +46,8 @@ def _figure(width: float, height: float) -> Figure:
         raise d.MissingDependency(MATPLOTLIB_MISSING) from exc
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
+    # Without pyplot, IPython may not have registered its Figure formatter; this shows it anyway.
+    fig._repr_png_ = lambda: to_png(fig)  # type: ignore[attr-defined]
     return fig
 
 
