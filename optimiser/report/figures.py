@@ -355,7 +355,7 @@ def _contract_panel(ax: Axes, p: d.Procurement, rows: np.ndarray, colours: dict[
         if p.contract_min[i] > 0 and ordered[i] < p.contract_min[i] - tol:
             notes.append("under contract min")
         elif p.contract_min[i] > 0 and ordered[i] <= p.contract_min[i] + tol:
-            notes.append("at contract min")
+            notes = ["fixed by contract: min = max"] if notes == ["at contract max"] else [*notes, "at contract min"]
         text = f" {human(ordered[i])}" + (f" ({', '.join(notes)})" if notes else "")
         # Beside the bar, or just past a contract tick that sits at its end.
         ticks = [v for v in (p.contract_min[i], p.contract_max[i]) if np.isfinite(v) and v > 0]

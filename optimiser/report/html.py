@@ -194,9 +194,16 @@ def run_table(summary: Mapping[str, Any]) -> str:
         rows += [(f"solver {k}", v if isinstance(v, (int, float)) or v is None else str(v)) for k, v in solver.items()]
     elif solver is not None:
         rows.append(("solver", str(solver)))
+    check = summary.get("check")
+    if isinstance(check, Mapping) and "ok" in check:
+        errors = check.get("errors") or []
+        verdict = "passed" if check["ok"] else f"FAILED ({len(errors)} problems)"
+        tol = check.get("tolerance")
+        rows.append(("independent check", verdict + (f" (tolerance {tol:g})" if isinstance(tol, float) else "")))
     rows += [(f"{k}", v) for k, v in _mapping(summary.get("size")).items()]
     rows += [(f"time: {k} (s)", v) for k, v in _mapping(summary.get("timings")).items()]
-    return table(["item", "value"], rows, caption="Solver, model size and timings", numeric=[False, True]) if rows else ""
+    return table(["item", "value"], rows, caption="Solver, check, model size and timings",
+                 numeric=[False, True]) if rows else ""
 
 
 def binding_rows(shadow_prices: Any) -> tuple[list[tuple[Any, ...]], int]:
