@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-import report_fixtures as fx
 
 from optimiser.cli import cmd_report
 from optimiser.report import data, evaluation_html, plan_html
+
+from . import report_fixtures as fx
 
 FIGURE_FILES = {"stock.png", "procurement.png", "unmet.png", "scenarios.png", "fan.png"}
 
