@@ -92,9 +92,12 @@ _KIND_HELP = {
 def check_schema(decl: Table, fname: str, schema: pa.Schema) -> list[Problem]:
     problems = []
     names = schema.names
-    for dup in sorted({n for n in names if names.count(n) > 1}):
+    dups = {n for n in names if names.count(n) > 1}
+    for dup in sorted(dups):
         problems.append(Problem(fname, None, dup, "column appears more than once; keep one"))
     for col in decl.columns:
+        if col.name in dups:
+            continue
         if col.name not in names:
             if col.required:
                 problems.append(Problem(fname, None, col.name,
