@@ -26,5 +26,15 @@ def stdout_to_stderr() -> Iterator[None]:
         yield
     finally:
         sys.stdout.flush()
+        _flush_c_stdio()  # C++ writes still buffered must land on stderr, not later on stdout
         os.dup2(saved, fd)
         os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass

@@ -123,8 +123,8 @@ class Instance:
     def from_tables(cls, meta: dict, tables: dict[str, pa.Table],
                     fnames: dict[str, str] | None = None, path: str | None = None) -> Instance:
         """Validate and build. Raises InvalidInstanceError listing every problem."""
-        from .schema import TABLES_BY_NAME
         from .io import check_schema, normalise
+        from .schema import TABLES_BY_NAME
 
         fnames = fnames or {n: f"{n}.arrow" for n in TABLES_BY_NAME}
         problems, horizon = validate_meta(meta)
@@ -181,7 +181,7 @@ class Instance:
             n, k = _index_in(who, node_names), _index_in(com, commodities)
             return np.where((n >= 0) & (k >= 0), nc_lookup[np.maximum(n, 0) * K + np.maximum(k, 0)], -1)
 
-        P, I = len(sp_supplier), len(nc_node)
+        I = len(nc_node)
         capacity = np.repeat(as_numpy(sup.column("daily_capacity"))[:, None], T, axis=1)
         floor = np.repeat(as_numpy(nod.column("floor"))[:, None], T, axis=1)
         demand = np.zeros((I, T))

@@ -63,6 +63,7 @@ def run(args) -> int:
     # rewrite summary with the write timing (tiny file, already in place)
     import json
     from pathlib import Path
+
     from ..plan import _json_default
     (Path(args.output) / "summary.json").write_text(
         json.dumps(plan.summary, indent=2, default=_json_default) + "\n", encoding="utf-8")

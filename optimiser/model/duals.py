@@ -31,7 +31,10 @@ class KKTReport:
                 "gap": self.gap}
 
 
-def kkt_check(lp: LP, v: np.ndarray, y: np.ndarray, tol: float = 1e-6) -> KKTReport:
+def kkt_check(lp: LP, v: np.ndarray, y: np.ndarray, tol: float = 1e-6,
+              primal_tol: float | None = None) -> KKTReport:
+    """primal_tol: looser bound on the primal residual for first-order solvers (PDLP),
+    whose plans are repaired and verified separately by the checker."""
     c, lb, ub = lp.vars.cost, lp.vars.lb, lp.vars.ub
     lo, hi = lp.row_lo, lp.row_hi
     act = lp.A @ v
@@ -62,7 +65,7 @@ def kkt_check(lp: LP, v: np.ndarray, y: np.ndarray, tol: float = 1e-6) -> KKTRep
                      + np.sum(np.where(d > 0, d * np.where(np.isfinite(lb), lb, 0),
                                        d * np.where(np.isfinite(ub), ub, 0))))
     gap = abs(primal_obj - dual_obj) / denom
-    ok = primal <= tol and dual_sign <= tol and comp <= tol and gap <= tol
+    ok = primal <= (tol if primal_tol is None else primal_tol) and dual_sign <= tol and comp <= tol and gap <= tol
     return KKTReport(ok, primal, dual_sign, comp, gap)
 
 
@@ -89,7 +92,9 @@ def shadow_prices(lp: LP, v: np.ndarray, y: np.ndarray, rel: float = 1e-9) -> pa
     val = -y[sl]
     k = np.flatnonzero(val > thr)
     p, day = meta["pair"][k], meta["day"][k]
-    add("supplier_capacity", _names(inst.supplier_names[inst.sp_supplier[p]], " day ", day),
+    add("supplier_capacity", _names(np.array([inst.supplier_label(int(q)) for q in
+                                              range(inst.n_supplier_pairs)], dtype=object)[p],
+                                    " day ", day),
         val[k], lp.row_hi[sl][k], act[sl][k],
         supplier=inst.supplier_names[inst.sp_supplier[p]],
         commodity=inst.commodities[inst.sp_commodity[p]], day=day)
@@ -150,6 +155,8 @@ def _to_table(parts: list[dict]) -> pa.Table:
             if val is None:
                 cols[f.name].append(pa.nulls(n, f.type))
             else:
+                if np.ndim(val) == 0:
+                    val = [val] * n
                 cols[f.name].append(pa.array(np.asarray(val).tolist() if f.type == pa.string()
                                              else np.asarray(val), type=f.type))
     arrays = [pa.concat_arrays(c) if c else pa.array([], type=f.type)

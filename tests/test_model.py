@@ -1,0 +1,169 @@
+"""The LP: known optima by hand, backends agreeing, duals by KKT, checker catching tampering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from optimiser.check import check_plan
+from optimiser.model import build_lp, lp_size
+from optimiser.model.duals import kkt_check
+from optimiser.solve import solve
+
+from .lp_cases import CASES, SHADOW, one_supplier
+
+EXACT = ["highs", "glop", "highs-ortools"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("solver", EXACT + ["pdlp"])
+def test_known_optimum(case, solver):
+    make, objective, parts = CASES[case]
+    plan = solve(make(), solver=solver)
+    assert plan.status == "optimal"
+    rel = 1e-6 if solver == "pdlp" else 1e-9
+    assert plan.objective == pytest.approx(objective, rel=rel, abs=rel)
+    for k, v in parts.items():
+        assert plan.breakdown[k] == pytest.approx(v, rel=rel, abs=1e-6)
+    assert plan.summary["check"]["ok"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_lp_size_matches_built_model(case):
+    inst = CASES[case][0]()
+    assert lp_size(inst) == build_lp(inst).size
+
+
+@pytest.mark.parametrize("case,kind,value", SHADOW)
+def test_shadow_prices(case, kind, value):
+    plan = solve(CASES[case][0]())
+    sp = plan.shadow_prices.to_pylist()
+    assert plan.summary["duals"]["kkt"]["ok"]
+    got = [r["value"] for r in sp if r["constraint"] == kind]
+    assert got and max(got) == pytest.approx(value)
+
+
+def test_highs_through_ortools_duals_are_rejected_and_rederived():
+    plan = solve(CASES["supplier_capacity"][0](), solver="highs-ortools")
+    assert "duals_rejected" in plan.summary
+    assert plan.summary["duals"]["source"] in ("highs", "glop")
+    assert any(r["constraint"] == "supplier_capacity" for r in plan.shadow_prices.to_pylist())
+
+
+def test_kkt_rejects_wrong_duals():
+    """The HiGHS-through-OR-Tools failure mode: row activities handed back as duals."""
+    from optimiser.model.backends import SolverOptions, get_backend
+
+    lp = build_lp(CASES["supplier_capacity"][0]())
+    sol = get_backend("glop").solve(lp, SolverOptions(solver="glop"))
+    assert kkt_check(lp, sol.values, sol.duals).ok
+    assert not kkt_check(lp, sol.values, lp.A @ sol.values).ok
+
+
+def test_generated_instance_backends_agree(generated_small):
+    plans = {s: solve(generated_small, solver=s) for s in ("highs", "glop", "pdlp")}
+    ref = plans["highs"].objective
+    assert plans["glop"].objective == pytest.approx(ref, rel=1e-7)
+    assert plans["pdlp"].objective == pytest.approx(ref, rel=1e-5)
+    for s, p in plans.items():
+        assert p.status == "optimal", s
+        assert p.summary["check"]["ok"], s
+    for s in ("highs", "glop"):
+        assert plans[s].summary["duals"]["kkt"]["ok"]
+
+
+def test_independent_checker_catches_tampering(generated_small):
+    plan = solve(generated_small)
+    flows = plan.flows
+    assert check_plan(generated_small, flows, plan.stock, plan.summary).ok
+    q = flows.column("quantity").to_numpy().copy()
+    q[0] += 1.0  # one flow tampered with
+    bad = flows.set_column(flows.schema.get_field_index("quantity"), "quantity", pa.array(q))
+    rep = check_plan(generated_small, bad, plan.stock, plan.summary)
+    assert not rep.ok
+    assert rep.violations["balance"].count >= 1 or rep.violations["objective"].count == 1
+
+
+def test_checker_recomputes_objective():
+    plan = solve(CASES["shortfall"][0]())
+    summary = dict(plan.summary, objective=plan.objective * 1.01)
+    rep = check_plan(plan.instance, plan.flows, plan.stock, summary)
+    assert not rep.ok and rep.violations["objective"].count == 1
+    assert rep.objective == pytest.approx(512.5)
+
+
+def test_infeasible_hard_floor_explained():
+    inst = one_supplier(cap=5.0, lane_cost=0.0, node={"floor": 10.0, "readiness_hard": True},
+                        floors=[{"node": "D", "commodity": "A", "day": 0, "floor": 0.0}])
+    plan = solve(inst)
+    assert plan.status == "infeasible"
+    rows = plan.infeasibility.to_pylist()
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r["requirement"], r["node"], r["day"]) == ("readiness_floor", "D", 1)
+    assert r["violation"] == pytest.approx(5.0)
+
+
+def test_infeasible_contract_min_and_budget_explained():
+    from .lp_cases import two_suppliers
+
+    plan = solve(two_suppliers(s2={"contract_min": 30.0}))  # 10/day x 1 day of dispatch
+    assert plan.status == "infeasible"
+    (r,) = plan.infeasibility.to_pylist()
+    assert r["requirement"] == "contract_min" and r["supplier"] == "S2"
+    assert r["violation"] == pytest.approx(20.0)
+    # contract 5 x price 5 = 25 > budget 10: the least violation is to buy 2 (short by 3)
+    plan = solve(two_suppliers(s2={"contract_min": 5.0}, budget=10.0))
+    assert plan.status == "infeasible"
+    assert plan.summary["infeasibility"]["total_violation"] == pytest.approx(3.0)
+    assert plan.summary["infeasibility"]["by_requirement"] == {"contract_min": pytest.approx(3.0)}
+
+
+def test_storage_infeasibility_explained():
+    inst = one_supplier(node={"initial_stock": 10.0, "max_stock": 4.0})
+    plan = solve(inst)
+    assert plan.status == "infeasible"
+    rows = plan.infeasibility.to_pylist()
+    assert {r["requirement"] for r in rows} == {"storage"}
+    assert rows[0]["violation"] == pytest.approx(6.0)
+
+
+def test_time_limit_never_claims_optimal(generated_medium):
+    for solver in ("highs", "glop", "pdlp"):
+        plan = solve(generated_medium, solver=solver, time_limit=0.01)
+        assert plan.status in ("feasible", "no_solution"), solver
+        if plan.status == "feasible":
+            assert plan.summary["check"]["ok"]
+
+
+def test_plan_round_trip(tmp_path, generated_small):
+    from optimiser.plan import read_plan
+
+    plan = solve(generated_small)
+    plan.write(tmp_path / "plan")
+    back = read_plan(tmp_path / "plan", generated_small)
+    np.testing.assert_array_equal(back.x, plan.x)
+    np.testing.assert_array_equal(back.u, plan.u)
+    np.testing.assert_array_equal(back.s, plan.s)
+    assert back.shadow_prices.equals(plan.shadow_prices)
+    with pytest.raises(Exception, match="exists"):
+        plan.write(tmp_path / "plan")
+
+
+@pytest.fixture(scope="module")
+def generated_small():
+    from optimiser import Instance
+    from optimiser.generate import generate_instance
+
+    meta, tables = generate_instance(suppliers=6, nodes=12, commodities=2, days=30, seed=7)
+    return Instance.from_tables(meta, tables)
+
+
+@pytest.fixture(scope="module")
+def generated_medium():
+    from optimiser import Instance
+    from optimiser.generate import generate_instance
+
+    meta, tables = generate_instance(suppliers=20, nodes=70, commodities=2, days=120, seed=3)
+    return Instance.from_tables(meta, tables)
