@@ -1,0 +1,145 @@
+"""The plan and instance as the flat arrays the replay kernel consumes.
+
+Built once per evaluation; picklable (numpy arrays and ints only), so the same
+`ReplayArrays` can be shipped to other processes or machines with a chunk range.
+Day-major layouts ([T, I]) keep each day's reads contiguous; the plan's
+dispatches become per-day sparse lists (only x > 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..instance import Instance
+from .kernels import OCTAVES, group_sums
+from .rng import MAX_DAY, MAX_ENTITY
+
+
+@dataclass(frozen=True, eq=False)
+class ReplayArrays:
+    T: int
+    n_suppliers: int
+    n_nodes: int
+    max_lead: int  # longest lead time that can still deliver inside the horizon
+    sup_ptr: np.ndarray  # [T+1] supplier dispatch entries of day t: sup_ptr[t]:sup_ptr[t+1]
+    sup_lane: np.ndarray  # [Es]
+    sup_q: np.ndarray  # [Es]
+    grp_ptr: np.ndarray  # [T+1] node dispatch groups (one per origin pair) of day t
+    grp_pair: np.ndarray  # [G] origin pair of the group
+    grp_total: np.ndarray  # [G] planned total out of that pair that day
+    grp_start: np.ndarray  # [G+1] entries of the group: grp_start[g]:grp_start[g+1]
+    node_lane: np.ndarray  # [En]
+    node_q: np.ndarray  # [En]
+    lane_lead: np.ndarray  # [L]
+    lane_dest: np.ndarray  # [L] pair id
+    lane_unit: np.ndarray  # [L] unit price (supplier lanes) + unit transport cost
+    lane_supplier: np.ndarray  # [L] supplier id, -1 for lanes out of nodes
+    demand: np.ndarray  # [T, I]
+    unmet_plan: np.ndarray  # [T, I]
+    pipeline: np.ndarray  # [T, I]
+    floor: np.ndarray  # [T, I]
+    init: np.ndarray  # [I]
+    hold: np.ndarray  # [I]
+    short_pen: np.ndarray  # [I]
+    ready_pen: np.ndarray  # [I]
+    pair_node: np.ndarray  # [I]
+    pair_has_demand: np.ndarray  # [I] bool
+    fan_e_lo: np.ndarray  # [T*I] int32: lowest resolved float32 exponent of each fan cell
+    fan_upper: np.ndarray  # [T*I] upper bound on end-of-day stock in any scenario
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.init.shape[0])
+
+    @property
+    def n_lanes(self) -> int:
+        return int(self.lane_lead.shape[0])
+
+    @property
+    def cells(self) -> int:
+        """(node-commodity pairs + lanes) x days: the unit of the throughput figures."""
+        return (self.n_pairs + self.n_lanes) * self.T
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in fields(self)
+                   if isinstance(getattr(self, f.name), np.ndarray))
+
+
+def _c(a, dtype=np.float64) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def prepare(inst: Instance, x: np.ndarray, u: np.ndarray) -> ReplayArrays:
+    """Flatten an instance and a plan's dispatches x [L, T] and unmet u [I, T]."""
+    T, I, L = inst.horizon, inst.n_pairs, inst.n_lanes
+    if T >= MAX_DAY or max(I, L, len(inst.supplier_names), len(inst.node_names)) >= MAX_ENTITY:
+        raise ValueError("instance too large for the scenario RNG counters")
+    x = np.asarray(x, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    if x.shape != (L, T) or u.shape != (I, T):
+        raise ValueError(f"plan arrays have shapes {x.shape}, {u.shape}; expected {(L, T)}, {(I, T)}")
+    lead = inst.lane_lead.astype(np.int64)
+    from_sup = inst.lane_from_supplier.astype(bool)
+    # dispatches: only x > 0 (one that cannot arrive inside the horizon is still
+    # dispatched and paid for; its arrival drops out like any late one)
+    lane, day = np.nonzero(x > 0)
+    q = x[lane, day]
+    sup = from_sup[lane]
+    # supplier entries sorted by (day, lane)
+    order = np.lexsort((lane[sup], day[sup]))
+    s_lane, s_day, s_q = lane[sup][order], day[sup][order], q[sup][order]
+    sup_ptr = np.searchsorted(s_day, np.arange(T + 1)).astype(np.int64)
+    # node entries sorted by (day, origin pair, lane), grouped by (day, origin pair)
+    n_lane, n_day, n_q = lane[~sup], day[~sup], q[~sup]
+    n_orig = inst.lane_origin[n_lane]
+    order = np.lexsort((n_lane, n_orig, n_day))
+    n_lane, n_day, n_q, n_orig = n_lane[order], n_day[order], n_q[order], n_orig[order]
+    new = np.ones(len(n_lane), dtype=bool)
+    new[1:] = (n_day[1:] != n_day[:-1]) | (n_orig[1:] != n_orig[:-1])
+    gstart = np.flatnonzero(new)
+    grp_start = np.append(gstart, len(n_lane)).astype(np.int64)
+    grp_pair = n_orig[gstart].astype(np.int64)
+    grp_day = n_day[gstart]
+    grp_total = group_sums(n_q, grp_start)  # left to right, in lane order
+    grp_ptr = np.searchsorted(grp_day, np.arange(T + 1)).astype(np.int64)
+    lane_supplier = np.where(from_sup, inst.sp_supplier[np.where(from_sup, inst.lane_origin, 0)], -1)
+    deliverable = lead[lead < T]
+    max_lead = int(deliverable.max()) if len(deliverable) else 0
+    upper = _stock_upper_bound(inst, x, lead)
+    return ReplayArrays(
+        T=T, n_suppliers=len(inst.supplier_names), n_nodes=len(inst.node_names), max_lead=max_lead,
+        sup_ptr=sup_ptr, sup_lane=_c(s_lane, np.int64), sup_q=_c(s_q),
+        grp_ptr=grp_ptr, grp_pair=_c(grp_pair, np.int64), grp_total=_c(grp_total),
+        grp_start=grp_start, node_lane=_c(n_lane, np.int64), node_q=_c(n_q),
+        lane_lead=_c(lead, np.int64), lane_dest=_c(inst.lane_dest, np.int64),
+        lane_unit=_c(inst.lane_price + inst.lane_cost),
+        lane_supplier=_c(lane_supplier, np.int64),
+        demand=_c(inst.demand.T), unmet_plan=_c(u.T), pipeline=_c(inst.pipeline.T),
+        floor=_c(inst.floor.T), init=_c(inst.initial_stock), hold=_c(inst.holding_cost),
+        short_pen=_c(inst.shortfall_penalty), ready_pen=_c(inst.readiness_penalty),
+        pair_node=_c(inst.nc_node, np.int64), pair_has_demand=_c((inst.demand > 0).any(axis=1), bool),
+        fan_e_lo=_fan_e_lo(upper), fan_upper=_c(upper.ravel()),
+    )
+
+
+def _stock_upper_bound(inst: Instance, x: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """[T, I] bound on end-of-day stock in any scenario: initial stock + pipeline + every
+    unit planned to arrive by that day (scaling and outages only remove units, delays only
+    postpone them, losses remove them, consumption only lowers stock)."""
+    T, I = inst.horizon, inst.n_pairs
+    inflow = np.zeros((T, I))
+    lane, day = np.nonzero(x > 0)
+    arr = day + lead[lane]
+    ok = arr < T
+    np.add.at(inflow, (arr[ok], inst.lane_dest[lane[ok]]), x[lane[ok], day[ok]])
+    ub = inst.initial_stock[None, :] + np.cumsum(inflow + inst.pipeline.T, axis=0)
+    return ub * (1.0 + 1e-6) + 1e-300  # float32 rounding of stock stays inside the bound
+
+
+def _fan_e_lo(upper: np.ndarray) -> np.ndarray:
+    # float32 values in [2**(e-1), 2**e) have biased exponent e - 1 + 127; the top octave
+    # is the one holding U (U < 2**e_hi), OCTAVES octaves are resolved below it.
+    e_hi = np.frexp(upper.ravel())[1].astype(np.int64)
+    return np.clip(e_hi + 126 - (OCTAVES - 1), 1, 254).astype(np.int32)

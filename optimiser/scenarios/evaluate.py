@@ -1,0 +1,300 @@
+"""Scenario evaluation: chunks of scenarios through the kernels, mergeable results.
+
+    ev = evaluate(instance, plan, scenarios=10_000, seed=1, demand_sigma=0.3)
+    ev.summary["unmet"]["p95"]; ev.scenarios; ev.fan; ev.write("EVAL")
+
+`evaluate_chunk(arrays, params, seed, start, stop)` is a pure function with
+picklable inputs and output (`ChunkResult`); `ChunkResult.merge` combines any
+partition of 0..N-1 into the same bits, so chunks may run in other processes or
+on other machines (e.g. Dask) and be merged in any order.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from .arrays import ReplayArrays, prepare
+from .kernels import KPI_NAMES, MANT_BITS, N_BINS, N_KPI, OCTAVES, fan_accumulate, replay_kernel
+from .params import ScenarioParams
+
+# stock buffer of one kernel call (float32 [block, T, I]) stays under this many bytes
+BLOCK_BYTES = 32 * 2 ** 20
+MAX_SEED = 2 ** 64 - 1
+
+
+@dataclass(eq=False)
+class ChunkResult:
+    """Results for a set of scenarios: exact KPI rows and fan-chart histograms."""
+
+    scenario: np.ndarray  # [n] int64, ascending
+    kpis: np.ndarray  # [n, N_KPI] float64, columns KPI_NAMES
+    fan_counts: np.ndarray | None  # [T*I, N_BINS] uint32, None when the fan is off
+    fan_min: np.ndarray | None  # [T*I] float32
+    fan_max: np.ndarray | None  # [T*I] float32
+    seconds: float = 0.0
+
+    @property
+    def n(self) -> int:
+        return int(self.scenario.shape[0])
+
+    def merge(self, other: ChunkResult) -> ChunkResult:
+        """Combine two results over disjoint scenario sets (order of merging is irrelevant)."""
+        sc = np.concatenate([self.scenario, other.scenario])
+        order = np.argsort(sc, kind="stable")
+        sc = sc[order]
+        if len(sc) > 1 and (np.diff(sc) == 0).any():
+            raise ValueError("merging chunks that share scenarios")
+        kp = np.concatenate([self.kpis, other.kpis])[order]
+        if (self.fan_counts is None) != (other.fan_counts is None):
+            raise ValueError("merging a chunk with a fan and one without")
+        if self.fan_counts is None:
+            counts = mn = mx = None
+        else:
+            counts = self.fan_counts + other.fan_counts
+            mn = np.minimum(self.fan_min, other.fan_min)
+            mx = np.maximum(self.fan_max, other.fan_max)
+        return ChunkResult(sc, kp, counts, mn, mx, self.seconds + other.seconds)
+
+    @staticmethod
+    def merge_all(parts: list[ChunkResult]) -> ChunkResult:
+        if not parts:
+            raise ValueError("nothing to merge")
+        parts = sorted(parts, key=lambda p: int(p.scenario[0]) if p.n else -1)
+        out = parts[0]
+        for p in parts[1:]:
+            out = out.merge(p)
+        return out
+
+
+def _empty_fan(arrays: ReplayArrays):
+    C = arrays.T * arrays.n_pairs
+    return (np.zeros((C, N_BINS), dtype=np.uint32), np.full(C, np.inf, dtype=np.float32),
+            np.full(C, -np.inf, dtype=np.float32))
+
+
+def block_size(arrays: ReplayArrays) -> int:
+    """Scenarios per kernel call so that its float32 stock buffer stays under BLOCK_BYTES."""
+    return max(1, BLOCK_BYTES // max(1, 4 * arrays.T * arrays.n_pairs))
+
+
+def run_kernel(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int, n: int,
+               stock_out: np.ndarray | None = None) -> np.ndarray:
+    """Replay scenarios start..start+n-1; fill stock_out [n, T, I] (any float dtype) if given.
+
+    Returns the KPI array [n, N_KPI]. The one entry point to `replay_kernel`.
+    """
+    a, p = arrays, params
+    kpi = np.empty((n, N_KPI))
+    record = stock_out is not None
+    if stock_out is None:
+        stock_out = np.empty((1, 1, 1), dtype=np.float32)
+    replay_kernel(
+        np.int64(start), np.int64(n), np.uint64(seed),
+        p.demand_sigma, p.demand_phi, p.surge_prob, p.surge_multiplier, np.int64(p.surge_days),
+        p.outage_prob, np.int64(p.outage_days), p.delay_prob, np.int64(p.delay_max_days),
+        p.loss_prob,
+        np.int64(a.T), np.int64(a.n_suppliers), np.int64(a.n_nodes),
+        a.sup_ptr, a.sup_lane, a.sup_q, a.grp_ptr, a.grp_pair, a.grp_total, a.grp_start,
+        a.node_lane, a.node_q, a.lane_lead, a.lane_dest, a.lane_unit, a.lane_supplier,
+        a.demand, a.unmet_plan, a.pipeline, a.floor,
+        a.init, a.hold, a.short_pen, a.ready_pen, a.pair_node, a.pair_has_demand,
+        np.int64(a.max_lead), kpi, stock_out, record)
+    return kpi
+
+
+def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
+                   stop: int, fan: bool = True, shortcut: bool = True,
+                   progress: Callable[[int], None] | None = None) -> ChunkResult:
+    """Evaluate scenarios start..stop-1. Pure: the same inputs give the same bits anywhere.
+
+    Memory is bounded by `block_size(arrays)` scenarios' stock (plus the KPI rows and the
+    fan histograms), whatever stop - start is. With `shortcut`, parameters under which
+    every scenario is the same future are replayed once and the result repeated.
+    """
+    t0 = time.perf_counter()
+    start, stop = int(start), int(stop)
+    if not 0 <= start <= stop:
+        raise ValueError(f"bad scenario range {start}..{stop}")
+    n = stop - start
+    T, I = arrays.T, arrays.n_pairs
+    counts = mn = mx = None
+    if fan:
+        counts, mn, mx = _empty_fan(arrays)
+    if shortcut and params.deterministic and n > 0:
+        buf = np.empty((1, T, I), dtype=np.float32)
+        row = run_kernel(arrays, params, seed, start, 1, buf if fan else None)
+        kpis = np.repeat(row, n, axis=0)
+        if fan:
+            fan_accumulate(buf.reshape(1, T * I), arrays.fan_e_lo, counts, mn, mx)
+            counts *= np.uint32(n)
+        if progress:
+            progress(n)
+    else:
+        kpis = np.empty((n, N_KPI))
+        bs = block_size(arrays) if fan else max(1, min(n, 65536))
+        buf = np.empty((min(bs, n), T, I), dtype=np.float32) if fan and n else None
+        for b0 in range(0, n, bs):
+            m = min(bs, n - b0)
+            out = buf[:m] if fan else None
+            kpis[b0:b0 + m] = run_kernel(arrays, params, seed, start + b0, m, out)
+            if fan:
+                fan_accumulate(out.reshape(m, T * I), arrays.fan_e_lo, counts, mn, mx)
+            if progress:
+                progress(m)
+    return ChunkResult(np.arange(start, stop, dtype=np.int64), kpis, counts, mn, mx,
+                       time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------- summary
+PERCENTILES = (5.0, 50.0, 95.0)
+
+
+def _stats(v: np.ndarray) -> dict[str, float | None]:
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return {"mean": None, "sd": None, "p5": None, "p50": None, "p95": None}
+    p5, p50, p95 = np.percentile(v, PERCENTILES)
+    return {"mean": float(np.mean(v)), "sd": float(np.std(v)),
+            "p5": float(p5), "p50": float(p50), "p95": float(p95)}
+
+
+def cvar(v: np.ndarray, level: float = 0.95) -> float:
+    """Mean of the worst ceil((1 - level) * n) values (at least one)."""
+    k = max(1, math.ceil(round((1.0 - level) * len(v), 9)))
+    return float(np.mean(np.sort(v)[len(v) - k:]))
+
+
+def summarise(result: ChunkResult, seed: int, params: ScenarioParams) -> dict:
+    k = result.kpis
+    col = {name: k[:, j] for j, name in enumerate(KPI_NAMES)}
+    out: dict = {"scenarios": result.n, "seed": int(seed), "params": params.as_dict()}
+    for name in KPI_NAMES:
+        out[name] = _stats(col[name])
+    out["unmet_cvar95"] = cvar(col["unmet"]) if result.n else None
+    out["p_any_shortfall"] = float(np.mean(col["shortfall_days"] > 0)) if result.n else None
+    out["p_any_breach"] = float(np.mean(col["breach_days"] > 0)) if result.n else None
+    out["fan"] = {"percentiles": [5, 50, 95], "method": "log-linear histogram per (pair, day)",
+                  "relative_bin_width": 2.0 ** -MANT_BITS, "octaves": OCTAVES}
+    return out
+
+
+# ---------------------------------------------------------------- API
+def _threads(threads: int | None):
+    import numba
+
+    if threads is None:
+        return None
+    threads = int(threads)
+    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise UsageError(f"--threads {threads}: choose 1..{numba.config.NUMBA_NUM_THREADS}")
+    old = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    return old
+
+
+def evaluate(instance, plan, scenarios: int = 1000, seed: int = 0,
+             chunk_size: int | None = None, threads: int | None = None,
+             params: ScenarioParams | dict | None = None, fan: bool = True,
+             progress: Callable[[int], None] | None = None, **kwargs) -> Evaluation:
+    """Replay `plan` against `scenarios` sampled futures (SPEC section 5).
+
+    instance / plan: objects or paths. Scenario parameters by keyword (demand_sigma=0.3,
+    ...) or as `params` (a ScenarioParams or a dict); keywords override `params`.
+    chunk_size: scenarios per chunk (results never depend on it); threads: numba threads.
+    """
+    from ..instance import as_instance
+    from ..plan import as_plan
+
+    t0 = time.perf_counter()
+    inst = as_instance(instance)
+    pl = as_plan(plan, inst)
+    if isinstance(params, ScenarioParams):
+        base = params
+    else:
+        base = ScenarioParams.from_mapping(dict(params or {}))
+    prm = base.replace(**kwargs) if kwargs else base
+    scenarios, seed = _check_int("scenarios", scenarios, 1), _check_int("seed", seed, 0)
+    if seed > MAX_SEED:
+        raise UsageError(f"seed {seed} is above 2**64 - 1")
+    arrays = prepare(inst, pl.x, pl.u)
+    chunk = _check_int("chunk_size", chunk_size, 1) if chunk_size is not None else \
+        max(block_size(arrays), 1024)
+    old = _threads(threads)
+    try:
+        t1 = time.perf_counter()
+        parts = [evaluate_chunk(arrays, prm, seed, a, min(a + chunk, scenarios), fan=fan,
+                                progress=progress)
+                 for a in range(0, scenarios, chunk)]
+        result = ChunkResult.merge_all(parts)
+        t2 = time.perf_counter()
+    finally:
+        if old is not None:
+            import numba
+            numba.set_num_threads(old)
+    return Evaluation.from_result(inst, arrays, result, seed, prm,
+                                  timings={"prepare": t1 - t0, "replay": t2 - t1})
+
+
+def _check_int(name: str, v, lo: int) -> int:
+    try:
+        iv = int(v)
+    except (TypeError, ValueError):
+        raise UsageError(f"{name} must be an integer, got {v!r}") from None
+    if iv != v or iv < lo:
+        raise UsageError(f"{name} must be an integer >= {lo}, got {v!r}")
+    return iv
+
+
+@dataclass(eq=False)
+class Evaluation:
+    """The outcome of an evaluation: Arrow tables and a summary dict (SPEC section 7)."""
+
+    summary: dict
+    scenarios: object  # pa.Table
+    fan: object  # pa.Table or None
+    result: ChunkResult = field(repr=False)
+
+    @classmethod
+    def from_result(cls, inst, arrays: ReplayArrays, result: ChunkResult, seed: int,
+                    params: ScenarioParams, timings: dict | None = None) -> Evaluation:
+        from .results import fan_table, scenarios_table
+
+        if result.n and not np.array_equal(result.scenario, np.arange(result.n)):
+            raise ValueError("an evaluation needs scenarios 0..N-1 exactly")
+        t0 = time.perf_counter()
+        summary = summarise(result, seed, params)
+        scen = scenarios_table(result)
+        fan = fan_table(inst, arrays, result) if result.fan_counts is not None else None
+        summary["timings"] = {**(timings or {}), "summarise": time.perf_counter() - t0}
+        summary["instance"] = inst.name
+        return cls(summary=summary, scenarios=scen, fan=fan, result=result)
+
+    def write(self, path: str | os.PathLike, force: bool = False,
+              protect: tuple = ()) -> Path:
+        """Write EVAL/ atomically: scenarios.arrow, fan.arrow, summary.json."""
+        from .results import write_evaluation
+
+        return write_evaluation(self, Path(path), force=force, protect=protect)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"Evaluation({s.get('instance')!r}, scenarios={s['scenarios']}, seed={s['seed']}, "
+                f"unmet_mean={s['unmet']['mean']}, p_any_shortfall={s['p_any_shortfall']})")
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebooks
+        try:
+            from ..report import evaluation_html
+            return evaluation_html(self)
+        except Exception:
+            import html
+
+            from .results import format_summary
+            return f"<pre>{html.escape(format_summary(self.summary))}</pre>"
