@@ -32,6 +32,9 @@ def atomic_dir(target: str | os.PathLike, force: bool = False,
         raise UsageError(f"{target} exists and is not a directory")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; outputs get the usual permissions
     try:
         yield tmp
         if target.exists():
