@@ -140,3 +140,36 @@ def test_not_a_directory(tmp_path):
 def test_as_numpy_fills_nulls():
     arr = pa.chunked_array([pa.array([1.0, None]), pa.array([3.0])])
     assert as_numpy(arr, fill=np.inf).tolist() == [1.0, np.inf, 3.0]
+
+
+@pytest.mark.parametrize("name", ["tiny", "seed-155mm"])
+def test_bundled_instances_match_their_script(name, bundled, tmp_path):
+    """instances/<name> is what instances/build_bundled.py writes, and it validates."""
+    import json
+
+    bundled.write(name, tmp_path)
+    committed = bundled.HERE / name
+    a, b = read_instance_tables(committed), read_instance_tables(tmp_path / name)
+    assert json.loads((committed / "instance.json").read_text()) == \
+        json.loads((tmp_path / name / "instance.json").read_text())
+    assert a[1].keys() == b[1].keys()
+    for k in a[1]:
+        assert a[1][k].equals(b[1][k]), k
+    assert load_instance(committed).warnings == ()
+
+
+def test_seed_instance_encodes_the_report(seed_instance):
+    inst = load_instance(seed_instance)
+    kr = [p for p in range(inst.n_supplier_pairs) if inst.supplier_label(p).startswith("KR-")]
+    assert inst.contract_min[kr].sum() == inst.contract_max[kr].sum() == 100_000
+    front = int(np.flatnonzero(inst.node_names == "UA-front")[0])
+    i = int(np.flatnonzero(inst.nc_node == front)[0])
+    assert (inst.demand[i] == 7000).all()
+    # the producer sells only to the buyer: no lane from a KR supplier reaches the consumer
+    for lane in range(inst.n_lanes):
+        if inst.lane_origin_name[lane].startswith("KR-"):
+            assert inst.lane_dest_name[lane].startswith("US-")
+        if inst.lane_dest_name[lane] == "UA-front":
+            assert inst.lane_origin_name[lane].startswith("US-") and \
+                not inst.lane_from_supplier[lane]
+    assert "military" not in " ".join(inst.supplier_names).lower()
