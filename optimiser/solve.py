@@ -1,32 +1,71 @@
 """Solving an instance: build the LP, solve it, verify the plan, explain what limits it.
 
     plan = optimiser.solve("instances/seed-155mm", solver="highs", time_limit=60)
+
+Without a budget the LP is block-diagonal by commodity (model/decompose.py); the
+blocks are solved concurrently (threads: the solvers release the GIL) or through
+any Executor.map-like callable, e.g. one backed by a Dask client, and the plan is
+assembled from them. Either way the plan is checked as a whole by the independent
+checker before it is called optimal.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
 from .costs import breakdown
 from .instance import Instance, as_instance
-from .model.backends import DEFAULT_SOLVER, RawSolution, SolverOptions, get_backend
+from .model.backends import DEFAULT_SOLVER, SolverOptions, get_backend
 from .model.build import LP, build_lp
+from .model.decompose import can_decompose, concat_tables, split_by_commodity
 from .model.duals import kkt_check, shadow_prices
 from .model.status import Status
-from .plan import Plan
+from .plan import SHADOW_SCHEMA, Plan
 from .replay import stock_from_flows
 
 ZERO = 1e-9  # solver noise below this (relative to 1) is written as exact zero
+MapFn = Callable[[Callable, Iterable], Iterable]
+
+
+@dataclass
+class BlockResult:
+    """What solving one LP (the joint one or a commodity block) gives, in its own indices."""
+
+    status: Status
+    backend_status: str
+    x: np.ndarray  # [L_b, T]
+    u: np.ndarray  # [I_b, T]
+    solver_objective: float | None
+    size: dict
+    timings: dict
+    info: dict = field(default_factory=dict)
+    duals: dict = field(default_factory=dict)
+    shadow: pa.Table | None = None
+    infeasibility: pa.Table | None = None
+    infeasibility_info: dict | None = None
 
 
 def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
           time_limit: float | None = None, threads: int | None = None,
           tolerance: float | None = None, verbose: bool = False, check: bool = True,
-          explain: bool = True) -> Plan:
-    """Solve the LP of SPEC section 3 and return a Plan (with status; only malfunctions raise)."""
+          explain: bool = True, decompose: str = "auto", map: MapFn | None = None) -> Plan:
+    """Solve the LP of SPEC section 3 and return a Plan (with status; only malfunctions raise).
+
+    decompose: "auto" splits by commodity when no budget couples them, "never" solves the
+    joint LP. map: how the blocks are solved (default: a thread pool of `threads` or all
+    cores); pass e.g. a Dask-backed map to run them on a cluster.
+    """
+    from .errors import UsageError
+
+    if decompose not in ("auto", "never"):
+        raise UsageError(f"decompose must be 'auto' or 'never', not {decompose!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     inst = as_instance(instance)
@@ -34,75 +73,207 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
     options = SolverOptions(solver=solver, time_limit=time_limit, threads=threads,
                             tolerance=tolerance, verbose=verbose)
     backend = get_backend(solver)
+    if decompose == "auto" and can_decompose(inst):
+        blocks = split_by_commodity(inst)
+        results = _map_blocks(blocks, options, explain, map, threads)
+        res = _merge(inst, blocks, results)
+        method = f"decomposed by commodity ({len(blocks)} blocks)"
+    else:
+        res = solve_block(inst, options, explain)
+        method = "joint LP"
+    for k in ("build", "solve", "duals", "explain"):
+        if k in res.timings:
+            timings[k] = res.timings[k]
     t = time.perf_counter()
-    lp = build_lp(inst)
-    timings["build"] = time.perf_counter() - t
-    sol = backend.solve(lp, options)
-    timings["solve"] = sol.seconds
-    t = time.perf_counter()
-    plan = _plan_from_solution(inst, lp, sol)
+    plan = _plan_from_arrays(inst, res)
     timings["extract"] = time.perf_counter() - t
     summary = plan.summary
-    summary["solver"] = {**options.as_dict(), "backend": backend.DESCRIPTION,
-                         "backend_status": sol.backend_status, **sol.info}
-    summary["size"] = lp.size
-
-    if sol.status == Status.INFEASIBLE and explain:
-        from .model.infeasible import explain_infeasibility
+    summary["solver"] = {**options.as_dict(), "backend": backend.DESCRIPTION, "method": method,
+                         "backend_status": res.backend_status, **res.info}
+    summary["size"] = res.size
+    if res.infeasibility is not None:
+        plan.infeasibility, summary["infeasibility"] = res.infeasibility, res.infeasibility_info
+    if res.duals:
+        summary.update(res.duals)
+    if res.shadow is not None:
+        plan.shadow_prices = res.shadow
+        summary["binding"] = _binding_summary(res.shadow)
+    if check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
+        from .check import check_plan
 
         t = time.perf_counter()
-        plan.infeasibility, summary["infeasibility"] = explain_infeasibility(lp, options)
-        timings["explain"] = time.perf_counter() - t
-    if sol.values is not None:
-        t = time.perf_counter()
-        _attach_duals(lp, sol, plan, options)
-        timings["duals"] = time.perf_counter() - t
-        if check:
-            from .check import check_plan
-
-            t = time.perf_counter()
-            report = check_plan(inst, plan.flows, plan.stock, summary)
-            timings["check"] = time.perf_counter() - t
-            summary["check"] = report.as_dict()
-            if not report.ok:
-                summary["status_before_check"] = plan.status
-                plan.status = summary["status"] = Status.ERROR.value
-                summary["message"] = "the plan failed the independent check: " + report.worst()
+        report = check_plan(inst, plan.flows, plan.stock, summary)
+        timings["check"] = time.perf_counter() - t
+        summary["check"] = report.as_dict()
+        if not report.ok:
+            summary["status_before_check"] = plan.status
+            plan.status = summary["status"] = Status.ERROR.value
+            summary["message"] = "the plan failed the independent check: " + report.worst()
     timings["total"] = time.perf_counter() - t0
     summary["timings"] = timings
     return plan
 
 
-def _plan_from_solution(inst: Instance, lp: LP, sol: RawSolution) -> Plan:
+# one LP -------------------------------------------------------------------
+def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) -> BlockResult:
+    """Build and solve one LP; duals checked, shadow prices and infeasibility explained.
+
+    Pure and picklable in and out, so blocks can run in threads or on remote workers.
+    """
+    timings = {}
+    t = time.perf_counter()
+    lp = build_lp(inst)
+    timings["build"] = time.perf_counter() - t
+    sol = get_backend(options.solver).solve(lp, options)
+    timings["solve"] = sol.seconds
     I, T, L = inst.n_pairs, inst.horizon, inst.n_lanes
     x = np.zeros((L, T))
     u = np.zeros((I, T))
-    status = sol.status
     if sol.values is not None:
-        val = sol.values
         v = lp.vars
-        xv = val[:v.nx]
+        xv = sol.values[:v.nx]
         xv = np.where(xv > ZERO * np.maximum(1.0, np.abs(xv)), xv, 0.0)
         x[v.x_lane, v.x_day] = np.minimum(xv, v.ub[:v.nx])
-        u.ravel()[v.u_flat] = np.clip(val[v.u_start:v.r_start], 0.0, inst.demand.ravel()[v.u_flat])
+        u.ravel()[v.u_flat] = np.clip(sol.values[v.u_start:v.r_start], 0.0,
+                                      inst.demand.ravel()[v.u_flat])
         u[u < ZERO] = 0.0
+    res = BlockResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
+                      solver_objective=sol.objective, size=lp.size, timings=timings,
+                      info=dict(sol.info))
+    if sol.status == Status.OPTIMAL:
+        t = time.perf_counter()
+        res.duals, res.shadow = _duals(lp, sol, options)
+        timings["duals"] = time.perf_counter() - t
+    if sol.status == Status.INFEASIBLE and explain:
+        from .model.infeasible import explain_infeasibility
+
+        t = time.perf_counter()
+        res.infeasibility, res.infeasibility_info = explain_infeasibility(lp, options)
+        timings["explain"] = time.perf_counter() - t
+    return res
+
+
+def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
+    """Shadow prices only from duals that pass the KKT check; re-derived otherwise."""
+    out: dict = {}
+    primal_tol = 1e-3 if options.solver == "pdlp" else None
+    y, source = sol.duals, options.solver
+    report = kkt_check(lp, sol.values, y, primal_tol=primal_tol) if y is not None else None
+    if report is None or not report.ok:
+        # e.g. HiGHS through OR-Tools returns row activities as duals (SPEC section 6)
+        out["duals_rejected"] = (report.as_dict() if report else
+                                 {"reason": f"{options.solver} reported no duals"})
+        y = None
+        for alt in ("highs", "glop"):
+            if alt == options.solver:
+                continue
+            try:
+                alt_sol = get_backend(alt).solve(lp, SolverOptions(
+                    solver=alt, time_limit=options.time_limit, threads=options.threads))
+            except Exception:
+                continue
+            if alt_sol.duals is not None and alt_sol.status == Status.OPTIMAL:
+                # any optimal dual is complementary to any optimal primal point of the same LP,
+                # so the alternative's duals are checked against our own solution
+                rep = kkt_check(lp, sol.values, alt_sol.duals, primal_tol=primal_tol)
+                if rep.ok:
+                    y, source, report = alt_sol.duals, alt, rep
+                    break
+        if y is None:
+            out["duals"] = {"source": None, "kkt": None}
+            return out, SHADOW_SCHEMA.empty_table()
+    out["duals"] = {"source": source, "kkt": report.as_dict()}
+    return out, shadow_prices(lp, sol.values, y)
+
+
+# blocks -------------------------------------------------------------------
+def _map_blocks(blocks, options, explain, map_fn, threads) -> list[BlockResult]:
+    def run(block):
+        return solve_block(block.instance, options, explain)
+
+    if map_fn is not None:
+        return list(map_fn(run, blocks))
+    workers = max(1, min(len(blocks), threads or os.cpu_count() or 1))
+    if workers == 1:
+        return [run(b) for b in blocks]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optimiser-block") as ex:
+        return list(ex.map(run, blocks))
+
+
+_PRIORITY = [Status.ERROR, Status.INFEASIBLE, Status.NO_SOLUTION, Status.FEASIBLE, Status.OPTIMAL]
+
+
+def _merge(inst: Instance, blocks, results: list[BlockResult]) -> BlockResult:
+    T = inst.horizon
+    x = np.zeros((inst.n_lanes, T))
+    u = np.zeros((inst.n_pairs, T))
+    for b, r in zip(blocks, results):
+        x[b.lanes] = r.x
+        u[b.pairs] = r.u
+    status = min((r.status for r in results), key=_PRIORITY.index)
+    size = {k: sum(r.size[k] for r in results) for k in results[0].size}
+    timings = {k: max(r.timings.get(k, 0.0) for r in results) for k in
+               ("build", "solve", "duals", "explain") if any(k in r.timings for r in results)}
+    timings["solve_sum"] = sum(r.timings.get("solve", 0.0) for r in results)
+    objs = [r.solver_objective for r in results]
+    res = BlockResult(status=status, backend_status=",".join(sorted({r.backend_status for r in results})),
+                      x=x, u=u, solver_objective=None if None in objs else float(sum(objs)),
+                      size=size, timings=timings,
+                      info={"blocks": [{"commodity": str(inst.commodities[b.commodity]),
+                                        "status": r.status.value, **r.size,
+                                        "solve_seconds": r.timings.get("solve")}
+                                       for b, r in zip(blocks, results)]})
+    if all(r.duals for r in results):
+        sources = {r.duals["duals"]["source"] for r in results}
+        kkts = [r.duals["duals"]["kkt"] for r in results]
+        res.duals = {"duals": {"source": None if None in sources else ",".join(sorted(sources)),
+                               "kkt": None if None in kkts else {
+                                   "ok": all(k["ok"] for k in kkts),
+                                   **{m: max(k[m] for k in kkts) for m in
+                                      ("primal_residual", "dual_sign", "complementarity", "gap")}}}}
+        rejected = [r.duals["duals_rejected"] for r in results if "duals_rejected" in r.duals]
+        if rejected:
+            res.duals["duals_rejected"] = rejected[0]
+        res.shadow = concat_tables([r.shadow for r in results], SHADOW_SCHEMA, "value")
+    if any(r.infeasibility is not None for r in results):
+        from .model.infeasible import INFEASIBILITY_SCHEMA
+
+        res.infeasibility = concat_tables([r.infeasibility for r in results],
+                                          INFEASIBILITY_SCHEMA, None)
+        infos = [r.infeasibility_info for r in results if r.infeasibility_info]
+        by: dict[str, float] = {}
+        for i in infos:
+            for k, v in i.get("by_requirement", {}).items():
+                by[k] = by.get(k, 0.0) + v
+        res.infeasibility_info = {"explained": all(i.get("explained") for i in infos),
+                                  "total_violation": float(sum(by.values())),
+                                  "by_requirement": by, "items": res.infeasibility.num_rows}
+    return res
+
+
+# plan ---------------------------------------------------------------------
+def _plan_from_arrays(inst: Instance, res: BlockResult) -> Plan:
+    x, u = res.x, res.u
+    has = res.status in (Status.OPTIMAL, Status.FEASIBLE)
+    if has:
+        x, u = _repair_negative_stock(inst, x, u)
     # stock follows from flows and unmet exactly (so a replay of the written plan reproduces it)
-    x, u = _repair_negative_stock(inst, x, u)
     s = stock_from_flows(inst, x, u)
     r = np.where(inst.readiness_hard[:, None], 0.0, np.maximum(inst.floor - s, 0.0))
     parts = breakdown(inst, x, s, u, r)
+    status = res.status
     summary = {
         "format": "optimiser-plan", "version": 1, "instance": inst.name,
         "status": status.value,
-        "objective": float(sum(parts.values())) if sol.values is not None else None,
-        "solver_objective": sol.objective,
+        "objective": float(sum(parts.values())) if has else None,
+        "solver_objective": res.solver_objective,
         "breakdown": parts,
         "totals": _totals(inst, x, s, u),
     }
     if status in (Status.NO_SOLUTION, Status.ERROR, Status.INFEASIBLE):
         summary["message"] = {
             Status.NO_SOLUTION: "no solution was found within the time limit; raise --time-limit",
-            Status.ERROR: f"the solver ended with {sol.backend_status}",
+            Status.ERROR: f"the solver ended with {res.backend_status}",
             Status.INFEASIBLE: "the hard requirements cannot all hold; see infeasibility",
         }[status]
     return Plan(instance=inst, status=status.value, x=x, s=s, u=u, r=r, summary=summary)
@@ -137,13 +308,12 @@ def _repair_negative_stock(inst: Instance, x: np.ndarray, u: np.ndarray):
         add = np.minimum(deficit, inst.demand[:, t] - u[:, t])
         u[:, t] += add
         stock += add
-        rest = deficit - add
-        cut = np.minimum(rest, outflow[:, t])
+        cut = np.minimum(deficit - add, outflow[:, t])
         if cut.any() and len(node_lanes):
-            keep = np.where(outflow[:, t] > 0, 1.0 - cut / np.where(outflow[:, t] > 0, outflow[:, t], 1.0), 1.0)
-            f = keep[origin]
+            out_t = outflow[:, t]
+            keep = np.where(out_t > 0, 1.0 - cut / np.where(out_t > 0, out_t, 1.0), 1.0)
             old = x[node_lanes, t].copy()
-            x[node_lanes, t] = old * f
+            x[node_lanes, t] = old * keep[origin]
             arrive = t + inst.lane_lead[node_lanes]
             ok = arrive < T
             np.add.at(inflow, (inst.lane_dest[node_lanes[ok]], arrive[ok]),
@@ -171,54 +341,11 @@ def _totals(inst: Instance, x, s, u) -> dict:
     }
 
 
-def _attach_duals(lp: LP, sol: RawSolution, plan: Plan, options: SolverOptions) -> None:
-    """Shadow prices only from duals that pass the KKT check; re-derive them otherwise."""
-    summary = plan.summary
-    if plan.status != Status.OPTIMAL.value:
-        return
-    y, source = sol.duals, options.solver
-    primal_tol = 1e-3 if options.solver == "pdlp" else None
-    report = kkt_check(lp, sol.values, y, primal_tol=primal_tol) if y is not None else None
-    if report is None or not report.ok:
-        # e.g. HiGHS through OR-Tools returns row activities as duals (SPEC section 6)
-        summary["duals_rejected"] = (report.as_dict() if report else
-                                     {"reason": f"{options.solver} reported no duals"})
-        for alt in ("highs", "glop"):
-            if alt == options.solver:
-                continue
-            try:
-                alt_sol = get_backend(alt).solve(lp, SolverOptions(
-                    solver=alt, time_limit=options.time_limit, threads=options.threads))
-            except Exception:
-                continue
-            if alt_sol.duals is not None and alt_sol.status == Status.OPTIMAL:
-                # any optimal dual is complementary to any optimal primal point of the same LP,
-                # so the alternative's duals are checked against our own solution
-                rep = kkt_check(lp, sol.values, alt_sol.duals, primal_tol=primal_tol)
-                if rep.ok:
-                    y, source, report = alt_sol.duals, alt, rep
-                    break
-        else:
-            summary["duals"] = {"source": None, "kkt": None}
-            plan.shadow_prices = pa.Table.from_pylist([], schema=_shadow_schema())
-            return
-    summary["duals"] = {"source": source, "kkt": report.as_dict()}
-    plan.shadow_prices = shadow_prices(lp, sol.values, y)
-    summary["binding"] = _binding_summary(plan.shadow_prices)
-
-
-def _shadow_schema():
-    from .plan import SHADOW_SCHEMA
-
-    return SHADOW_SCHEMA
-
-
 def _binding_summary(t: pa.Table) -> dict:
     if t.num_rows == 0:
         return {"count": 0, "by_constraint": {}, "top": []}
-    kinds = t.column("constraint").to_pylist()
     by: dict[str, int] = {}
-    for k in kinds:
+    for k in t.column("constraint").to_pylist():
         by[k] = by.get(k, 0) + 1
     top = [{"constraint": r["constraint"], "name": r["name"], "value": r["value"]}
            for r in t.slice(0, 10).to_pylist()]

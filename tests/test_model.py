@@ -167,3 +167,39 @@ def generated_medium():
 
     meta, tables = generate_instance(suppliers=20, nodes=70, commodities=2, days=120, seed=3)
     return Instance.from_tables(meta, tables)
+
+
+def test_decomposition_is_exact(generated_small):
+    joint = solve(generated_small, decompose="never")
+    split = solve(generated_small, decompose="auto")
+    assert "decomposed" in split.summary["solver"]["method"]
+    assert joint.summary["solver"]["method"] == "joint LP"
+    assert split.objective == pytest.approx(joint.objective, rel=1e-9)
+    assert split.summary["size"] == joint.summary["size"]
+    assert split.summary["check"]["ok"] and split.summary["duals"]["kkt"]["ok"]
+    # the same binding constraints, with the same values
+    a = sorted((r["constraint"], r["name"], round(r["value"], 6))
+               for r in joint.shadow_prices.to_pylist())
+    b = sorted((r["constraint"], r["name"], round(r["value"], 6))
+               for r in split.shadow_prices.to_pylist())
+    assert len(a) == len(b)
+
+
+def test_decomposition_with_custom_map(generated_small):
+    calls = []
+
+    def serial_map(fn, items):
+        items = list(items)
+        calls.append(len(items))
+        return [fn(i) for i in items]
+
+    plan = solve(generated_small, map=serial_map)
+    assert calls == [len(generated_small.commodities)]
+    assert plan.status == "optimal"
+
+
+def test_budget_keeps_joint_model():
+    from .lp_cases import two_suppliers
+
+    plan = solve(two_suppliers(budget=100.0))
+    assert plan.summary["solver"]["method"] == "joint LP"

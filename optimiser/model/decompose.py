@@ -1,0 +1,78 @@
+"""Per-commodity decomposition (exact).
+
+Without a budget nothing couples the commodities: every variable and every row of
+SPEC section 3 belongs to exactly one commodity (lanes, supplier-commodity and
+node-commodity pairs each carry one), so the LP is block-diagonal and its optimum
+is the sum of the blocks' optima. Each block is an Instance restricted to one
+commodity; its solution maps back to the full instance's indices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from ..instance import Instance
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    commodity: int
+    instance: Instance  # restricted to the commodity
+    lanes: np.ndarray  # block lane j -> full lane lanes[j]
+    pairs: np.ndarray  # block node pair -> full pair
+    supplier_pairs: np.ndarray  # block supplier pair -> full supplier pair
+
+
+def can_decompose(inst: Instance) -> bool:
+    """A budget couples every commodity; without one, more than one commodity splits."""
+    return inst.budget is None and len(inst.commodities) > 1
+
+
+def split_by_commodity(inst: Instance) -> list[Block]:
+    blocks = []
+    for k in range(len(inst.commodities)):
+        pairs = np.flatnonzero(inst.nc_commodity == k)
+        sps = np.flatnonzero(inst.sp_commodity == k)
+        lanes = np.flatnonzero(inst.lane_commodity == k)
+        if len(pairs) == 0:
+            continue  # a commodity only suppliers sell: nothing to plan
+        pair_new = np.full(inst.n_pairs, -1, dtype=np.int64)
+        pair_new[pairs] = np.arange(len(pairs))
+        sp_new = np.full(inst.n_supplier_pairs, -1, dtype=np.int64)
+        sp_new[sps] = np.arange(len(sps))
+        fs = inst.lane_from_supplier[lanes]
+        origin = inst.lane_origin[lanes].copy()
+        origin[fs] = sp_new[origin[fs]]
+        origin[~fs] = pair_new[origin[~fs]]
+        sub = dataclasses.replace(
+            inst,
+            sp_supplier=inst.sp_supplier[sps], sp_commodity=inst.sp_commodity[sps],
+            unit_price=inst.unit_price[sps], contract_min=inst.contract_min[sps],
+            contract_max=inst.contract_max[sps], capacity=inst.capacity[sps],
+            nc_node=inst.nc_node[pairs], nc_commodity=inst.nc_commodity[pairs],
+            initial_stock=inst.initial_stock[pairs], max_stock=inst.max_stock[pairs],
+            holding_cost=inst.holding_cost[pairs], shortfall_penalty=inst.shortfall_penalty[pairs],
+            readiness_penalty=inst.readiness_penalty[pairs],
+            readiness_hard=inst.readiness_hard[pairs], floor=inst.floor[pairs],
+            demand=inst.demand[pairs], pipeline=inst.pipeline[pairs],
+            lane_from_supplier=fs, lane_origin=origin, lane_dest=pair_new[inst.lane_dest[lanes]],
+            lane_commodity=inst.lane_commodity[lanes], lane_mode=inst.lane_mode[lanes],
+            lane_lead=inst.lane_lead[lanes], lane_cost=inst.lane_cost[lanes],
+            lane_capacity=inst.lane_capacity[lanes],
+            lane_origin_name=inst.lane_origin_name[lanes],
+            lane_dest_name=inst.lane_dest_name[lanes],
+            tables={}, warnings=(), name=f"{inst.name}[{inst.commodities[k]}]")
+        blocks.append(Block(k, sub, lanes, pairs, sps))
+    return blocks
+
+
+def concat_tables(tables: list[pa.Table | None], schema: pa.Schema, sort: str | None) -> pa.Table:
+    ts = [t for t in tables if t is not None and t.num_rows]
+    t = pa.concat_tables(ts) if ts else schema.empty_table()
+    if sort and t.num_rows:
+        t = t.sort_by([(sort, "descending")])
+    return t
