@@ -10,6 +10,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# eager: the functions must shadow their submodules' names (optimiser.solve, .check)
+from .check import CheckReport, check_plan, check_plan_dir  # noqa: E402
 from .errors import (
     InvalidInstanceError,
     InvalidPlanError,
@@ -20,11 +22,21 @@ from .errors import (
     UsageError,
 )
 from .instance import Instance, as_instance, load_instance
+from .plan import Plan, read_plan
+from .solve import solve  # noqa: E402
 from .tables import make_instance, table_from_rows
+
+
+def evaluate(instance, plan, **kwargs):
+    """Replay a plan under sampled scenarios; see optimiser.scenarios.evaluate."""
+    from .scenarios import evaluate as _evaluate
+
+    return _evaluate(instance, plan, **kwargs)
 
 __all__ = [
     "__version__",
     "Instance",
+    "Plan",
     "InvalidInstanceError",
     "InvalidPlanError",
     "OptimiserError",
@@ -32,8 +44,14 @@ __all__ = [
     "Problem",
     "SolverError",
     "UsageError",
+    "CheckReport",
     "as_instance",
+    "check_plan",
+    "check_plan_dir",
+    "evaluate",
     "load_instance",
     "make_instance",
+    "read_plan",
+    "solve",
     "table_from_rows",
 ]
