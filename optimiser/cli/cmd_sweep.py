@@ -1,0 +1,127 @@
+"""optimiser sweep INSTANCE VARIANTS.toml -o OUT"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from .common import EXIT_INTERNAL, emit_json, log
+
+HELP = """\
+Solve named what-if variants of INSTANCE (VARIANTS.toml: scale consumption, remove a
+supplier or cap its capacity or contract, change floors, set or remove the budget, change
+a lane's lead time) and, with --scenarios N, evaluate every plan under the same N sampled
+futures. Writes OUT/: variants.arrow (one row per variant: status, objective and its
+breakdown, unmet, unit-days below floor, evaluation KPIs, error), summary.json,
+plans/<variant>/ and evaluations/<variant>/.
+
+Every variant is checked before anything runs; a problem in any of them is reported
+(naming the variant and the key) and nothing is solved. A variant that fails while
+running is reported as 'failed' with its reason; the others complete.
+
+Without --dask the variants run one after another here (each solve and evaluation uses
+this machine's cores); with --dask they run on a Dask cluster (docs/DISTRIBUTED.md).
+
+exit status: 0 written (each variant's own outcome, infeasible included, is in
+variants.arrow); 1 written, but some variant failed; 2 usage error or invalid instance
+or variants."""
+
+
+def register(sub) -> None:
+    from ..distributed import add_cli_flags as add_dask_flags
+    from ..model.backends import BACKENDS
+    from ..scenarios.params import add_cli_flags
+
+    p = sub.add_parser("sweep", help="solve (and evaluate) what-if variants of an instance",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("instance", metavar="INSTANCE", help="instance directory")
+    p.add_argument("variants", metavar="VARIANTS", help="variants file (TOML)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="directory to write")
+    p.add_argument("--solver", choices=list(BACKENDS), default=None, help="LP backend")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per variant solve")
+    p.add_argument("--threads", type=int, metavar="N", help="solver threads per variant")
+    p.add_argument("--scenarios", type=int, default=0, metavar="N",
+                   help="evaluate each plan under N scenarios (default 0: no evaluation)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
+    add_cli_flags(p)
+    p.add_argument("--chunk-size", type=int, metavar="N",
+                   help="scenarios per chunk (never changes results)")
+    add_dask_flags(p)
+    p.add_argument("--json", action="store_true",
+                   help="print the sweep's summary and rows on stdout, nothing else")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..distributed import client_from_args
+    from ..errors import OutputExistsError, UsageError
+    from ..instance import load_instance
+    from ..scenarios.params import params_from_cli
+    from ..sweep import FAILED, read_variants, sweep
+
+    t0 = time.perf_counter()
+    params = params_from_cli(args)
+    if args.scenarios is None or args.scenarios < 0:
+        raise UsageError("--scenarios must be >= 0")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads must be >= 1")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise UsageError("--chunk-size must be >= 1")
+    out = Path(args.output)
+    if out.exists() and not args.force:  # refuse before any work; atomic_dir checks again
+        raise OutputExistsError(f"{out.absolute()} exists; pass --force to replace it")
+    inst = load_instance(args.instance)
+    for w in inst.warnings:
+        log(f"warning: {w}")
+    variants = read_variants(inst, args.variants)
+    log(f"sweep: {len(variants)} variant(s) of {inst.name}"
+        + (f", {args.scenarios} scenarios each" if args.scenarios else "")
+        + (f", on Dask {args.dask}" if args.dask else ""))
+
+    def progress(name, res):
+        obj = res.plan.summary.get("objective") if res.plan is not None else None
+        log(f"  {name}: {res.status}" + (f", objective {obj:,.2f}" if obj is not None else "")
+            + (f" ({res.error})" if res.error else "") + f" [{res.seconds:.2f}s]")
+
+    with client_from_args(args) as client:
+        result = sweep(inst, variants, client=client, solver=args.solver,
+                       time_limit=args.time_limit, threads=args.threads,
+                       scenarios=args.scenarios, seed=args.seed, params=params,
+                       chunk_size=args.chunk_size, progress=progress)
+    result.summary["wall_seconds"] = time.perf_counter() - t0
+    result.write(out, force=args.force, protect=(args.instance, args.variants))
+    table = result.table
+    if args.json:
+        emit_json({**result.summary, "output": str(out), "rows": table.to_pylist()})
+    else:
+        print(format_table(table))
+        print(f"wrote {out}")
+    return EXIT_INTERNAL if result.summary["statuses"].get(FAILED) else 0
+
+
+def format_table(table) -> str:
+    cols = [c for c in ("variant", "status", "objective", "unmet", "below_floor_unit_days",
+                        "eval_unmet_mean", "eval_unmet_p95", "eval_p_any_shortfall")
+            if c in table.column_names]
+    rows = table.select(cols).to_pylist()
+    errs = table.column("error").to_pylist()
+
+    def fmt(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:,.4g}" if abs(v) < 1 and v else f"{v:,.2f}"
+        return str(v)
+
+    cells = [[fmt(r[c]) for c in cols] for r in rows]
+    width = [max(len(c), *(len(x[j]) for x in cells)) for j, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(zip(cols, width)))]
+    for x, e in zip(cells, errs):
+        lines.append("  ".join(v.ljust(w) if j < 2 else v.rjust(w)
+                               for j, (v, w) in enumerate(zip(x, width)))
+                     + (f"  ({e})" if e else ""))
+    return "\n".join(lines)
