@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 from .common import Progress, emit_json, log
@@ -39,6 +40,8 @@ def register(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
     p.add_argument("--force", action="store_true", help="replace EVAL if it exists")
+    from ..distributed import add_cli_flags as add_dask_flags
+    add_dask_flags(p)  # --dask local|tcp://HOST:PORT: chunks on a Dask cluster (same bits)
     p.set_defaults(run=run)
 
 
@@ -65,9 +68,12 @@ def run(args) -> int:
         log(f"warning: {w}")
     plan = read_plan(args.plan, inst)
     bar = Progress(args.scenarios, "evaluate", enabled=False if args.no_progress else None)
+    from .. import distributed
     try:
-        ev = evaluate(inst, plan, scenarios=args.scenarios, seed=args.seed, params=params,
-                      chunk_size=args.chunk_size, threads=args.threads, progress=bar.update)
+        with distributed.client_from_args(args) as client:
+            run_eval = evaluate if client is None else functools.partial(distributed.evaluate, client)
+            ev = run_eval(inst, plan, scenarios=args.scenarios, seed=args.seed, params=params,
+                          chunk_size=args.chunk_size, threads=args.threads, progress=bar.update)
     finally:
         bar.close()
     ev.write(out, force=args.force, protect=(args.instance, args.plan))
