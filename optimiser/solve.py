@@ -55,7 +55,8 @@ class BlockResult:
 def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
           time_limit: float | None = None, threads: int | None = None,
           tolerance: float | None = None, verbose: bool = False, check: bool = True,
-          explain: bool = True, decompose: str = "auto", map: MapFn | None = None) -> Plan:
+          explain: bool = True, decompose: str = "auto", map: MapFn | None = None,
+          method: str = "auto") -> Plan:
     """Solve the LP of SPEC section 3 and return a Plan (with status; only malfunctions raise).
 
     decompose: "auto" splits by commodity when no budget couples them, "never" solves the
@@ -66,12 +67,14 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
 
     if decompose not in ("auto", "never"):
         raise UsageError(f"decompose must be 'auto' or 'never', not {decompose!r}")
+    if method not in ("auto", "simplex", "ipm"):
+        raise UsageError(f"method must be 'auto', 'simplex' or 'ipm', not {method!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     inst = as_instance(instance)
     timings["load"] = inst.load_seconds
     options = SolverOptions(solver=solver, time_limit=time_limit, threads=threads,
-                            tolerance=tolerance, verbose=verbose)
+                            tolerance=tolerance, verbose=verbose, method=method)
     backend = get_backend(solver)
     if decompose == "auto" and can_decompose(inst):
         blocks = split_by_commodity(inst)

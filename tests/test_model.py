@@ -203,3 +203,11 @@ def test_budget_keeps_joint_model():
 
     plan = solve(two_suppliers(budget=100.0))
     assert plan.summary["solver"]["method"] == "joint LP"
+
+
+@pytest.mark.parametrize("method", ["simplex", "ipm"])
+def test_highs_methods_agree(generated_small, method):
+    ref = solve(generated_small, method="simplex", decompose="never")
+    plan = solve(generated_small, method=method)
+    assert plan.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert plan.summary["duals"]["kkt"]["ok"] and plan.summary["check"]["ok"]

@@ -36,6 +36,12 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, metavar="N", help="solver threads")
     p.add_argument("--tolerance", type=float, metavar="EPS",
                    help="primal/dual feasibility tolerance (PDLP: optimality eps, default 1e-8)")
+    p.add_argument("--method", choices=["auto", "simplex", "ipm"], default="auto",
+                   help="HiGHS algorithm: dual simplex, interior point with crossover, or auto "
+                        "(simplex up to 50,000 variables per block, IPM above; default)")
+    p.add_argument("--decompose", choices=["auto", "never"], default="auto",
+                   help="auto (default): without a budget, solve one LP per commodity "
+                        "concurrently (exact); never: always solve the joint LP")
     p.add_argument("--verbose", action="store_true", help="solver log on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
     p.add_argument("--force", action="store_true", help="replace PLAN if it exists")
@@ -55,7 +61,8 @@ def run(args) -> int:
         from ..errors import UsageError
         raise UsageError("--threads must be >= 1")
     plan = solve(inst, solver=args.solver, time_limit=args.time_limit, threads=args.threads,
-                 tolerance=args.tolerance, verbose=args.verbose)
+                 tolerance=args.tolerance, verbose=args.verbose, method=args.method,
+                 decompose=args.decompose)
     t = time.perf_counter()
     plan.write(args.output, force=args.force)
     plan.summary["timings"]["write"] = time.perf_counter() - t

@@ -26,10 +26,11 @@ class SolverOptions:
     threads: int | None = None
     tolerance: float | None = None  # primal/dual feasibility (simplex) or eps_optimal (PDLP)
     verbose: bool = False  # solver log to stderr
+    method: str = "auto"  # HiGHS: simplex | ipm | auto (see highs.IPM_ABOVE)
 
     def as_dict(self) -> dict:
-        return {"name": self.solver, "time_limit": self.time_limit, "threads": self.threads,
-                "tolerance": self.tolerance}
+        return {"name": self.solver, "method": self.method, "time_limit": self.time_limit,
+                "threads": self.threads, "tolerance": self.tolerance}
 
 
 @dataclass
