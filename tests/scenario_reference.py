@@ -35,7 +35,9 @@ def replay(inst, x, u, params, seed: int, scenario: int):
     surge_left = [0] * N
     outage_left = [0] * S
     out = np.zeros((I, T))
-    k = dict(demand=0.0, unmet=0.0, shortfall_days=0, below_floor=0.0, breach_days=0, cost=0.0)
+    k = dict(demand=0.0, unmet=0.0, shortfall_days=0, below_floor=0.0, breach_days=0)
+    # cost terms summed separately, each in the order of the replay, added at the end
+    c = dict(ship=0.0, short=0.0, hold=0.0, ready=0.0)
     min_ratio = math.inf
     any_floor = False
 
@@ -68,7 +70,7 @@ def replay(inst, x, u, params, seed: int, scenario: int):
             if outage_on and outage_left[int(inst.sp_supplier[inst.lane_origin[lane]])] > 0:
                 continue
             q = float(x[lane, t])
-            k["cost"] += q * (price[lane] + inst.lane_cost[lane])
+            c["ship"] += q * (price[lane] + inst.lane_cost[lane])
             ship(lane, t, q)
         # 2-3. arrivals, consumption
         short = False
@@ -87,7 +89,7 @@ def replay(inst, x, u, params, seed: int, scenario: int):
             stock[i] = st - met
             k["demand"] += d
             k["unmet"] += unmet
-            k["cost"] += inst.shortfall_penalty[i] * unmet
+            c["short"] += inst.shortfall_penalty[i] * unmet
             if unmet > TOL * max(1.0, inst.demand[i, t]):
                 short = True
         k["shortfall_days"] += short
@@ -109,25 +111,26 @@ def replay(inst, x, u, params, seed: int, scenario: int):
             for lane in lanes:
                 q = x[lane, t] * scale
                 if q > 0:
-                    k["cost"] += q * inst.lane_cost[lane]
+                    c["ship"] += q * inst.lane_cost[lane]
                     ship(lane, t, q)
         # 5. end of day
         breach = False
         for i in range(I):
             s_, f = stock[i], inst.floor[i, t]
-            k["cost"] += inst.holding_cost[i] * s_
+            c["hold"] += inst.holding_cost[i] * s_
             if f > 0:
                 any_floor = True
                 min_ratio = min(min_ratio, s_ / f)
                 if s_ < f:
                     k["below_floor"] += f - s_
-                    k["cost"] += inst.readiness_penalty[i] * (f - s_)
+                    c["ready"] += inst.readiness_penalty[i] * (f - s_)
                     if f - s_ > TOL * max(1.0, f):
                         breach = True
             out[i, t] = s_
         k["breach_days"] += breach
         outage_left = [max(0, v - 1) for v in outage_left]
         surge_left = [max(0, v - 1) for v in surge_left]
+    k["cost"] = ((c["ship"] + c["short"]) + c["hold"]) + c["ready"]
     k["fill_rate"] = 1.0 - k["unmet"] / k["demand"] if k["demand"] > 0 else 1.0
     k["min_floor_ratio"] = min_ratio if any_floor else math.nan
     return k, out

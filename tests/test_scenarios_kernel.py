@@ -60,7 +60,7 @@ def test_kernel_equals_reference_bit_for_bit(case, name):
 
 
 # -------------------------------------------------- the deterministic settings
-def _same(a, params_a, b, params_b=ScenarioParams()):
+def _same(a, params_a, b, params_b=CASES["default"]):
     ka, sa = _kernel(a, params_a, n=2)
     kb, sb = _kernel(b, params_b, n=2)
     np.testing.assert_array_equal(sa, sb)

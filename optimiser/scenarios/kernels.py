@@ -62,7 +62,7 @@ def group_sums(values, starts):
     return out
 
 
-@jit
+@jit(inline="always")
 def _ship(ring, R, I, slot0, key, lane, t, q, lead, dest, T,
           ship_on, loss_p, delay_p, delay_max):
     """Send q units on `lane` departing day t: lost, late or on time. Returns units lost."""
@@ -121,7 +121,10 @@ def replay_kernel(start, n, seed,
         breach_days = 0
         min_ratio = np.inf
         any_floor = False
-        cost = 0.0
+        c_ship = 0.0  # price + transport of what was dispatched, in dispatch order
+        c_short = 0.0
+        c_hold = 0.0
+        c_ready = 0.0
         slot0 = 0
         for t in range(T):
             # outages and surges start on the day drawn and last *_days days
@@ -142,12 +145,18 @@ def replay_kernel(start, n, seed,
                 if outage_on and outage_left[lane_supplier[lane]] > 0:
                     continue
                 q = sup_q[e]
-                cost += q * lane_unit[lane]
+                c_ship += q * lane_unit[lane]
                 _ship(ring, R, I, slot0, key, lane, t, q, lane_lead[lane], lane_dest[lane], T,
                       ship_on, loss_p, delay_p, delay_max)
-            # 2. arrivals (pipeline included), 3. consumption
+            # 2. arrivals (pipeline included), 3. consumption, 4. node dispatches,
+            # 5. end of day -- one pass over the pairs: a pair's node dispatches depend on
+            # its own stock only and land on later days (lead >= 1), so doing steps 3-5
+            # pair by pair is the same as doing each step for every pair in turn.
             base = slot0 * I
             day_short = False
+            day_breach = False
+            g = grp_ptr[t]
+            g_end = grp_ptr[t + 1]
             for i in range(I):
                 st = stock[i] + (ring[base + i] + pipeline[t, i])
                 ring[base + i] = 0.0
@@ -164,51 +173,48 @@ def replay_kernel(start, n, seed,
                     target = 0.0
                 met = st if st < target else target
                 unmet = d - met
-                stock[i] = st - met
+                st = st - met
                 tot_demand += d
                 tot_unmet += unmet
-                cost += short_pen[i] * unmet
+                c_short += short_pen[i] * unmet
                 if unmet > COUNT_TOL * max(1.0, d_plan):
                     day_short = True
-            if day_short:
-                short_days += 1
-            # 4. node dispatches, scaled by min(1, stock / planned total) per origin pair
-            for g in range(grp_ptr[t], grp_ptr[t + 1]):
-                i = grp_pair[g]
-                total = grp_total[g]
-                st = stock[i]
-                if total <= st:
-                    scale = 1.0
-                    stock[i] = st - total
-                else:
-                    scale = st / total
-                    stock[i] = 0.0
-                for e in range(grp_start[g], grp_start[g + 1]):
-                    q = node_q[e] * scale
-                    if q > 0.0:
-                        lane = node_lane[e]
-                        cost += q * lane_unit[lane]
-                        _ship(ring, R, I, slot0, key, lane, t, q, lane_lead[lane],
-                              lane_dest[lane], T, ship_on, loss_p, delay_p, delay_max)
-            # 5. end of day: holding, floor
-            day_breach = False
-            for i in range(I):
-                s_ = stock[i]
+                # 4. node dispatches out of pair i, scaled by min(1, stock / planned total)
+                if g < g_end and grp_pair[g] == i:
+                    total = grp_total[g]
+                    if total <= st:
+                        scale = 1.0
+                        st = st - total
+                    else:
+                        scale = st / total
+                        st = 0.0
+                    for e in range(grp_start[g], grp_start[g + 1]):
+                        q = node_q[e] * scale
+                        if q > 0.0:
+                            lane = node_lane[e]
+                            c_ship += q * lane_unit[lane]
+                            _ship(ring, R, I, slot0, key, lane, t, q, lane_lead[lane],
+                                  lane_dest[lane], T, ship_on, loss_p, delay_p, delay_max)
+                    g += 1
+                # 5. end of day: holding, floor
+                stock[i] = st
                 f = floor[t, i]
-                cost += hold[i] * s_
+                c_hold += hold[i] * st
                 if f > 0.0:
                     any_floor = True
-                    r = s_ / f
+                    r = st / f
                     if r < min_ratio:
                         min_ratio = r
-                    if s_ < f:
-                        below = f - s_
+                    if st < f:
+                        below = f - st
                         below_tot += below
-                        cost += ready_pen[i] * below
+                        c_ready += ready_pen[i] * below
                         if below > COUNT_TOL * max(1.0, f):
                             day_breach = True
                 if record:
-                    stock_out[j, t, i] = s_
+                    stock_out[j, t, i] = st
+            if day_short:
+                short_days += 1
             if day_breach:
                 breach_days += 1
             if outage_on:
@@ -229,7 +235,7 @@ def replay_kernel(start, n, seed,
         kpi_out[j, 4] = below_tot
         kpi_out[j, 5] = breach_days
         kpi_out[j, 6] = min_ratio if any_floor else np.nan
-        kpi_out[j, 7] = cost
+        kpi_out[j, 7] = ((c_ship + c_short) + c_hold) + c_ready
 
 
 # ---------------------------------------------------------------- fan charts
