@@ -19,9 +19,12 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/optimiser validate instances/seed-155mm
 	$(VENV)/bin/optimiser solve instances/seed-155mm -o out/seed-155mm-plan --force
-	$(VENV)/bin/optimiser evaluate instances/seed-155mm out/seed-155mm-plan -o out/seed-155mm-eval --scenarios 10000 --demand-sigma 0.3 --surge-prob 0.02 --surge-multiplier 2.9 --surge-days 5 --outage-prob 0.01 --outage-days 10 --delay-prob 0.1 --delay-max-days 7 --loss-prob 0.01 --force
+	$(VENV)/bin/optimiser evaluate instances/seed-155mm out/seed-155mm-plan -o out/seed-155mm-eval --scenarios 10000 --seed 1 --demand-sigma 0.3 --surge-prob 0.02 --surge-multiplier 2.9 --surge-days 5 --outage-prob 0.01 --outage-days 10 --delay-prob 0.1 --delay-max-days 7 --loss-prob 0.01 --force
+	$(VENV)/bin/optimiser report instances/seed-155mm out/seed-155mm-plan out/seed-155mm-eval -o out/seed-155mm-report --force
+	@echo "report: out/seed-155mm-report/index.html"
 
 test: $(STAMP)
+	@scripts/ensure-chromium.sh
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
