@@ -522,7 +522,7 @@ def _tag(plan, v: Variant) -> None:
 
 
 def _run_dask(client, variants, solve_kwargs, scenarios, seed, prm, chunk_size, retries,
-              progress):
+              progress, solve_task=None):
     """Per variant: a solve task, then (if evaluating) a prepare task and one task per
     scenario chunk, all chained by futures so nothing waits on the client in between."""
     from distributed import as_completed
@@ -537,7 +537,7 @@ def _run_dask(client, variants, solve_kwargs, scenarios, seed, prm, chunk_size, 
     jobs: dict = {}  # future -> (variant index, kind)
     solve_f, chunks = [], []
     for i, inst_f in enumerate(insts):
-        f = client.submit(_solve_task, inst_f, solve_kwargs, key=f"{tok}-solve-{i}",
+        f = client.submit(solve_task or _solve_task, inst_f, solve_kwargs, key=f"{tok}-solve-{i}",
                           retries=retries, pure=False)
         jobs[f] = (i, "solve")
         solve_f.append(f)
