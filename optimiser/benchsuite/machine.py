@@ -54,6 +54,11 @@ def machine_info() -> dict:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        load = None
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "usable_cores": usable,
             "ram_gib": _ram_gib(), "os": platform.platform(), "python": platform.python_version(),
-            "versions": versions, "git_commit": _git_commit()}
+            "versions": versions, "git_commit": _git_commit(),
+            "loadavg_at_start": load}

@@ -172,6 +172,9 @@ def markdown(results: dict) -> str:
              f"{m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}.  ",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
              + (f"; optimiser commit {m['git_commit']}" if m.get("git_commit") else "") + ".  ",
+             f"Load average (1, 5, 15 min) at start {m.get('loadavg_at_start')}, at end "
+             f"{m.get('loadavg_at_end')}: above the core count, other work shared the machine "
+             "and the times are inflated.  ",
              f"Per-run cap {results['cap_s']:g} s; suite wall {results.get('total_seconds', 0):g} s. "
              "Times in seconds (best of up to 5 for stages under a second); "
              "ratio = engine / this (below 1: the engine is faster); peak = the measuring "

@@ -59,7 +59,7 @@ def run_worker(task: dict, timeout: float, workdir: Path) -> tuple[list[dict], s
     with open(log, "w") as lf:
         proc = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            rc = proc.wait(timeout=max(timeout, 1.0))
+            rc = proc.wait(timeout=max(timeout, 0.05))
             if rc != 0:
                 problem = f"error: exit {rc}: " + log.read_text(errors="replace")[-400:].strip()
         except subprocess.TimeoutExpired:
@@ -183,6 +183,7 @@ class Suite:
                 results["tiers"][tier.name] = self.run_tier(tier, root)
             results["evaluate"] = self.run_evaluate(root)
         results["total_seconds"] = round(time.perf_counter() - t0, 1)
+        results["machine"]["loadavg_at_end"] = [round(v, 2) for v in os.getloadavg()]
         return results
 
     def run_evaluate(self, root: Path) -> dict:
