@@ -11,6 +11,7 @@ checker before it is called optimal.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -67,8 +68,8 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
 
     if decompose not in ("auto", "never"):
         raise UsageError(f"decompose must be 'auto' or 'never', not {decompose!r}")
-    if method not in ("auto", "simplex", "ipm"):
-        raise UsageError(f"method must be 'auto', 'simplex' or 'ipm', not {method!r}")
+    if method not in ("auto", "network", "simplex", "ipm"):
+        raise UsageError(f"method must be auto, network, simplex or ipm, not {method!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     inst = as_instance(instance)
@@ -84,7 +85,7 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
     else:
         res = solve_block(inst, options, explain)
         method = "joint LP"
-    for k in ("build", "solve", "duals", "explain"):
+    for k in ("build", "network", "solve", "duals", "explain"):
         if k in res.timings:
             timings[k] = res.timings[k]
     t = time.perf_counter()
@@ -127,7 +128,26 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
     t = time.perf_counter()
     lp = build_lp(inst)
     timings["build"] = time.perf_counter() - t
-    sol = get_backend(options.solver).solve(lp, options)
+    backend = get_backend(options.solver)
+    start, net_info = None, {}
+    if options.solver == "highs" and options.method in ("auto", "network") and inst.budget is None:
+        from .model.network import network_point
+
+        t = time.perf_counter()
+        try:
+            start, net_info = network_point(inst, lp)
+        except Exception as e:  # the network path is only a warm start: fall back to the LP
+            net_info = {"network": f"failed: {type(e).__name__}: {e}"}
+        timings["network"] = time.perf_counter() - t
+    if start is not None:
+        if options.time_limit is not None:  # the limit covers both stages
+            options = dataclasses.replace(
+                options, time_limit=max(options.time_limit - timings["network"], 1e-3))
+        sol = backend.solve(lp, options, start=start)
+        sol.seconds += timings["network"]
+    else:
+        sol = backend.solve(lp, options)
+    sol.info.update(net_info)
     timings["solve"] = sol.seconds
     I, T, L = inst.n_pairs, inst.horizon, inst.n_lanes
     x = np.zeros((L, T))
@@ -216,7 +236,8 @@ def _merge(inst: Instance, blocks, results: list[BlockResult]) -> BlockResult:
     status = min((r.status for r in results), key=_PRIORITY.index)
     size = {k: sum(r.size[k] for r in results) for k in results[0].size}
     timings = {k: max(r.timings.get(k, 0.0) for r in results) for k in
-               ("build", "solve", "duals", "explain") if any(k in r.timings for r in results)}
+               ("build", "network", "solve", "duals", "explain")
+               if any(k in r.timings for r in results)}
     timings["solve_sum"] = sum(r.timings.get("solve", 0.0) for r in results)
     objs = [r.solver_objective for r in results]
     res = BlockResult(status=status, backend_status=",".join(sorted({r.backend_status for r in results})),
@@ -224,7 +245,10 @@ def _merge(inst: Instance, blocks, results: list[BlockResult]) -> BlockResult:
                       size=size, timings=timings,
                       info={"blocks": [{"commodity": str(inst.commodities[b.commodity]),
                                         "status": r.status.value, **r.size,
-                                        "solve_seconds": r.timings.get("solve")}
+                                        "solve_seconds": r.timings.get("solve"),
+                                        **{k: v for k, v in r.info.items()
+                                           if k.startswith(("network", "exact", "highs",
+                                                            "simplex", "quantity", "cost"))}}
                                        for b, r in zip(blocks, results)]})
     if all(r.duals for r in results):
         sources = {r.duals["duals"]["source"] for r in results}

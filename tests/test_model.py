@@ -211,3 +211,36 @@ def test_highs_methods_agree(generated_small, method):
     plan = solve(generated_small, method=method)
     assert plan.objective == pytest.approx(ref.objective, rel=1e-9)
     assert plan.summary["duals"]["kkt"]["ok"] and plan.summary["check"]["ok"]
+
+
+def test_network_warm_start_is_exact(generated_small):
+    from optimiser.model.network import network_point
+
+    ref = solve(generated_small, method="simplex", decompose="never")
+    plan = solve(generated_small, method="network")
+    assert plan.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert plan.summary["check"]["ok"] and plan.summary["duals"]["kkt"]["ok"]
+    blocks = plan.summary["solver"]["blocks"]
+    assert all(b["network_status"] == "OPTIMAL" and b["highs_method"] == "warm simplex"
+               for b in blocks)
+    # the network point alone is already optimal when the data scale exactly
+    lp = build_lp(generated_small)
+    point, info = network_point(generated_small, lp)
+    assert info["exact_scaling"]
+    assert float(lp.vars.cost @ point) == pytest.approx(ref.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_network_path_on_hand_cases(case):
+    make, objective, _ = CASES[case]
+    plan = solve(make(), method="network")
+    assert plan.objective == pytest.approx(objective, rel=1e-9, abs=1e-9)
+
+
+def test_network_not_used_with_budget():
+    from .lp_cases import two_suppliers
+
+    plan = solve(two_suppliers(budget=100.0), method="network")
+    assert "network_status" not in plan.summary["solver"]
+    assert plan.summary["solver"]["highs_method"] == "simplex"
+    assert plan.objective == pytest.approx(13.0)

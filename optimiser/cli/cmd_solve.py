@@ -36,9 +36,11 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, metavar="N", help="solver threads")
     p.add_argument("--tolerance", type=float, metavar="EPS",
                    help="primal/dual feasibility tolerance (PDLP: optimality eps, default 1e-8)")
-    p.add_argument("--method", choices=["auto", "simplex", "ipm"], default="auto",
-                   help="HiGHS algorithm: dual simplex, interior point with crossover, or auto "
-                        "(simplex up to 50,000 variables per block, IPM above; default)")
+    p.add_argument("--method", choices=["auto", "network", "simplex", "ipm"], default="auto",
+                   help="HiGHS algorithm. auto (default): without a budget, a min-cost-flow "
+                        "solve of each commodity block polished by simplex to an exact vertex "
+                        "(network); with one, dual simplex up to 50,000 variables per block "
+                        "and interior point with crossover above")
     p.add_argument("--decompose", choices=["auto", "never"], default="auto",
                    help="auto (default): without a budget, solve one LP per commodity "
                         "concurrently (exact); never: always solve the joint LP")

@@ -36,7 +36,7 @@ def available() -> bool:
 
 
 def chosen_method(lp, options) -> str:
-    if options.method == "auto":
+    if options.method in ("auto", "network"):
         return "ipm" if lp.A.shape[1] > IPM_ABOVE else "simplex"
     return options.method
 
@@ -80,8 +80,21 @@ def make_highs(lp, options):
     return h
 
 
-def solve(lp, options):
+def solve(lp, options, start=None):
+    """start: a primal point (e.g. the network solve's); simplex then polishes it to an
+    optimal vertex with exact duals (crossover from the point)."""
+    import highspy
+
+    if start is not None:
+        from dataclasses import replace
+
+        options = replace(options, method="simplex")
     h = make_highs(lp, options)
+    if start is not None:
+        hs = highspy.HighsSolution()
+        hs.col_value = start
+        hs.value_valid = True
+        h.setSolution(hs)
     t0 = time.perf_counter()
     with stdout_to_stderr():
         h.run()
@@ -94,7 +107,8 @@ def solve(lp, options):
     sol = RawSolution(status=status, backend_status=name, seconds=seconds,
                       info={"simplex_iterations": int(info.simplex_iteration_count),
                             "ipm_iterations": int(info.ipm_iteration_count),
-                            "highs_method": chosen_method(lp, options)})
+                            "highs_method": "warm simplex" if start is not None
+                            else chosen_method(lp, options)})
     if has or status.value == "optimal":
         s = h.getSolution()
         sol.values = np.asarray(s.col_value, dtype=np.float64)
