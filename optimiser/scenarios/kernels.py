@@ -35,9 +35,36 @@ from .rng import (
     draw_bits,
     hi_uniform,
     lo_uniform,
+    P_HIGH,
+    P_LOW,
     norm_ppf,
+    norm_ppf_central,
     scenario_key,
 )
+
+# scenarios replayed in lockstep by one prange iteration of `replay_kernel`: the
+# innermost dimension of its state, one or two SIMD vectors of float64
+LANES = 32
+
+# rows of the per-block work array of replay_kernel (each LANES long)
+W_TOT_DEMAND = 0 * LANES
+W_TOT_UNMET = 1 * LANES
+W_BELOW_TOT = 2 * LANES
+W_MIN_RATIO = 3 * LANES
+W_C_SHIP = 4 * LANES
+W_C_SHORT = 5 * LANES
+W_C_HOLD = 6 * LANES
+W_C_READY = 7 * LANES
+W_N_SHORT = 8 * LANES
+W_N_BREACH = 9 * LANES
+W_SHORT_DAYS = 10 * LANES
+W_BREACH_DAYS = 11 * LANES
+W_QK = 12 * LANES
+W_UU = 13 * LANES
+W_EV = 14 * LANES
+W_DK = 15 * LANES
+W_SCALE = 16 * LANES
+N_W = 17
 
 # columns of the KPI array, in order (scenarios.arrow adds `scenario` in front)
 KPI_NAMES = ("demand", "unmet", "fill_rate", "shortfall_days", "below_floor",
@@ -62,28 +89,6 @@ def group_sums(values, starts):
     return out
 
 
-@jit(inline="always")
-def _ship(ring, R, I, slot0, key, lane, t, q, lead, dest, T,
-          ship_on, loss_p, delay_p, delay_max):
-    """Send q units on `lane` departing day t: lost, late or on time. Returns units lost."""
-    delay = 0
-    if ship_on:
-        b = draw_bits(key, STREAM_SHIP, lane, t)
-        if hi_uniform(b) < loss_p:
-            return q
-        if lo_uniform(b) < delay_p:
-            delay = 1 + int(bits_to_uniform(draw_bits(key, STREAM_DELAY, lane, t)) * delay_max)
-            if delay > delay_max:
-                delay = delay_max
-    off = lead + delay
-    if t + off < T:  # arrivals past the horizon drop out
-        slot = slot0 + off
-        if slot >= R:
-            slot -= R
-        ring[slot * I + dest] += q
-    return 0.0
-
-
 @pjit
 def replay_kernel(start, n, seed,
                   sigma, phi, surge_p, surge_m, surge_d, outage_p, outage_d,
@@ -97,145 +102,241 @@ def replay_kernel(start, n, seed,
                   init, hold, short_pen, ready_pen, pair_node, pair_has_demand,
                   max_lead,
                   kpi_out, stock_out, record):
-    """Replay scenarios start..start+n-1. kpi_out [n, N_KPI]; stock_out [n, T, I] if record."""
+    """Replay scenarios start..start+n-1. kpi_out [n, N_KPI]; stock_out [n, T, I] if record.
+
+    Scenarios go in blocks of K (= LANES) replayed in lockstep: every state array has the
+    scenario innermost ([entity, K]), and every step is a branch-free loop over the K
+    scenarios, so the plan's data is read once per block and the loops vectorise. Each
+    scenario still does exactly its own operations in the reference order: a skipped
+    dispatch (outage, loss, scaled to zero) becomes an added +0.0, which changes no bit.
+    """
+    K = LANES
     I = init.shape[0]
     R = max_lead + delay_max + 1
     demand_on = sigma > 0.0
     surge_on = surge_p > 0.0 and surge_d > 0 and surge_m != 1.0
     outage_on = outage_p > 0.0 and outage_d > 0
     ship_on = loss_p > 0.0 or (delay_p > 0.0 and delay_max > 0)
+    delay_on = delay_p > 0.0 and delay_max > 0
     sq = math.sqrt(1.0 - phi * phi)
     half_var = 0.5 * sigma * sigma
-    for j in numba.prange(n):
-        key = scenario_key(seed, start + j)
-        stock = init.copy()
-        ring = np.zeros(R * I)
-        z = np.zeros(I)
-        surge_left = np.zeros(n_nodes, dtype=np.int64)
-        node_mult = np.ones(n_nodes)
-        outage_left = np.zeros(n_suppliers, dtype=np.int64)
-        tot_demand = 0.0
-        tot_unmet = 0.0
-        short_days = 0
-        below_tot = 0.0
-        breach_days = 0
-        min_ratio = np.inf
+    n_blocks = (n + K - 1) // K
+    for blk in numba.prange(n_blocks):
+        j0 = blk * K
+        nk = min(K, n - j0)
+        keys = np.empty(K, dtype=np.uint64)
+        for k in range(K):  # lanes past nk replay scenarios nobody asked for, unused
+            keys[k] = scenario_key(seed, start + j0 + k)
+        stock = np.empty(I * K)
+        for i in range(I):
+            for k in range(K):
+                stock[i * K + k] = init[i]
+        ring = np.zeros(R * I * K)
+        z = np.zeros(I * K)
+        surge_left = np.zeros(n_nodes * K, dtype=np.int64)
+        node_mult = np.ones(n_nodes * K)
+        outage_left = np.zeros(n_suppliers * K, dtype=np.int64)
+        # every per-scenario accumulator and temporary in one array (rows of K): the
+        # k-loops then touch few distinct arrays and LLVM vectorises them
+        w = np.zeros(N_W * K)
+        for k in range(K):
+            w[W_MIN_RATIO + k] = np.inf
+        off = np.empty(K, dtype=np.int64)
         any_floor = False
-        c_ship = 0.0  # price + transport of what was dispatched, in dispatch order
-        c_short = 0.0
-        c_hold = 0.0
-        c_ready = 0.0
         slot0 = 0
         for t in range(T):
-            # outages and surges start on the day drawn and last *_days days
+            # 0. outages and surges start on the day drawn and last *_days days
             if outage_on:
                 for s in range(n_suppliers):
-                    if outage_left[s] == 0:
-                        if bits_to_uniform(draw_bits(key, STREAM_OUTAGE, s, t)) < outage_p:
-                            outage_left[s] = outage_d
+                    for k in range(K):
+                        if outage_left[s * K + k] == 0:
+                            if bits_to_uniform(draw_bits(keys[k], STREAM_OUTAGE, s, t)) < outage_p:
+                                outage_left[s * K + k] = outage_d
             if surge_on:
                 for nd in range(n_nodes):
-                    if surge_left[nd] == 0:
-                        if bits_to_uniform(draw_bits(key, STREAM_SURGE, nd, t)) < surge_p:
-                            surge_left[nd] = surge_d
-                    node_mult[nd] = surge_m if surge_left[nd] > 0 else 1.0
-            # 1. supplier dispatches (nothing while in outage)
+                    for k in range(K):
+                        if surge_left[nd * K + k] == 0:
+                            if bits_to_uniform(draw_bits(keys[k], STREAM_SURGE, nd, t)) < surge_p:
+                                surge_left[nd * K + k] = surge_d
+                        node_mult[nd * K + k] = surge_m if surge_left[nd * K + k] > 0 else 1.0
+            # 1. supplier dispatches (nothing while in outage: +0.0 paid and shipped)
             for e in range(sup_ptr[t], sup_ptr[t + 1]):
                 lane = sup_lane[e]
-                if outage_on and outage_left[lane_supplier[lane]] > 0:
-                    continue
                 q = sup_q[e]
-                c_ship += q * lane_unit[lane]
-                _ship(ring, R, I, slot0, key, lane, t, q, lane_lead[lane], lane_dest[lane], T,
-                      ship_on, loss_p, delay_p, delay_max)
+                unit = lane_unit[lane]
+                if outage_on:
+                    sb = lane_supplier[lane] * K
+                    for k in range(K):
+                        w[W_QK + k] = 0.0 if outage_left[sb + k] > 0 else q
+                else:
+                    for k in range(K):
+                        w[W_QK + k] = q
+                for k in range(K):
+                    w[W_C_SHIP + k] += w[W_QK + k] * unit
+                _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lane_lead[lane],
+                            lane_dest[lane], T, ship_on, delay_on, loss_p, delay_p,
+                            delay_max, off)
             # 2. arrivals (pipeline included), 3. consumption, 4. node dispatches,
             # 5. end of day -- one pass over the pairs: a pair's node dispatches depend on
             # its own stock only and land on later days (lead >= 1), so doing steps 3-5
             # pair by pair is the same as doing each step for every pair in turn.
-            base = slot0 * I
-            day_short = False
-            day_breach = False
             g = grp_ptr[t]
             g_end = grp_ptr[t + 1]
             for i in range(I):
-                st = stock[i] + (ring[base + i] + pipeline[t, i])
-                ring[base + i] = 0.0
+                rb = (slot0 * I + i) * K
+                sb = i * K
+                p_in = pipeline[t, i]
                 d_plan = demand[t, i]
-                d = d_plan
-                if demand_on and pair_has_demand[i]:
-                    e_t = norm_ppf(bits_to_uniform(draw_bits(key, STREAM_DEMAND, i, t)))
-                    z[i] = e_t if t == 0 else phi * z[i] + sq * e_t
-                    d = d * math.exp(sigma * z[i] - half_var)
+                u_plan = unmet_plan[t, i]
+                tol = COUNT_TOL * max(1.0, d_plan)
+                spen = short_pen[i]
+                noisy = demand_on and pair_has_demand[i]
+                if noisy:
+                    for k in range(K):
+                        w[W_UU + k] = bits_to_uniform(draw_bits(keys[k], STREAM_DEMAND, i, t))
+                    for k in range(K):
+                        w[W_EV + k] = norm_ppf_central(w[W_UU + k])
+                    for k in range(K):  # the tails (< 5 % of draws) need a log
+                        if w[W_UU + k] < P_LOW or w[W_UU + k] > P_HIGH:
+                            w[W_EV + k] = norm_ppf(w[W_UU + k])
+                    if t == 0:
+                        for k in range(K):
+                            z[sb + k] = w[W_EV + k]
+                    else:
+                        for k in range(K):
+                            z[sb + k] = phi * z[sb + k] + sq * w[W_EV + k]
+                    for k in range(K):
+                        w[W_DK + k] = d_plan * math.exp(sigma * z[sb + k] - half_var)
+                else:
+                    for k in range(K):
+                        w[W_DK + k] = d_plan
                 if surge_on:
-                    d = d * node_mult[pair_node[i]]
-                target = d - unmet_plan[t, i]
-                if target < 0.0:
-                    target = 0.0
-                met = st if st < target else target
-                unmet = d - met
-                st = st - met
-                tot_demand += d
-                tot_unmet += unmet
-                c_short += short_pen[i] * unmet
-                if unmet > COUNT_TOL * max(1.0, d_plan):
-                    day_short = True
+                    nb = pair_node[i] * K
+                    for k in range(K):
+                        w[W_DK + k] = w[W_DK + k] * node_mult[nb + k]
+                for k in range(K):
+                    st = stock[sb + k] + (ring[rb + k] + p_in)
+                    ring[rb + k] = 0.0
+                    d = w[W_DK + k]
+                    target = d - u_plan
+                    target = 0.0 if target < 0.0 else target
+                    met = st if st < target else target
+                    unmet = d - met
+                    stock[sb + k] = st - met
+                    w[W_TOT_DEMAND + k] += d
+                    w[W_TOT_UNMET + k] += unmet
+                    w[W_C_SHORT + k] += spen * unmet
+                    w[W_N_SHORT + k] += unmet > tol
                 # 4. node dispatches out of pair i, scaled by min(1, stock / planned total)
                 if g < g_end and grp_pair[g] == i:
                     total = grp_total[g]
-                    if total <= st:
-                        scale = 1.0
-                        st = st - total
-                    else:
-                        scale = st / total
-                        st = 0.0
+                    for k in range(K):
+                        st = stock[sb + k]
+                        full = total <= st
+                        w[W_SCALE + k] = 1.0 if full else st / total
+                        stock[sb + k] = st - total if full else 0.0
                     for e in range(grp_start[g], grp_start[g + 1]):
-                        q = node_q[e] * scale
-                        if q > 0.0:
-                            lane = node_lane[e]
-                            c_ship += q * lane_unit[lane]
-                            _ship(ring, R, I, slot0, key, lane, t, q, lane_lead[lane],
-                                  lane_dest[lane], T, ship_on, loss_p, delay_p, delay_max)
+                        lane = node_lane[e]
+                        q = node_q[e]
+                        unit = lane_unit[lane]
+                        for k in range(K):
+                            qq = q * w[W_SCALE + k]
+                            w[W_QK + k] = qq
+                            w[W_C_SHIP + k] += qq * unit
+                        _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lane_lead[lane],
+                                    lane_dest[lane], T, ship_on, delay_on, loss_p, delay_p,
+                                    delay_max, off)
                     g += 1
                 # 5. end of day: holding, floor
-                stock[i] = st
+                h = hold[i]
+                for k in range(K):
+                    w[W_C_HOLD + k] += h * stock[sb + k]
                 f = floor[t, i]
-                c_hold += hold[i] * st
                 if f > 0.0:
                     any_floor = True
-                    r = st / f
-                    if r < min_ratio:
-                        min_ratio = r
-                    if st < f:
-                        below = f - st
-                        below_tot += below
-                        c_ready += ready_pen[i] * below
-                        if below > COUNT_TOL * max(1.0, f):
-                            day_breach = True
+                    rp = ready_pen[i]
+                    ftol = COUNT_TOL * max(1.0, f)
+                    for k in range(K):
+                        st = stock[sb + k]
+                        r = st / f
+                        w[W_MIN_RATIO + k] = r if r < w[W_MIN_RATIO + k] else w[W_MIN_RATIO + k]
+                        below = f - st if st < f else 0.0
+                        w[W_BELOW_TOT + k] += below
+                        w[W_C_READY + k] += rp * below
+                        w[W_N_BREACH + k] += below > ftol
                 if record:
-                    stock_out[j, t, i] = st
-            if day_short:
-                short_days += 1
-            if day_breach:
-                breach_days += 1
+                    for k in range(nk):
+                        stock_out[j0 + k, t, i] = stock[sb + k]
+            for k in range(K):  # days on which some pair fell short / below its floor
+                w[W_SHORT_DAYS + k] += w[W_N_SHORT + k] > 0
+                w[W_BREACH_DAYS + k] += w[W_N_BREACH + k] > 0
+                w[W_N_SHORT + k] = 0
+                w[W_N_BREACH + k] = 0
             if outage_on:
-                for s in range(n_suppliers):
+                for s in range(n_suppliers * K):
                     if outage_left[s] > 0:
                         outage_left[s] -= 1
             if surge_on:
-                for nd in range(n_nodes):
-                    if surge_left[nd] > 0:
-                        surge_left[nd] -= 1
+                for s in range(n_nodes * K):
+                    if surge_left[s] > 0:
+                        surge_left[s] -= 1
             slot0 += 1
             if slot0 == R:
                 slot0 = 0
-        kpi_out[j, 0] = tot_demand
-        kpi_out[j, 1] = tot_unmet
-        kpi_out[j, 2] = 1.0 - tot_unmet / tot_demand if tot_demand > 0.0 else 1.0
-        kpi_out[j, 3] = short_days
-        kpi_out[j, 4] = below_tot
-        kpi_out[j, 5] = breach_days
-        kpi_out[j, 6] = min_ratio if any_floor else np.nan
-        kpi_out[j, 7] = ((c_ship + c_short) + c_hold) + c_ready
+        for k in range(nk):
+            j = j0 + k
+            dem = w[W_TOT_DEMAND + k]
+            unm = w[W_TOT_UNMET + k]
+            kpi_out[j, 0] = dem
+            kpi_out[j, 1] = unm
+            kpi_out[j, 2] = 1.0 - unm / dem if dem > 0.0 else 1.0
+            kpi_out[j, 3] = w[W_SHORT_DAYS + k]
+            kpi_out[j, 4] = w[W_BELOW_TOT + k]
+            kpi_out[j, 5] = w[W_BREACH_DAYS + k]
+            kpi_out[j, 6] = w[W_MIN_RATIO + k] if any_floor else np.nan
+            kpi_out[j, 7] = ((w[W_C_SHIP + k] + w[W_C_SHORT + k]) + w[W_C_HOLD + k]) \
+                + w[W_C_READY + k]
+
+
+@jit(inline="always")
+def _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lead, dest, T,
+                ship_on, delay_on, loss_p, delay_p, delay_max, off):
+    """Send w[W_QK + k] units on `lane` departing day t in each scenario k of the block: lost,
+    late or on time. A lost shipment (or qk = 0) adds +0.0 where it would have landed."""
+    K = LANES
+    if not ship_on:
+        if t + lead < T:  # arrivals past the horizon drop out
+            slot = slot0 + lead
+            if slot >= R:
+                slot -= R
+            rb = (slot * I + dest) * K
+            for k in range(K):
+                ring[rb + k] += w[W_QK + k]
+        return
+    if not delay_on:  # losses only: every arrival is on time
+        if t + lead < T:
+            slot = slot0 + lead
+            if slot >= R:
+                slot -= R
+            rb = (slot * I + dest) * K
+            for k in range(K):
+                b = draw_bits(keys[k], STREAM_SHIP, lane, t)
+                ring[rb + k] += 0.0 if hi_uniform(b) < loss_p else w[W_QK + k]
+        return
+    for k in range(K):
+        b = draw_bits(keys[k], STREAM_SHIP, lane, t)
+        dl = 1 + int(bits_to_uniform(draw_bits(keys[k], STREAM_DELAY, lane, t)) * delay_max)
+        dl = delay_max if dl > delay_max else dl
+        dl = dl if lo_uniform(b) < delay_p else 0
+        # -1: lost; arrivals past the horizon drop out
+        off[k] = -1 if hi_uniform(b) < loss_p or t + lead + dl >= T else lead + dl
+    for k in range(K):
+        o = off[k]
+        if o >= 0:
+            slot = slot0 + o
+            if slot >= R:
+                slot -= R
+            ring[(slot * I + dest) * K + k] += w[W_QK + k]
 
 
 # ---------------------------------------------------------------- fan charts

@@ -96,23 +96,15 @@ def uniform(key, stream, entity, day):
     return bits_to_uniform(draw_bits(key, stream, entity, day))
 
 
+# Acklam's split points: the central rational function on [P_LOW, P_HIGH], tails outside
+P_LOW = 0.02425
+P_HIGH = 1.0 - P_LOW  # 0.97575
+
+
 @jit
-def norm_ppf(p):
-    """Inverse of the standard normal CDF for p in (0, 1) (Acklam; |rel err| < 1.2e-9)."""
-    if p < 0.02425:
-        q = math.sqrt(-2.0 * math.log(p))
-        return ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q
-                    - 2.400758277161838e+00) * q - 2.549732539343734e+00) * q
-                  + 4.374664141464968e+00) * q + 2.938163982698783e+00)
-                / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q
-                     + 2.445134137142996e+00) * q + 3.754408661907416e+00) * q + 1.0))
-    if p > 0.97575:
-        q = math.sqrt(-2.0 * math.log1p(-p))
-        return -((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q
-                     - 2.400758277161838e+00) * q - 2.549732539343734e+00) * q
-                   + 4.374664141464968e+00) * q + 2.938163982698783e+00)
-                 / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q
-                      + 2.445134137142996e+00) * q + 3.754408661907416e+00) * q + 1.0))
+def norm_ppf_central(p):
+    """Acklam's central rational function (valid for P_LOW <= p <= P_HIGH): no log, no
+    branch, so a kernel can compute it for a whole vector of draws and fix the tails."""
     q = p - 0.5
     r = q * q
     return ((((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r
@@ -121,6 +113,26 @@ def norm_ppf(p):
             / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r
                   - 1.556989798598866e+02) * r + 6.680131188771972e+01) * r
                 - 1.328068155288572e+01) * r + 1.0))
+
+
+@jit
+def norm_ppf(p):
+    """Inverse of the standard normal CDF for p in (0, 1) (Acklam; |rel err| < 1.2e-9)."""
+    if p < P_LOW:
+        q = math.sqrt(-2.0 * math.log(p))
+        return ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q
+                    - 2.400758277161838e+00) * q - 2.549732539343734e+00) * q
+                  + 4.374664141464968e+00) * q + 2.938163982698783e+00)
+                / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q
+                     + 2.445134137142996e+00) * q + 3.754408661907416e+00) * q + 1.0))
+    if p > P_HIGH:
+        q = math.sqrt(-2.0 * math.log1p(-p))
+        return -((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q
+                     - 2.400758277161838e+00) * q - 2.549732539343734e+00) * q
+                   + 4.374664141464968e+00) * q + 2.938163982698783e+00)
+                 / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q
+                      + 2.445134137142996e+00) * q + 3.754408661907416e+00) * q + 1.0))
+    return norm_ppf_central(p)
 
 
 @jit
