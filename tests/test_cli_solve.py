@@ -122,3 +122,12 @@ def test_check_catches_tampered_plan(tmp_path):
 def test_unknown_solver_is_usage_error(tmp_path):
     p = run("solve", TINY, "-o", tmp_path / "plan", "--solver", "cplex")
     assert p.returncode == 2
+
+
+def test_solve_blocks_on_dask_local_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    a = json.loads(run("solve", TINY, "-o", tmp_path / "a", "--json", check_rc=0).stdout)
+    b = json.loads(run("solve", TINY, "-o", tmp_path / "b", "--json", "--dask", "local",
+                       check_rc=0).stdout)
+    assert b["solver"]["method"].startswith("decomposed")
+    assert b["objective"] == a["objective"]

@@ -47,6 +47,8 @@ def register(sub) -> None:
     p.add_argument("--verbose", action="store_true", help="solver log on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
     p.add_argument("--force", action="store_true", help="replace PLAN if it exists")
+    from ..distributed import add_cli_flags as add_dask_flags
+    add_dask_flags(p)  # --dask: the per-commodity blocks as Dask tasks
     p.set_defaults(run=run)
 
 
@@ -62,9 +64,13 @@ def run(args) -> int:
     if args.threads is not None and args.threads < 1:
         from ..errors import UsageError
         raise UsageError("--threads must be >= 1")
-    plan = solve(inst, solver=args.solver, time_limit=args.time_limit, threads=args.threads,
-                 tolerance=args.tolerance, verbose=args.verbose, method=args.method,
-                 decompose=args.decompose)
+    from .. import distributed
+
+    with distributed.client_from_args(args) as client:
+        plan = solve(inst, solver=args.solver, time_limit=args.time_limit, threads=args.threads,
+                     tolerance=args.tolerance, verbose=args.verbose, method=args.method,
+                     decompose=args.decompose,
+                     map=None if client is None else distributed.dask_map(client))
     t = time.perf_counter()
     plan.write(args.output, force=args.force)
     plan.summary["timings"]["write"] = time.perf_counter() - t
