@@ -77,14 +77,16 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
     options = SolverOptions(solver=solver, time_limit=time_limit, threads=threads,
                             tolerance=tolerance, verbose=verbose, method=method)
     backend = get_backend(solver)
-    if decompose == "auto" and can_decompose(inst):
+    res, how = None, ""
+    if decompose == "auto" and inst.budget is not None and method in ("auto", "network"):
+        res, how = _solve_if_budget_slack(inst, options, map, threads, timings)
+    if res is None and decompose == "auto" and can_decompose(inst):
         blocks = split_by_commodity(inst)
-        results = _map_blocks(blocks, options, explain, map, threads)
-        res = _merge(inst, blocks, results)
-        method = f"decomposed by commodity ({len(blocks)} blocks)"
-    else:
+        res = _merge(inst, blocks, _map_blocks(blocks, options, explain, map, threads))
+        how = f"decomposed by commodity ({len(blocks)} blocks)"
+    elif res is None:
         res = solve_block(inst, options, explain)
-        method = "joint LP"
+        how = "joint LP"
     for k in ("build", "network", "solve", "duals", "explain"):
         if k in res.timings:
             timings[k] = res.timings[k]
@@ -92,7 +94,7 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
     plan = _plan_from_arrays(inst, res)
     timings["extract"] = time.perf_counter() - t
     summary = plan.summary
-    summary["solver"] = {**options.as_dict(), "backend": backend.DESCRIPTION, "method": method,
+    summary["solver"] = {**options.as_dict(), "backend": backend.DESCRIPTION, "how": how,
                          "backend_status": res.backend_status, **res.info}
     summary["size"] = res.size
     if res.infeasibility is not None:
@@ -116,6 +118,29 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
     timings["total"] = time.perf_counter() - t0
     summary["timings"] = timings
     return plan
+
+
+def _solve_if_budget_slack(inst, options, map_fn, threads, timings):
+    """The budget-free relaxation is fast (commodity blocks, network warm start). If its spend
+    fits the budget it is optimal for the budgeted LP too (a feasible optimum of a relaxation),
+    so the joint LP is needed only when the budget binds. Returns (result or None, how)."""
+    relaxed = dataclasses.replace(inst, budget=None)
+    t = time.perf_counter()
+    if can_decompose(relaxed):
+        blocks = split_by_commodity(relaxed)
+        res = _merge(relaxed, blocks, _map_blocks(blocks, options, False, map_fn, threads))
+        how = f", decomposed by commodity ({len(blocks)} blocks)"
+    else:
+        res, how = solve_block(relaxed, options, explain=False), ""
+    spend = float(inst.lane_price @ res.x.sum(axis=1))
+    if res.status == Status.OPTIMAL and spend <= inst.budget + 1e-9 * max(1.0, inst.budget):
+        from .model.build import lp_size
+
+        res.size = lp_size(inst)  # the budgeted LP's size, though its budget row was slack
+        return res, (f"budget not binding (spend {spend:,.2f} <= {inst.budget:,.2f}): "
+                     f"solved without it{how}")
+    timings["budget_relaxation"] = time.perf_counter() - t
+    return None, ""
 
 
 # one LP -------------------------------------------------------------------

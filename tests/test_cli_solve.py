@@ -129,5 +129,5 @@ def test_solve_blocks_on_dask_local_cluster(tmp_path):
     a = json.loads(run("solve", TINY, "-o", tmp_path / "a", "--json", check_rc=0).stdout)
     b = json.loads(run("solve", TINY, "-o", tmp_path / "b", "--json", "--dask", "local",
                        check_rc=0).stdout)
-    assert b["solver"]["method"].startswith("decomposed")
+    assert b["solver"]["how"].startswith("decomposed")
     assert b["objective"] == a["objective"]

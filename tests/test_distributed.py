@@ -131,7 +131,7 @@ def test_decomposed_solve_runs_blocks_as_dask_tasks(client, tiny_instance):
     dist = solve_(inst, map=counting_map)
     local = solve(inst, decompose="auto")
     assert ran == [len(inst.commodities)] and len(inst.commodities) > 1
-    assert "decomposed" in dist.summary["solver"]["method"]
+    assert "decomposed" in dist.summary["solver"]["how"]
     assert dist.status == local.status == "optimal"
     np.testing.assert_array_equal(dist.x, local.x)
     np.testing.assert_array_equal(dist.u, local.u)

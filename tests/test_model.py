@@ -172,8 +172,8 @@ def generated_medium():
 def test_decomposition_is_exact(generated_small):
     joint = solve(generated_small, decompose="never")
     split = solve(generated_small, decompose="auto")
-    assert "decomposed" in split.summary["solver"]["method"]
-    assert joint.summary["solver"]["method"] == "joint LP"
+    assert "decomposed" in split.summary["solver"]["how"]
+    assert joint.summary["solver"]["how"] == "joint LP"
     assert split.objective == pytest.approx(joint.objective, rel=1e-9)
     assert split.summary["size"] == joint.summary["size"]
     assert split.summary["check"]["ok"] and split.summary["duals"]["kkt"]["ok"]
@@ -198,11 +198,32 @@ def test_decomposition_with_custom_map(generated_small):
     assert plan.status == "optimal"
 
 
-def test_budget_keeps_joint_model():
+def test_binding_budget_keeps_joint_model():
     from .lp_cases import two_suppliers
 
-    plan = solve(two_suppliers(budget=100.0))
-    assert plan.summary["solver"]["method"] == "joint LP"
+    plan = solve(two_suppliers(s1={"daily_capacity": 10.0}, budget=8.0, demand=10.0))
+    assert plan.summary["solver"]["how"] == "joint LP"
+    assert plan.objective == pytest.approx(208.0)
+    assert any(r["constraint"] == "budget" for r in plan.shadow_prices.to_pylist())
+
+
+def test_slack_budget_solved_without_it(generated_small):
+    import dataclasses
+
+    free = solve(generated_small)
+    spend = free.summary["totals"]["procurement_spend"]
+    inst = dataclasses.replace(generated_small, budget=spend * 1.01)
+    fast = solve(inst)
+    joint = solve(inst, decompose="never", method="simplex")
+    assert fast.summary["solver"]["how"].startswith("budget not binding")
+    assert joint.summary["solver"]["how"] == "joint LP"
+    assert fast.objective == pytest.approx(joint.objective, rel=1e-9)
+    assert fast.summary["size"] == joint.summary["size"]
+    assert fast.summary["check"]["ok"]
+    # and a budget below that spend binds: the joint LP, dearer
+    tight = solve(dataclasses.replace(generated_small, budget=spend * 0.8))
+    assert tight.summary["solver"]["how"] == "joint LP"
+    assert tight.objective > joint.objective
 
 
 @pytest.mark.parametrize("method", ["simplex", "ipm"])
@@ -240,7 +261,8 @@ def test_network_path_on_hand_cases(case):
 def test_network_not_used_with_budget():
     from .lp_cases import two_suppliers
 
-    plan = solve(two_suppliers(budget=100.0), method="network")
+    plan = solve(two_suppliers(s1={"daily_capacity": 10.0}, budget=8.0, demand=10.0),
+                 method="network")  # the budget binds: joint LP, no network structure
     assert "network_status" not in plan.summary["solver"]
     assert plan.summary["solver"]["highs_method"] == "simplex"
-    assert plan.objective == pytest.approx(13.0)
+    assert plan.objective == pytest.approx(208.0)
