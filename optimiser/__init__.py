@@ -21,9 +21,11 @@ from .errors import (
     SolverError,
     UsageError,
 )
+from .generate import generate_instance
 from .instance import Instance, as_instance, load_instance
 from .plan import Plan, read_plan
 from .solve import solve  # noqa: E402
+from .sweep import sweep  # noqa: E402  (shadows the submodule's name, as solve does)
 from .tables import make_instance, table_from_rows
 
 
@@ -32,6 +34,7 @@ def evaluate(instance, plan, **kwargs):
     from .scenarios import evaluate as _evaluate
 
     return _evaluate(instance, plan, **kwargs)
+
 
 __all__ = [
     "__version__",
@@ -49,9 +52,11 @@ __all__ = [
     "check_plan",
     "check_plan_dir",
     "evaluate",
+    "generate_instance",
     "load_instance",
     "make_instance",
     "read_plan",
     "solve",
+    "sweep",
     "table_from_rows",
 ]
