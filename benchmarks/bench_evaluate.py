@@ -6,7 +6,11 @@ scenarios / seconds. Variants: every parameter at its default, and all noise on;
 numba at 1 and 2 threads. The first-call compile time (cold numba cache, in a fresh
 process) is reported separately and never counted in throughput.
 
-    python benchmarks/bench_evaluate.py [--quick] [--json]
+    python benchmarks/bench_evaluate.py [--quick] [--json] [--baseline REV]
+
+--baseline REV also times the replay kernel of git revision REV (e.g. HEAD~3) in the
+same run, on the same arrays, so a change to the kernel is measured against its
+predecessor under the same machine load (rows "numba kernel only @REV").
 
 `run(quick) -> dict` is the entry point for the benchmark suite.
 """
@@ -88,12 +92,43 @@ def _compile_times() -> dict:
     return out
 
 
-def run(quick: bool = False) -> dict:
+def _baseline_kernel(rev: str):
+    """replay_kernel of optimiser/scenarios/kernels.py at git revision `rev` (own module)."""
+    import importlib.util
+
+    src = subprocess.run(["git", "show", f"{rev}:optimiser/scenarios/kernels.py"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    src = src.replace("from .._numba import", "from optimiser._numba import")
+    src = src.replace("from .rng import", "from optimiser.scenarios.rng import")
+    src = src.replace("cache=True", "cache=False")
+    path = os.path.join(tempfile.mkdtemp(), "baseline_kernels.py")
+    with open(path, "w") as f:
+        f.write(src)
+    spec = importlib.util.spec_from_file_location("baseline_kernels", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.replay_kernel
+
+
+def run(quick: bool = False, baseline: str | None = None) -> dict:
+    import importlib
+
     import numba
     from numpy_replay import replay_numpy
 
     from optimiser.scenarios import ScenarioParams, evaluate_chunk, prepare
     from optimiser.scenarios.evaluate import run_kernel
+
+    ev_mod = importlib.import_module("optimiser.scenarios.evaluate")
+    current_kernel = ev_mod.replay_kernel
+    old_kernel = _baseline_kernel(baseline) if baseline else None
+
+    def run_old(*args):
+        ev_mod.replay_kernel = old_kernel
+        try:
+            return run_kernel(*args)
+        finally:
+            ev_mod.replay_kernel = current_kernel
 
     sys.path.insert(0, os.path.join(ROOT, "tests"))
     from scenario_reference import replay as py_replay
@@ -123,6 +158,8 @@ def run(quick: bool = False) -> dict:
             evaluate_chunk(a, p, SEED, 0, 2)
             evaluate_chunk(a, p, SEED, 0, 2, shortcut=False)
             run_kernel(a, p, SEED, 0, 2)
+            if old_kernel is not None:
+                run_old(a, p, SEED, 0, 2)
         for name, p in variants.items():
             for th in range(1, max_threads + 1):
                 numba.set_num_threads(th)
@@ -136,6 +173,10 @@ def run(quick: bool = False) -> dict:
                     "every scenario replayed, fan histograms")
                 s = _best(lambda p=p: run_kernel(a, p, SEED, 0, n_numba), repeats)
                 add(name, "numba kernel only", th, n_numba, s, "KPIs, no fan")
+                if old_kernel is not None:
+                    s = _best(lambda p=p: run_old(a, p, SEED, 0, n_numba), repeats)
+                    add(name, f"numba kernel only @{baseline}", th, n_numba, s,
+                        "previous kernel, same run")
             numba.set_num_threads(old)
             s = _best(lambda p=p: replay_numpy(a, p, SEED, 0, n_numpy), 1)
             add(name, "numpy (vectorised over scenarios)", 1, n_numpy, s, "KPIs, no fan")
@@ -158,7 +199,8 @@ def run(quick: bool = False) -> dict:
         r["vs_bandwidth_bound"] = r["cells_per_s"] / BANDWIDTH_BOUND
     return {"instance": inst.name, "sizes": sizes, "seed": SEED, "noise": NOISE,
             "compile": compile_info, "cpu_count": os.cpu_count(),
-            "numba_threads_available": numba.config.NUMBA_NUM_THREADS, "rows": rows}
+            "numba_threads_available": numba.config.NUMBA_NUM_THREADS,
+            "threading_layer": numba.threading_layer(), "baseline": baseline, "rows": rows}
 
 
 def markdown(res: dict) -> str:
@@ -187,8 +229,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline", metavar="REV", help="also time the kernel of git revision REV")
     args = ap.parse_args(argv)
-    res = run(args.quick)
+    res = run(args.quick, args.baseline)
     if args.json:
         print(json.dumps(res, indent=2))
     else:

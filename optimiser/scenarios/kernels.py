@@ -1,16 +1,23 @@
 """Numba kernels of scenario evaluation (SPEC section 5). Arrays and scalars in,
 arrays out; validation and bookkeeping live in the Python wrappers.
 
-`replay_kernel` replays scenarios start..start+n-1 of a plan, one scenario per
-`prange` iteration, each on its own small scratch (stock [I], an arrival ring
-[R, I] with R = longest lead + delay_max_days + 1, AR(1) state [I], surge and
-outage counters): nothing of size scenarios x lanes x days is materialised.
-The plan's dispatches arrive as per-day sparse lists (only x > 0), so the work
-per day is proportional to the plan's shipments, not to every lane.
+`replay_kernel` replays scenarios start..start+n-1 in blocks of LANES (32) scenarios,
+one block per `prange` iteration, all scenarios of a block in lockstep: the state
+(stock [I, K], an arrival ring [R, I, K] with R = longest lead + delay_max_days + 1,
+AR(1) state [I, K], surge and outage counters, the KPI accumulators) has the scenario
+innermost, so the plan's data (the per-day sparse dispatch lists, only x > 0) is read
+once per block and every step is a branch-free loop over the K scenarios that LLVM
+vectorises (hashes, Acklam's central rational function, consumption, scaling, floors).
+Nothing of size scenarios x lanes x days is materialised; the scratch is allocated once
+per block.
 
-Each scenario is computed sequentially in a fixed order, so its results are bit
-for bit the same whatever the thread count, chunking or machine (fastmath is
-off project-wide; no reduction crosses scenarios inside a kernel).
+Each scenario still performs exactly its own operations in the reference order: where
+the reference skips something (a supplier in outage, a lost shipment, a node dispatch
+scaled to 0, a pair not below its floor) the kernel adds +0.0 instead, which leaves
+every value bit for bit unchanged (no accumulator or ring cell is ever -0.0). So the
+results are the same whatever the thread count, block, chunk or machine (fastmath is
+off project-wide; no reduction crosses scenarios; lanes past the requested range
+replay scenarios nobody asked for and are dropped).
 
 `fan_accumulate` bins end-of-day stock into per-(day, pair) log-linear
 histograms (integer counts, merged by addition: exact across partitions) and
@@ -26,6 +33,8 @@ import numpy as np
 
 from .._numba import jit, pjit
 from .rng import (
+    P_HIGH,
+    P_LOW,
     STREAM_DELAY,
     STREAM_DEMAND,
     STREAM_OUTAGE,
@@ -35,8 +44,6 @@ from .rng import (
     draw_bits,
     hi_uniform,
     lo_uniform,
-    P_HIGH,
-    P_LOW,
     norm_ppf,
     norm_ppf_central,
     scenario_key,
