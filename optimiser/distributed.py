@@ -343,13 +343,9 @@ def evaluate(client: Client, instance, plan, scenarios: int = 1000, seed: int = 
 
 
 def _int(name: str, v, lo: int) -> int:
-    try:
-        iv = int(v)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name} must be an integer, got {v!r}") from None
-    if iv != v or iv < lo:
-        raise UsageError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return iv
+    from .scenarios.evaluate import _check_int
+
+    return _check_int(name, v, lo)
 
 
 # ---------------------------------------------------------------- solving

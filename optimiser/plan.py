@@ -142,14 +142,7 @@ def write_plan_files(plan: Plan, directory: Path) -> None:
                                             + "\n", encoding="utf-8")
 
 
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o))
+from ._json import json_default as _json_default  # noqa: E402  (kept for importers)
 
 
 # reading -----------------------------------------------------------------

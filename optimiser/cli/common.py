@@ -25,15 +25,12 @@ def emit_json(doc: Any) -> None:
 
 
 def _default(o: Any) -> Any:
-    import numpy as np
+    from .._json import json_default
 
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
+    try:
+        return json_default(o)
+    except TypeError:
+        return str(o)  # a CLI document never fails on an odd value
 
 
 class Progress:

@@ -84,24 +84,16 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
     thr = 1e-7
     recs: list[dict] = []
     s_val = val[ss]
-    for k, f in enumerate(hard_floor):
-        e = val[e_floor[k]]
-        if e > thr:
-            i, t = divmod(int(f), T)
-            recs.append(dict(requirement="readiness_floor", name=f"{inst.pair_label(i)} day {t}",
+    for kind, flats, elastic, bound in (("readiness_floor", hard_floor, e_floor, v.lb),
+                                        ("storage", storage, e_store, v.ub)):
+        for k in np.flatnonzero(val[elastic] > thr):
+            f = int(flats[k])
+            i, t = divmod(f, T)
+            recs.append(dict(requirement=kind, name=f"{inst.pair_label(i)} day {t}",
                              node=inst.node_names[inst.nc_node[i]],
                              commodity=inst.commodities[inst.nc_commodity[i]], day=t,
-                             required=float(v.lb[v.s_start + f]), achievable=float(s_val[f]),
-                             violation=float(e)))
-    for k, f in enumerate(storage):
-        e = val[e_store[k]]
-        if e > thr:
-            i, t = divmod(int(f), T)
-            recs.append(dict(requirement="storage", name=f"{inst.pair_label(i)} day {t}",
-                             node=inst.node_names[inst.nc_node[i]],
-                             commodity=inst.commodities[inst.nc_commodity[i]], day=t,
-                             required=float(v.ub[v.s_start + f]), achievable=float(s_val[f]),
-                             violation=float(e)))
+                             required=float(bound[v.s_start + f]), achievable=float(s_val[f]),
+                             violation=float(val[elastic[k]])))
     pairs = lp.block_meta["contract"]["pair"]
     for k, row in enumerate(cmin_rows):
         e = val[e_cmin[k]]

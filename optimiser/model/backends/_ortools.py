@@ -10,6 +10,16 @@ from ..._fdcapture import stdout_to_stderr
 from ..status import map_status
 from . import RawSolution, SolverOptions
 
+INSTALL_HINT = "pip install 'ortools>=9.15,<9.16'"
+
+
+def available() -> bool:
+    try:
+        import ortools  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
 
 def solve_with(solver_name: str, lp, options: SolverOptions, params: str) -> RawSolution:
     from ortools.linear_solver.python import model_builder_helper as mbh

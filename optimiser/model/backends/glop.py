@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
+from ._ortools import INSTALL_HINT, available  # noqa: F401  (backend protocol)
+
 NAME = "glop"
 DESCRIPTION = "GLOP simplex (OR-Tools); single-threaded; exact vertex solutions and duals"
 REPORTS_DUALS = True
-INSTALL_HINT = "pip install 'ortools>=9.15,<9.16'"
 
-
-def available() -> bool:
-    try:
-        import ortools  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def solve(lp, options):

@@ -8,18 +8,12 @@ check decides), else the plan carries no shadow prices.
 
 from __future__ import annotations
 
+from ._ortools import INSTALL_HINT, available  # noqa: F401  (backend protocol)
+
 NAME = "highs-ortools"
 DESCRIPTION = "HiGHS via OR-Tools' model builder (duals unreliable on this path)"
 REPORTS_DUALS = False
-INSTALL_HINT = "pip install 'ortools>=9.15,<9.16'"
 
-
-def available() -> bool:
-    try:
-        import ortools  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def solve(lp, options):

@@ -7,19 +7,13 @@ here, tighter than OR-Tools' 1e-6 default, so objectives agree with simplex to
 
 from __future__ import annotations
 
+from ._ortools import INSTALL_HINT, available  # noqa: F401  (backend protocol)
+
 NAME = "pdlp"
 DESCRIPTION = "PDLP first-order LP (OR-Tools); multi-threaded; optimal to a tolerance"
 REPORTS_DUALS = True
-INSTALL_HINT = "pip install 'ortools>=9.15,<9.16'"
 DEFAULT_EPS = 1e-8
 
-
-def available() -> bool:
-    try:
-        import ortools  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def solve(lp, options):
