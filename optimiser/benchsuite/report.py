@@ -96,7 +96,8 @@ def targets(results: dict) -> list[dict]:
         fastest = min(solves.items(), key=lambda kv: kv[1]) if solves else (None, None)
         e2e = _sec(st, "e2e.cli")
         out.append(_target("e2e <= 1.15x fastest bare solve", _ratio(e2e, fastest[1]), 1.15, "<=",
-                           name, f"e2e.cli / solve.{fastest[0]}"))
+                           name, f"e2e.cli / solve.{fastest[0]}" if fastest[0]
+                           else "e2e.cli / fastest bare solve (none finished)"))
         la, sf = _sec(st, "load.arrow"), _sec(st, "load.sum_floor")
         out.append(_target("load (Arrow IPC) <= 1.5x in-memory sum", _ratio(la, sf), 1.5, "<=",
                            name, "load.arrow / load.sum_floor"))
@@ -172,9 +173,10 @@ def markdown(results: dict) -> str:
              f"{m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}.  ",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
              + (f"; optimiser commit {m['git_commit']}" if m.get("git_commit") else "") + ".  ",
-             f"Load average (1, 5, 15 min) at start {m.get('loadavg_at_start')}, at end "
-             f"{m.get('loadavg_at_end')}: above the core count, other work shared the machine "
-             "and the times are inflated.  ",
+             (f"Load average (1, 5, 15 min) at start {m.get('loadavg_at_start')}, at end "
+              f"{m.get('loadavg_at_end')}: above the core count, other work shared the machine "
+              "and the times are inflated.  " if m.get("loadavg_at_start") else
+              "Load average not recorded (other work may have shared the machine).  "),
              f"Per-run cap {results['cap_s']:g} s; suite wall {results.get('total_seconds', 0):g} s. "
              "Times in seconds (best of up to 5 for stages under a second); "
              "ratio = engine / this (below 1: the engine is faster); peak = the measuring "
