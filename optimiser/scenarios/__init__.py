@@ -10,10 +10,22 @@ the random numbers and every choice the spec leaves open.
 
 from __future__ import annotations
 
-from .arrays import ReplayArrays, prepare
-from .evaluate import ChunkResult, Evaluation, evaluate, evaluate_chunk, summarise
-from .kernels import KPI_NAMES
-from .params import PARAMETERS, ScenarioParams
+import importlib
+
+# Lazy: the CLI registers `evaluate` (which needs only .params) without paying for numba.
+_WHERE = {"ReplayArrays": ".arrays", "prepare": ".arrays", "ChunkResult": ".evaluate",
+          "Evaluation": ".evaluate", "evaluate": ".evaluate", "evaluate_chunk": ".evaluate",
+          "summarise": ".evaluate", "KPI_NAMES": ".kernels", "PARAMETERS": ".params",
+          "ScenarioParams": ".params"}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value  # also wins over the submodule of the same name (evaluate)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "KPI_NAMES",
