@@ -59,6 +59,17 @@ def read_schema(path: Path) -> pa.Schema:
     return pq.read_schema(path)
 
 
+def open_table(path: Path):
+    """(schema, read) for one file, opened once: the schema is checked before `read()`
+    touches the data. Arrow IPC is memory-mapped (numeric columns without nulls reach
+    numpy without a copy)."""
+    if path.suffix == ".arrow":
+        reader = ipc.open_file(pa.memory_map(str(path), "r"))
+        return reader.schema, reader.read_all
+    f = pq.ParquetFile(path)
+    return f.schema_arrow, f.read
+
+
 def read_raw(path: Path) -> pa.Table:
     if path.suffix == ".arrow":
         # memory-mapped: numeric columns without nulls convert to numpy without a copy
@@ -188,7 +199,7 @@ def read_instance_tables(directory: str | os.PathLike) -> tuple[dict, dict[str, 
             problems.append(Problem(fname, None, None, bad))
             continue
         try:
-            schema = read_schema(path)
+            schema, read = open_table(path)
         except (pa.ArrowException, OSError) as e:
             problems.append(Problem(fname, None, None, f"cannot be read ({e}); rewrite the file"))
             continue
@@ -197,8 +208,7 @@ def read_instance_tables(directory: str | os.PathLike) -> tuple[dict, dict[str, 
             problems += schema_problems
             continue
         try:
-            raw = read_raw(path)
-            tables[decl.name] = normalise(decl, raw)
+            tables[decl.name] = normalise(decl, read())
         except (pa.ArrowException, OSError, ValueError) as e:
             problems.append(Problem(fname, None, None, f"cannot be read ({e}); rewrite the file"))
     return meta, tables, problems
