@@ -52,13 +52,6 @@ def _check_magic(path: Path) -> str | None:
     return None
 
 
-def read_schema(path: Path) -> pa.Schema:
-    if path.suffix == ".arrow":
-        with pa.memory_map(str(path), "r") as src:
-            return ipc.open_file(src).schema
-    return pq.read_schema(path)
-
-
 def open_table(path: Path):
     """(schema, read) for one file, opened once: the schema is checked before `read()`
     touches the data. Arrow IPC is memory-mapped (numeric columns without nulls reach
