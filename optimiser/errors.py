@@ -19,6 +19,10 @@ class Problem:
     column: str | None
     message: str  # what is wrong and what to do
 
+    def as_dict(self) -> dict:
+        return {"table": self.table, "row": self.row, "column": self.column,
+                "message": self.message}
+
     def __str__(self) -> str:
         where = self.table
         if self.row is not None:

@@ -63,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidInstanceError as e:
         log(str(e))
         if as_json:
-            emit_json({"status": "invalid", "problems": [
-                {"table": p.table, "row": p.row, "column": p.column, "message": p.message}
-                for p in e.problems]})
+            emit_json({"status": "invalid", "problems": [p.as_dict() for p in e.problems]})
         return EXIT_USAGE
     except (UsageError, InvalidPlanError) as e:
         log(f"error: {e}")

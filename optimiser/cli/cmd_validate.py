@@ -20,10 +20,6 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def _problem(p) -> dict:
-    return {"table": p.table, "row": p.row, "column": p.column, "message": p.message}
-
-
 def run(args) -> int:
     from ..instance import load_instance
 
@@ -36,7 +32,7 @@ def run(args) -> int:
     }
     if args.json:
         emit_json({"status": "valid", "path": str(args.instance), **summary,
-                   "warnings": [_problem(w) for w in inst.warnings], "problems": [],
+                   "warnings": [w.as_dict() for w in inst.warnings], "problems": [],
                    "seconds": inst.load_seconds})
     else:
         print(f"valid: {args.instance} ({inst.name}): {inst.horizon} days, "
