@@ -266,3 +266,23 @@ def test_network_not_used_with_budget():
     assert "network_status" not in plan.summary["solver"]
     assert plan.summary["solver"]["highs_method"] == "simplex"
     assert plan.objective == pytest.approx(208.0)
+
+
+def test_commodity_held_by_no_node_with_contract_min_is_infeasible():
+    """Decomposition must not drop a commodity that only a supplier has (SPEC: contract row)."""
+    from optimiser.tables import make_instance
+
+    inst = make_instance(
+        "orphan", 3,
+        suppliers=[{"supplier": "S", "commodity": "A", "unit_price": 1.0, "daily_capacity": 10.0},
+                   {"supplier": "S", "commodity": "B", "unit_price": 1.0, "daily_capacity": 10.0,
+                    "contract_min": 5.0}],
+        nodes=[{"node": "D", "commodity": "A"}],
+        lanes=[{"origin": "S", "destination": "D", "commodity": "A", "lead_time_days": 1}],
+        demand=[{"node": "D", "commodity": "A", "day": 2, "quantity": 3.0}])
+    for decompose in ("auto", "never"):
+        plan = solve(inst, decompose=decompose)
+        assert plan.status == "infeasible", decompose
+        (r,) = plan.infeasibility.to_pylist()
+        assert (r["requirement"], r["supplier"], r["commodity"]) == ("contract_min", "S", "B")
+        assert r["violation"] == pytest.approx(5.0)

@@ -38,8 +38,9 @@ def split_by_commodity(inst: Instance) -> list[Block]:
         pairs = np.flatnonzero(inst.nc_commodity == k)
         sps = np.flatnonzero(inst.sp_commodity == k)
         lanes = np.flatnonzero(inst.lane_commodity == k)
-        if len(pairs) == 0:
-            continue  # a commodity only suppliers sell: nothing to plan
+        if len(pairs) == 0 and len(sps) == 0:
+            continue  # cannot happen with a validated instance; nothing to plan
+        # a commodity only suppliers sell is kept: a contract minimum there is infeasible
         pair_new = np.full(inst.n_pairs, -1, dtype=np.int64)
         pair_new[pairs] = np.arange(len(pairs))
         sp_new = np.full(inst.n_supplier_pairs, -1, dtype=np.int64)

@@ -104,6 +104,10 @@ def solve(lp, options, start=None):
     info = h.getInfo()
     has = info.primal_solution_status == 2  # kSolutionStatusFeasible
     status = map_status("highs", name, has)
+    if name == "kModelEmpty":  # no columns: optimal only if every (empty) row admits 0
+        ok = bool(np.all(lp.row_lo <= 1e-9) and np.all(lp.row_hi >= -1e-9))
+        status = map_status("highs", "kOptimal" if ok else "kInfeasible", ok)
+        has = ok
     sol = RawSolution(status=status, backend_status=name, seconds=seconds,
                       info={"simplex_iterations": int(info.simplex_iteration_count),
                             "ipm_iterations": int(info.ipm_iteration_count),
