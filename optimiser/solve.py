@@ -82,7 +82,9 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
         res, how = _solve_if_budget_slack(inst, options, map, threads, timings)
     if res is None and decompose == "auto" and can_decompose(inst):
         blocks = split_by_commodity(inst)
+        t = time.perf_counter()
         res = _merge(inst, blocks, _map_blocks(blocks, options, explain, map, threads))
+        timings["blocks_wall"] = time.perf_counter() - t  # build..duals of all blocks, concurrently
         how = f"decomposed by commodity ({len(blocks)} blocks)"
     elif res is None:
         res = solve_block(inst, options, explain)
