@@ -80,7 +80,7 @@ def replay(inst, x, u, params, seed: int, scenario: int):
             if demand_on and has_demand[i]:
                 e = rng.normal(key, rng.STREAM_DEMAND, i, t)
                 z[i] = e if t == 0 else p.demand_phi * z[i] + math.sqrt(1 - p.demand_phi ** 2) * e
-                d = d * math.exp(p.demand_sigma * z[i] - 0.5 * p.demand_sigma ** 2)
+                d = d * rng.exp(p.demand_sigma * z[i] - 0.5 * p.demand_sigma ** 2)
             if surge_on and surge_left[int(inst.nc_node[i])] > 0:
                 d = d * p.surge_multiplier
             target = max(0.0, d - u[i, t])

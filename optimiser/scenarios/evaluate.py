@@ -25,8 +25,9 @@ from .arrays import ReplayArrays, prepare
 from .kernels import KPI_NAMES, MANT_BITS, N_BINS, N_KPI, OCTAVES, fan_accumulate, replay_kernel
 from .params import ScenarioParams
 
-# stock buffer of one kernel call (float32 [block, T, I]) stays under this many bytes
-BLOCK_BYTES = 32 * 2 ** 20
+# stock buffer of one kernel call (float32 [T*I, block]) stays under this many bytes: small
+# enough that the kernel's writes and the binning's reads mostly stay in cache
+BLOCK_BYTES = 8 * 2 ** 20
 MAX_SEED = 2 ** 64 - 1
 
 
@@ -94,8 +95,8 @@ def run_kernel(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: i
     a, p = arrays, params
     kpi = np.empty((n, N_KPI))
     record = stock_out is not None
-    if stock_out is None:
-        stock_out = np.empty((1, 1, 1), dtype=np.float32)
+    if stock_out is None:  # a strided float32 dummy: the specialisation evaluate_chunk uses
+        stock_out = np.empty((2, 1, 2), dtype=np.float32)[:, :, ::2]
     replay_kernel(
         np.int64(start), np.int64(n), np.uint64(seed),
         p.demand_sigma, p.demand_phi, p.surge_prob, p.surge_multiplier, np.int64(p.surge_days),
@@ -108,6 +109,13 @@ def run_kernel(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: i
         a.init, a.hold, a.short_pen, a.ready_pen, a.pair_node, a.pair_has_demand,
         np.int64(a.max_lead), kpi, stock_out, record)
     return kpi
+
+
+def _stock_view(buf, T, I, m):
+    """The [m, T, I] stock_out view of a cell-major buffer [T*I, >= m] (None stays None)."""
+    if buf is None:
+        return None
+    return buf.reshape(T, I, buf.shape[1])[:, :, :m].transpose(2, 0, 1)
 
 
 def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
@@ -129,24 +137,26 @@ def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, star
     if fan:
         counts, mn, mx = _empty_fan(arrays)
     if shortcut and params.deterministic and n > 0:
-        buf = np.empty((1, T, I), dtype=np.float32)
-        row = run_kernel(arrays, params, seed, start, 1, buf if fan else None)
+        buf = np.empty((T * I, 2), dtype=np.float32) if fan else None  # 2: a strided view
+        row = run_kernel(arrays, params, seed, start, 1, _stock_view(buf, T, I, 1))
         kpis = np.repeat(row, n, axis=0)
         if fan:
-            fan_accumulate(buf.reshape(1, T * I), arrays.fan_e_lo, counts, mn, mx)
+            fan_accumulate(buf, 1, arrays.fan_e_lo, counts, mn, mx)
             counts *= np.uint32(n)
         if progress:
             progress(n)
     else:
         kpis = np.empty((n, N_KPI))
         bs = block_size(arrays) if fan else max(1, min(n, 65536))
-        buf = np.empty((min(bs, n), T, I), dtype=np.float32) if fan and n else None
+        # cell-major [T*I, block]: the kernel writes each (day, pair) of a block of
+        # scenarios contiguously, and the binning reads one cell's scenarios contiguously
+        buf = np.empty((T * I, min(bs, n)), dtype=np.float32) if fan and n else None
         for b0 in range(0, n, bs):
             m = min(bs, n - b0)
-            out = buf[:m] if fan else None
-            kpis[b0:b0 + m] = run_kernel(arrays, params, seed, start + b0, m, out)
+            kpis[b0:b0 + m] = run_kernel(arrays, params, seed, start + b0, m,
+                                         _stock_view(buf, T, I, m))
             if fan:
-                fan_accumulate(out.reshape(m, T * I), arrays.fan_e_lo, counts, mn, mx)
+                fan_accumulate(buf, m, arrays.fan_e_lo, counts, mn, mx)
             if progress:
                 progress(m)
     return ChunkResult(np.arange(start, stop, dtype=np.int64), kpis, counts, mn, mx,

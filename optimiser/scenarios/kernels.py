@@ -42,10 +42,12 @@ from .rng import (
     STREAM_SURGE,
     bits_to_uniform,
     draw_bits,
+    exp_parts,
     hi_uniform,
     lo_uniform,
     norm_ppf,
     norm_ppf_central,
+    pow2_bits,
     scenario_key,
 )
 
@@ -149,6 +151,8 @@ def replay_kernel(start, n, seed,
         for k in range(K):
             w[W_MIN_RATIO + k] = np.inf
         off = np.empty(K, dtype=np.int64)
+        eb = np.empty(2 * K, dtype=np.int64)
+        ebf = eb.view(np.float64)
         any_floor = False
         slot0 = 0
         for t in range(T):
@@ -212,8 +216,15 @@ def replay_kernel(start, n, seed,
                     else:
                         for k in range(K):
                             z[sb + k] = phi * z[sb + k] + sq * w[W_EV + k]
+                    # exp as rng.exp (the reference's), vectorised: polynomial, then 2**n
+                    # from the bits of two powers of two (int64 row, viewed as float64)
                     for k in range(K):
-                        w[W_DK + k] = d_plan * math.exp(sigma * z[sb + k] - half_var)
+                        pe, n1, n2 = exp_parts(sigma * z[sb + k] - half_var)
+                        w[W_DK + k] = pe
+                        eb[k] = pow2_bits(n1)
+                        eb[K + k] = pow2_bits(n2)
+                    for k in range(K):
+                        w[W_DK + k] = d_plan * ((w[W_DK + k] * ebf[k]) * ebf[K + k])
                 else:
                     for k in range(K):
                         w[W_DK + k] = d_plan
@@ -359,38 +370,51 @@ TILE = 64
 
 
 @pjit
-def fan_accumulate(stock, e_lo, counts, vmin, vmax):
-    """Add stock [n, C] (float32, C = T*I cells) to counts [C, N_BINS] and min/max [C].
+def fan_accumulate(stock, m, e_lo, counts, vmin, vmax):
+    """Add stock[:, :m] (float32 [C, >= m], cell-major: C = T*I cells, scenarios
+    contiguous) to counts [C, N_BINS] and min/max [C].
 
     e_lo [C] is the biased float32 exponent of the lowest resolved octave of each cell.
-    Parallel over tiles of cells: every count is owned by one thread.
+    Parallel over tiles of cells (every count is owned by one thread): the bins of a cell
+    are computed branch-free along its scenarios (vectorised), then counted run by run (a
+    cell whose scenarios share a bin, common, costs one increment, not a chain of them).
     """
-    n, C = stock.shape
+    C = stock.shape[0]
     bits = stock.view(np.int32)
     M = 1 << MANT_BITS
     n_tiles = (C + TILE - 1) // TILE
     for tile in numba.prange(n_tiles):
         c0 = tile * TILE
-        c1 = min(C, c0 + TILE)
-        for s in range(n):
-            for c in range(c0, c1):
-                v = stock[s, c]
-                if v < vmin[c]:
-                    vmin[c] = v
-                if v > vmax[c]:
-                    vmax[c] = v
-                if v <= 0.0:
-                    b = 0
-                else:
-                    w = bits[s, c]
-                    octave = ((w >> 23) & 0xFF) - e_lo[c]
-                    if octave < 0:
-                        b = 1
-                    elif octave >= OCTAVES:
-                        b = N_BINS - 1
-                    else:
-                        b = 2 + octave * M + ((w >> (23 - MANT_BITS)) & (M - 1))
-                counts[c, b] += 1
+        nc = min(C, c0 + TILE) - c0
+        bins = np.empty((TILE, m), dtype=np.int32)
+        for cl in range(nc):
+            c = c0 + cl
+            lo = vmin[c]
+            hi = vmax[c]
+            el = e_lo[c]
+            for s in range(m):
+                v = stock[c, s]
+                lo = v if v < lo else lo
+                hi = v if v > hi else hi
+                w = bits[c, s]
+                octave = ((w >> 23) & 0xFF) - el
+                b = 2 + octave * M + ((w >> (23 - MANT_BITS)) & (M - 1))
+                b = 1 if octave < 0 else b
+                b = N_BINS - 1 if octave >= OCTAVES else b
+                bins[cl, s] = 0 if v <= 0.0 else b
+            vmin[c] = lo
+            vmax[c] = hi
+        for cl in range(nc):
+            cur = bins[cl, 0]
+            r = 0
+            for s in range(m):
+                b = bins[cl, s]
+                if b != cur:
+                    counts[c0 + cl, cur] += r
+                    cur = b
+                    r = 0
+                r += 1
+            counts[c0 + cl, cur] += r
 
 
 @jit
