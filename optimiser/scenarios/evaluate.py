@@ -22,11 +22,12 @@ import numpy as np
 
 from ..errors import UsageError
 from .arrays import ReplayArrays, prepare
-from .kernels import KPI_NAMES, MANT_BITS, N_BINS, N_KPI, OCTAVES, fan_accumulate, replay_kernel
+from .kernels import (KPI_NAMES, LANES, MANT_BITS, N_BINS, N_KPI, OCTAVES, fan_accumulate,
+                      replay_kernel)
 from .params import ScenarioParams
 
-# stock buffer of one kernel call (float32 [T*I, block]) stays under this many bytes: small
-# enough that the kernel's writes and the binning's reads mostly stay in cache
+# stock buffer of one kernel call (float32 [blocks, T*I, LANES]) stays under this many
+# bytes: small enough that the kernel's writes and the binning's reads mostly stay in cache
 BLOCK_BYTES = 8 * 2 ** 20
 MAX_SEED = 2 ** 64 - 1
 
@@ -82,21 +83,35 @@ def _empty_fan(arrays: ReplayArrays):
 
 
 def block_size(arrays: ReplayArrays) -> int:
-    """Scenarios per kernel call so that its float32 stock buffer stays under BLOCK_BYTES."""
-    return max(1, BLOCK_BYTES // max(1, 4 * arrays.T * arrays.n_pairs))
+    """Scenarios per kernel call so that its float32 stock buffer stays under BLOCK_BYTES
+    (a multiple of LANES, at least LANES)."""
+    return max(1, BLOCK_BYTES // max(1, 4 * LANES * arrays.T * arrays.n_pairs)) * LANES
 
 
 def run_kernel(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int, n: int,
                stock_out: np.ndarray | None = None) -> np.ndarray:
     """Replay scenarios start..start+n-1; fill stock_out [n, T, I] (any float dtype) if given.
 
-    Returns the KPI array [n, N_KPI]. The one entry point to `replay_kernel`.
+    Returns the KPI array [n, N_KPI].
     """
+    if stock_out is None:
+        return _replay(arrays, params, seed, start, n, None)
+    T, I = arrays.T, arrays.n_pairs
+    blocks = np.empty(((n + LANES - 1) // LANES, T * I, LANES), dtype=stock_out.dtype)
+    kpi = _replay(arrays, params, seed, start, n, blocks)
+    stock_out[...] = blocks.transpose(0, 2, 1).reshape(-1, T, I)[:n]
+    return kpi
+
+
+def _replay(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int, n: int,
+            blocks: np.ndarray | None) -> np.ndarray:
+    """The one entry point to `replay_kernel`; blocks: its block-major stock record
+    [ceil(n / LANES) or more, T*I, LANES] (see replay_kernel), or None."""
     a, p = arrays, params
     kpi = np.empty((n, N_KPI))
-    record = stock_out is not None
-    if stock_out is None:  # a strided float32 dummy: the specialisation evaluate_chunk uses
-        stock_out = np.empty((2, 1, 2), dtype=np.float32)[:, :, ::2]
+    record = blocks is not None
+    if blocks is None:
+        blocks = np.empty((1, 1, 1), dtype=np.float32)
     replay_kernel(
         np.int64(start), np.int64(n), np.uint64(seed),
         p.demand_sigma, p.demand_phi, p.surge_prob, p.surge_multiplier, np.int64(p.surge_days),
@@ -107,15 +122,8 @@ def run_kernel(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: i
         a.node_lane, a.node_q, a.lane_lead, a.lane_dest, a.lane_unit, a.lane_supplier,
         a.demand, a.unmet_plan, a.pipeline, a.floor,
         a.init, a.hold, a.short_pen, a.ready_pen, a.pair_node, a.pair_has_demand,
-        np.int64(a.max_lead), kpi, stock_out, record)
+        np.int64(a.max_lead), kpi, blocks, record)
     return kpi
-
-
-def _stock_view(buf, T, I, m):
-    """The [m, T, I] stock_out view of a cell-major buffer [T*I, >= m] (None stays None)."""
-    if buf is None:
-        return None
-    return buf.reshape(T, I, buf.shape[1])[:, :, :m].transpose(2, 0, 1)
 
 
 def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
@@ -136,9 +144,10 @@ def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, star
     counts = mn = mx = None
     if fan:
         counts, mn, mx = _empty_fan(arrays)
+    C = T * I
     if shortcut and params.deterministic and n > 0:
-        buf = np.empty((T * I, 2), dtype=np.float32) if fan else None  # 2: a strided view
-        row = run_kernel(arrays, params, seed, start, 1, _stock_view(buf, T, I, 1))
+        buf = np.empty((1, C, LANES), dtype=np.float32) if fan else None
+        row = _replay(arrays, params, seed, start, 1, buf)
         kpis = np.repeat(row, n, axis=0)
         if fan:
             fan_accumulate(buf, 1, arrays.fan_e_lo, counts, mn, mx)
@@ -148,13 +157,12 @@ def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, star
     else:
         kpis = np.empty((n, N_KPI))
         bs = block_size(arrays) if fan else max(1, min(n, 65536))
-        # cell-major [T*I, block]: the kernel writes each (day, pair) of a block of
-        # scenarios contiguously, and the binning reads one cell's scenarios contiguously
-        buf = np.empty((T * I, min(bs, n)), dtype=np.float32) if fan and n else None
+        # block-major [blocks, T*I, LANES]: each kernel block writes one contiguous sweep
+        buf = np.empty(((min(bs, n) + LANES - 1) // LANES, C, LANES), dtype=np.float32) \
+            if fan and n else None
         for b0 in range(0, n, bs):
             m = min(bs, n - b0)
-            kpis[b0:b0 + m] = run_kernel(arrays, params, seed, start + b0, m,
-                                         _stock_view(buf, T, I, m))
+            kpis[b0:b0 + m] = _replay(arrays, params, seed, start + b0, m, buf)
             if fan:
                 fan_accumulate(buf, m, arrays.fan_e_lo, counts, mn, mx)
             if progress:

@@ -111,7 +111,10 @@ def replay_kernel(start, n, seed,
                   init, hold, short_pen, ready_pen, pair_node, pair_has_demand,
                   max_lead,
                   kpi_out, stock_out, record):
-    """Replay scenarios start..start+n-1. kpi_out [n, N_KPI]; stock_out [n, T, I] if record.
+    """Replay scenarios start..start+n-1. kpi_out [n, N_KPI]; if record, end-of-day stock
+    into stock_out [n_blocks, T*I, LANES] (block-major: block b's scenario start + 32b + k,
+    day t, pair i at [b, t*I + i, k]; each block's writes are one contiguous sweep; lanes
+    past n hold scenarios nobody asked for).
 
     Scenarios go in blocks of K (= LANES) replayed in lockstep: every state array has the
     scenario innermost ([entity, K]), and every step is a branch-free loop over the K
@@ -283,8 +286,9 @@ def replay_kernel(start, n, seed,
                         w[W_C_READY + k] += rp * below
                         w[W_N_BREACH + k] += below > ftol
                 if record:
-                    for k in range(nk):
-                        stock_out[j0 + k, t, i] = stock[sb + k]
+                    ci = t * I + i
+                    for k in range(K):
+                        stock_out[blk, ci, k] = stock[sb + k]
             for k in range(K):  # days on which some pair fell short / below its floor
                 w[W_SHORT_DAYS + k] += w[W_N_SHORT + k] > 0
                 w[W_BREACH_DAYS + k] += w[W_N_BREACH + k] > 0
@@ -371,50 +375,63 @@ TILE = 64
 
 @pjit
 def fan_accumulate(stock, m, e_lo, counts, vmin, vmax):
-    """Add stock[:, :m] (float32 [C, >= m], cell-major: C = T*I cells, scenarios
-    contiguous) to counts [C, N_BINS] and min/max [C].
+    """Add the first m scenarios of stock (float32 [n_blocks, C, LANES], replay_kernel's
+    block-major record: scenario 32b + k of cell c at [b, c, k]; C = T*I cells) to
+    counts [C, N_BINS] and min/max [C].
 
     e_lo [C] is the biased float32 exponent of the lowest resolved octave of each cell.
     Parallel over tiles of cells (every count is owned by one thread): the bins of a cell
     are computed branch-free along its scenarios (vectorised), then counted run by run (a
     cell whose scenarios share a bin, common, costs one increment, not a chain of them).
     """
-    C = stock.shape[0]
+    C = stock.shape[1]
+    K = LANES
     bits = stock.view(np.int32)
     M = 1 << MANT_BITS
     n_tiles = (C + TILE - 1) // TILE
     for tile in numba.prange(n_tiles):
         c0 = tile * TILE
         nc = min(C, c0 + TILE) - c0
-        bins = np.empty((TILE, m), dtype=np.int32)
+        bins = np.empty(m + K, dtype=np.int32)
+        lo = np.empty(K, dtype=np.float32)  # per lane, element-wise (a min/max reduction
+        hi = np.empty(K, dtype=np.float32)  # across lanes would be one serial chain)
         for cl in range(nc):
             c = c0 + cl
-            lo = vmin[c]
-            hi = vmax[c]
             el = e_lo[c]
-            for s in range(m):
-                v = stock[c, s]
-                lo = v if v < lo else lo
-                hi = v if v > hi else hi
-                w = bits[c, s]
-                octave = ((w >> 23) & 0xFF) - el
-                b = 2 + octave * M + ((w >> (23 - MANT_BITS)) & (M - 1))
-                b = 1 if octave < 0 else b
-                b = N_BINS - 1 if octave >= OCTAVES else b
-                bins[cl, s] = 0 if v <= 0.0 else b
-            vmin[c] = lo
-            vmax[c] = hi
-        for cl in range(nc):
-            cur = bins[cl, 0]
+            for k in range(K):
+                lo[k] = vmin[c]
+                hi[k] = vmax[c]
+            for s0 in range(0, m, K):
+                blk = s0 // K
+                kk = m - s0
+                for k in range(K):
+                    v = stock[blk, c, k]
+                    w = bits[blk, c, k]
+                    use = k < kk  # lanes past m: scenarios nobody asked for
+                    lo[k] = v if use and v < lo[k] else lo[k]
+                    hi[k] = v if use and v > hi[k] else hi[k]
+                    octave = ((w >> 23) & 0xFF) - el
+                    b = 2 + octave * M + ((w >> (23 - MANT_BITS)) & (M - 1))
+                    b = 1 if octave < 0 else b
+                    b = N_BINS - 1 if octave >= OCTAVES else b
+                    bins[s0 + k] = 0 if v <= 0.0 else b
+            mn = lo[0]
+            mx = hi[0]
+            for k in range(1, K):
+                mn = lo[k] if lo[k] < mn else mn
+                mx = hi[k] if hi[k] > mx else mx
+            vmin[c] = mn
+            vmax[c] = mx
+            cur = bins[0]
             r = 0
             for s in range(m):
-                b = bins[cl, s]
+                b = bins[s]
                 if b != cur:
-                    counts[c0 + cl, cur] += r
+                    counts[c, cur] += r
                     cur = b
                     r = 0
                 r += 1
-            counts[c0 + cl, cur] += r
+            counts[c, cur] += r
 
 
 @jit
