@@ -67,7 +67,7 @@ def _compile_times() -> dict:
     code = (
         "import time, numpy as np\n"
         "t0 = time.perf_counter()\n"
-        "import sys; sys.path.insert(0, %r)\n"
+        "import sys; sys.path.insert(0, {!r})\n"
         "from scenario_reference import small_case\n"
         "from optimiser.scenarios import prepare, evaluate_chunk, ScenarioParams\n"
         "inst, x, u = small_case(6)\n"
@@ -77,7 +77,7 @@ def _compile_times() -> dict:
         "t2 = time.perf_counter()\n"
         "evaluate_chunk(a, ScenarioParams(demand_sigma=0.1), 0, 0, 2)\n"
         "t3 = time.perf_counter()\n"
-        "print(t2 - t1, t3 - t2)\n" % os.path.join(ROOT, "tests"))
+        "print(t2 - t1, t3 - t2)\n".format(os.path.join(ROOT, "tests")))
     out = {}
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}

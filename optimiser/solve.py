@@ -78,7 +78,8 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
                             tolerance=tolerance, verbose=verbose, method=method)
     backend = get_backend(solver)
     res, how = None, ""
-    if decompose == "auto" and inst.budget is not None and method in ("auto", "network"):
+    if (decompose == "auto" and inst.budget is not None and method in ("auto", "network")
+            and not _budget_surely_binds(inst)):
         res, how = _solve_if_budget_slack(inst, options, map, threads, timings)
     if res is None and decompose == "auto" and can_decompose(inst):
         blocks = split_by_commodity(inst)
@@ -120,6 +121,20 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
     timings["total"] = time.perf_counter() - t0
     summary["timings"] = timings
     return plan
+
+
+def _budget_surely_binds(inst: Instance) -> bool:
+    """A cheap test to skip the budget-free attempt: the budget cannot even pay, at each
+    commodity's cheapest price, for the consumption that stock and pipeline do not cover.
+    (It only chooses the path; a wrong guess costs time, never the answer.)"""
+    K = len(inst.commodities)
+    need = np.zeros(K)
+    np.add.at(need, inst.nc_commodity, inst.demand.sum(axis=1) - inst.initial_stock
+              - inst.pipeline.sum(axis=1))
+    cheapest = np.full(K, np.inf)
+    np.minimum.at(cheapest, inst.sp_commodity, inst.unit_price)
+    cost = np.where(np.isfinite(cheapest), cheapest, 0.0) * np.maximum(need, 0.0)
+    return float(cost.sum()) > float(inst.budget)
 
 
 def _solve_if_budget_slack(inst, options, map_fn, threads, timings):

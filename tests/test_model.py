@@ -309,3 +309,20 @@ def test_network_path_matches_joint_lp_on_random_instances(seed):
     if joint.status == "optimal":
         assert fast.objective == pytest.approx(joint.objective, rel=1e-9)
         assert fast.summary["check"]["ok"] and fast.summary["duals"]["kkt"]["ok"]
+
+
+def test_budget_that_cannot_cover_need_goes_straight_to_joint_lp():
+    import dataclasses
+
+    from optimiser.solve import _budget_surely_binds
+
+    from .lp_cases import two_suppliers
+
+    inst = two_suppliers(s1={"daily_capacity": 10.0}, budget=8.0, demand=10.0)
+    assert _budget_surely_binds(inst)  # 10 units needed at price >= 1 > budget 8
+    plan = solve(inst)
+    assert plan.summary["solver"]["how"] == "joint LP"
+    assert "budget_relaxation" not in plan.summary["timings"]  # no wasted attempt
+    roomy = dataclasses.replace(inst, budget=1000.0)
+    assert not _budget_surely_binds(roomy)
+    assert solve(roomy).summary["solver"]["how"].startswith("budget not binding")

@@ -39,8 +39,8 @@ def register(sub) -> None:
     p.add_argument("--method", choices=["auto", "network", "simplex", "ipm"], default="auto",
                    help="HiGHS algorithm. auto (default): without a budget, a min-cost-flow "
                         "solve of each commodity block polished by simplex to an exact vertex "
-                        "(network); with one, dual simplex up to 50,000 variables per block "
-                        "and interior point with crossover above")
+                        "(network); a binding budget: the joint LP by dual simplex. "
+                        "ipm: interior point with crossover")
     p.add_argument("--decompose", choices=["auto", "never"], default="auto",
                    help="auto (default): without a budget, solve one LP per commodity "
                         "concurrently (exact); never: always solve the joint LP")

@@ -22,8 +22,16 @@ import numpy as np
 
 from ..errors import UsageError
 from .arrays import ReplayArrays, prepare
-from .kernels import (KPI_NAMES, LANES, MANT_BITS, N_BINS, N_KPI, OCTAVES, fan_accumulate,
-                      replay_kernel)
+from .kernels import (
+    KPI_NAMES,
+    LANES,
+    MANT_BITS,
+    N_BINS,
+    N_KPI,
+    OCTAVES,
+    fan_accumulate,
+    replay_kernel,
+)
 from .params import ScenarioParams
 
 # stock buffer of one kernel call (float32 [blocks, T*I, LANES]) stays under this many
