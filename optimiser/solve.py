@@ -125,12 +125,14 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
 
 def _budget_surely_binds(inst: Instance) -> bool:
     """A cheap test to skip the budget-free attempt: the budget cannot even pay, at each
-    commodity's cheapest price, for the consumption that stock and pipeline do not cover.
-    (It only chooses the path; a wrong guess costs time, never the answer.)"""
+    commodity's cheapest price, for what the plan would want to buy — consumption plus the
+    last day's floors, less initial stock and pipeline. (It only chooses the path; a wrong
+    guess costs time, never the answer.)"""
     K = len(inst.commodities)
-    need = np.zeros(K)
-    np.add.at(need, inst.nc_commodity, inst.demand.sum(axis=1) - inst.initial_stock
-              - inst.pipeline.sum(axis=1))
+    need = np.zeros(K)  # per pair: stock held elsewhere mostly cannot be moved for free
+    np.add.at(need, inst.nc_commodity, np.maximum(
+        inst.demand.sum(axis=1) + inst.floor[:, -1] - inst.initial_stock
+        - inst.pipeline.sum(axis=1), 0.0))
     cheapest = np.full(K, np.inf)
     np.minimum.at(cheapest, inst.sp_commodity, inst.unit_price)
     cost = np.where(np.isfinite(cheapest), cheapest, 0.0) * np.maximum(need, 0.0)
