@@ -326,3 +326,19 @@ def test_budget_that_cannot_cover_need_goes_straight_to_joint_lp():
     roomy = dataclasses.replace(inst, budget=1000.0)
     assert not _budget_surely_binds(roomy)
     assert solve(roomy).summary["solver"]["how"].startswith("budget not binding")
+
+
+def test_network_coarsens_cost_scale_instead_of_giving_up(generated_small, monkeypatch):
+    import optimiser.model.network as net
+
+    lp = build_lp(generated_small)
+    exact, info = net.network_point(generated_small, lp)
+    assert info["cost_scale"] > 1
+    monkeypatch.setattr(net, "_INT_LIMIT", 2**30)  # pretend int64 were much smaller
+    point, info2 = net.network_point(generated_small, lp)
+    assert point is not None and info2["cost_scale"] < info["cost_scale"]
+    assert not info2["exact_scaling"]
+    ref = float(lp.vars.cost @ exact)
+    assert float(lp.vars.cost @ point) == pytest.approx(ref, rel=1e-3)  # near-optimal start
+    plan = solve(generated_small)  # the polish makes it exact either way
+    assert plan.objective == pytest.approx(ref, rel=1e-9)

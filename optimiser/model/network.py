@@ -72,9 +72,6 @@ def network_point(inst: Instance, lp: LP) -> tuple[np.ndarray | None, dict]:
     def qi(a):
         return np.round(np.asarray(a, dtype=np.float64) * Q)
 
-    def ci(a):
-        return np.round(np.asarray(a, dtype=np.float64) * C)
-
     nN, nP = I * T, P * T
     A0 = nN + nP
     SRC, SINK = A0 + P, A0 + P + 1
@@ -83,8 +80,16 @@ def network_point(inst: Instance, lp: LP) -> tuple[np.ndarray | None, dict]:
     total = (qi(inst.initial_stock).sum() + qi(inst.pipeline).sum() + qi(inst.demand).sum()
              + np.minimum(qi(inst.contract_max), qi(inst.capacity).sum(axis=1)).sum())
     BIG = float(total + 1)
-    if BIG * max(1.0, float(np.abs(ci(costs)).max(initial=0))) * 4 > _INT_LIMIT * 1e3:
-        return None, {"network": "scaled data too large for exact integer flows"}
+    # cost x flow must stay far inside int64: coarsen the cost scale if needed (then the
+    # point is near-optimal and the HiGHS polish does a little more work; still exact)
+    max_cost = max(1.0, float(np.abs(costs).max(initial=0)))
+    while C > 1 and BIG * max_cost * C * 4 > _INT_LIMIT * 1e3:
+        C, c_exact = C // 10, False
+    if BIG * max_cost * C * 4 > _INT_LIMIT * 1e3:
+        return None, {"network": "flows x costs too large for integer arithmetic"}
+
+    def ci(a):
+        return np.round(np.asarray(a, dtype=np.float64) * C)
 
     def cap(a):
         a = qi(a)
