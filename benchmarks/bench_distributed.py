@@ -43,17 +43,10 @@ OVERHEAD_SCENARIOS, OVERHEAD_CHUNK = 2_000, 10  # per-task overhead: 1 task vs 2
 
 
 def _instance(quick: bool):
-    from optimiser._fdcapture import stdout_to_stderr
-    from optimiser.generate import generate_instance
-    from optimiser.instance import Instance
-    from optimiser.solve import solve
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_evaluate import planned_instance
 
-    T = 60 if quick else 120
-    meta, tables = generate_instance(8, 16, 3, T, seed=1)
-    inst = Instance.from_tables(meta, tables)
-    with stdout_to_stderr():  # the HiGHS banner must not reach a --json stdout
-        plan = solve(inst)
-    return inst, plan
+    return planned_instance(60 if quick else 120)
 
 
 def _best(fn, repeats: int) -> tuple[float, object]:

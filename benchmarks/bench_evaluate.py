@@ -38,19 +38,23 @@ BANDWIDTH_BOUND = 4.3e9  # cell-updates/s, the memory-bandwidth bound given in t
 SEED = 12345
 
 
-def _instance(quick: bool):
+def planned_instance(days: int):
+    """The benchmark instance (8 suppliers, 16 nodes, 3 commodities, seed 1) and its LP plan;
+    shared with bench_distributed.py so both measure the same replay."""
+    from optimiser._fdcapture import stdout_to_stderr
     from optimiser.generate import generate_instance
     from optimiser.instance import Instance
     from optimiser.solve import solve
 
-    T = 120 if quick else 365
-    meta, tables = generate_instance(8, 16, 3, T, seed=1)
+    meta, tables = generate_instance(8, 16, 3, days, seed=1)
     inst = Instance.from_tables(meta, tables)
-    from optimiser._fdcapture import stdout_to_stderr
-
     with stdout_to_stderr():  # the HiGHS banner must not reach a --json stdout
         plan = solve(inst)
     return inst, plan
+
+
+def _instance(quick: bool):
+    return planned_instance(120 if quick else 365)
 
 
 def _best(fn, repeats: int) -> float:
