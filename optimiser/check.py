@@ -8,10 +8,8 @@ objective is recomputed. Violations are measured relative to max(1, |limit|).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +17,7 @@ import pyarrow.compute as pc
 
 from .errors import InvalidPlanError
 from .instance import Instance
-from .io import as_numpy, read_raw
+from .io import as_numpy
 
 TOLERANCE = 1e-6  # relative to max(1, |limit|); objective relative to max(1, |objective|)
 
@@ -210,14 +208,7 @@ def check_plan(inst: Instance, flows: pa.Table, stock: pa.Table | None,
 def check_plan_dir(inst: Instance, plan_dir: str | os.PathLike,
                    tolerance: float = TOLERANCE) -> CheckReport:
     """Check a plan directory written by this or any other tool."""
-    p = Path(plan_dir)
-    if not (p / "flows.arrow").is_file():
-        raise InvalidPlanError(f"{p} has no flows.arrow; is it a plan directory?")
-    try:
-        flows = read_raw(p / "flows.arrow")
-        stock = read_raw(p / "stock.arrow") if (p / "stock.arrow").is_file() else None
-        summary = (json.loads((p / "summary.json").read_text(encoding="utf-8"))
-                   if (p / "summary.json").is_file() else None)
-    except (pa.ArrowException, OSError, ValueError) as e:
-        raise InvalidPlanError(f"cannot read plan {p}: {e}") from e
+    from .plan import read_plan_tables  # file reading only: no model-building code
+
+    flows, stock, summary, _ = read_plan_tables(plan_dir)
     return check_plan(inst, flows, stock, summary, tolerance)

@@ -8,6 +8,7 @@ of lanes. This is what the LP model and the scenario kernels consume.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,21 @@ from .validate import validate_meta, validate_tables
 def _ro(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
+
+
+def _join(a: np.ndarray, sep: str, b: np.ndarray) -> np.ndarray:
+    return np.char.add(np.char.add(np.asarray(a).astype(str), sep),
+                       np.asarray(b).astype(str)).astype(object)
+
+
+def _pair_ids(who, com, names: pa.Array, commodities: pa.Array, pair_who: np.ndarray,
+              pair_com: np.ndarray) -> np.ndarray:
+    """Pair id of each (who, commodity) row, -1 where there is no such pair (vectorised)."""
+    K = len(commodities)
+    lookup = np.full(len(names) * K, -1, dtype=np.int64)
+    lookup[pair_who * K + pair_com] = np.arange(len(pair_who))
+    w, k = _index_in(who, names), _index_in(com, commodities)
+    return np.where((w >= 0) & (k >= 0), lookup[np.maximum(w, 0) * K + np.maximum(k, 0)], -1)
 
 
 def _index_in(values: pa.ChunkedArray | pa.Array, names: pa.Array) -> np.ndarray:
@@ -102,16 +118,40 @@ class Instance:
         price[s] = self.unit_price[self.lane_origin[s]]
         return price
 
+    @functools.cached_property
+    def pair_labels(self) -> np.ndarray:
+        """[I] "node/commodity" of every node-commodity pair (object array)."""
+        return _join(self.node_names[self.nc_node], "/", self.commodities[self.nc_commodity])
+
+    @functools.cached_property
+    def supplier_labels(self) -> np.ndarray:
+        """[P] "supplier/commodity" of every supplier-commodity pair (object array)."""
+        return _join(self.supplier_names[self.sp_supplier], "/",
+                     self.commodities[self.sp_commodity])
+
+    @functools.cached_property
+    def lane_labels(self) -> np.ndarray:
+        """[L] "origin->destination commodity (mode)" of every lane (object array)."""
+        base = _join(_join(self.lane_origin_name, "->", self.lane_dest_name), " ",
+                     self.commodities[self.lane_commodity])
+        mode = self.lane_mode.astype(str)
+        with_mode = np.char.add(np.char.add(np.char.add(base.astype(str), " ("), mode), ")")
+        return np.where(mode != "", with_mode, base.astype(str)).astype(object)
+
+    def node_pair_ids(self, nodes, commodities) -> np.ndarray:
+        """Node-commodity pair id of each (node, commodity) row of Arrow columns; -1 if none."""
+        return _pair_ids(nodes, commodities, pa.array(self.node_names.tolist(), pa.string()),
+                         pa.array(self.commodities.tolist(), pa.string()), self.nc_node,
+                         self.nc_commodity)
+
     def pair_label(self, i: int) -> str:
-        return f"{self.node_names[self.nc_node[i]]}/{self.commodities[self.nc_commodity[i]]}"
+        return str(self.pair_labels[i])
 
     def supplier_label(self, p: int) -> str:
-        return f"{self.supplier_names[self.sp_supplier[p]]}/{self.commodities[self.sp_commodity[p]]}"
+        return str(self.supplier_labels[p])
 
     def lane_label(self, lane: int) -> str:
-        mode = self.lane_mode[lane]
-        return (f"{self.lane_origin_name[lane]}->{self.lane_dest_name[lane]} "
-                f"{self.commodities[self.lane_commodity[lane]]}" + (f" ({mode})" if mode else ""))
+        return str(self.lane_labels[lane])
 
     def __repr__(self) -> str:
         return (f"Instance({self.name!r}, T={self.horizon}, commodities={len(self.commodities)}, "
@@ -162,24 +202,16 @@ class Instance:
             sup.column("commodity").chunks + nod.column("commodity").chunks, type=pa.string()))
         supplier_names = pc.unique(sup.column("supplier"))
         node_names = pc.unique(nod.column("node"))
-        K = len(commodities)
         sp_supplier = _index_in(sup.column("supplier"), supplier_names)
         sp_commodity = _index_in(sup.column("commodity"), commodities)
         nc_node = _index_in(nod.column("node"), node_names)
         nc_commodity = _index_in(nod.column("commodity"), commodities)
         # dense lookups (who, commodity) -> pair id
-        sp_lookup = np.full(len(supplier_names) * K, -1, dtype=np.int64)
-        sp_lookup[sp_supplier * K + sp_commodity] = np.arange(len(sp_supplier))
-        nc_lookup = np.full(len(node_names) * K, -1, dtype=np.int64)
-        nc_lookup[nc_node * K + nc_commodity] = np.arange(len(nc_node))
-
         def sp_of(who, com):
-            s, k = _index_in(who, supplier_names), _index_in(com, commodities)
-            return np.where((s >= 0) & (k >= 0), sp_lookup[np.maximum(s, 0) * K + np.maximum(k, 0)], -1)
+            return _pair_ids(who, com, supplier_names, commodities, sp_supplier, sp_commodity)
 
         def nc_of(who, com):
-            n, k = _index_in(who, node_names), _index_in(com, commodities)
-            return np.where((n >= 0) & (k >= 0), nc_lookup[np.maximum(n, 0) * K + np.maximum(k, 0)], -1)
+            return _pair_ids(who, com, node_names, commodities, nc_node, nc_commodity)
 
         I = len(nc_node)
         capacity = np.repeat(as_numpy(sup.column("daily_capacity"))[:, None], T, axis=1)

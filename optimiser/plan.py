@@ -188,12 +188,7 @@ def plan_arrays_from_tables(inst: Instance, flows: pa.Table, stock: pa.Table | N
     s = None
     if stock is not None:
         _need(stock, "stock.arrow", ("node", "commodity", "day", "unmet"))
-        K = len(inst.commodities)
-        n = as_numpy(pc.index_in(stock.column("node"), value_set=pa.array(inst.node_names.tolist(), pa.string())), fill=-1)
-        k = as_numpy(pc.index_in(stock.column("commodity"), value_set=pa.array(inst.commodities.tolist(), pa.string())), fill=-1)
-        lookup = np.full(len(inst.node_names) * K, -1, dtype=np.int64)
-        lookup[inst.nc_node * K + inst.nc_commodity] = np.arange(I)
-        i = np.where((n >= 0) & (k >= 0), lookup[np.maximum(n, 0) * K + np.maximum(k, 0)], -1)
+        i = inst.node_pair_ids(stock.column("node"), stock.column("commodity"))
         d = as_numpy(stock.column("day"), fill=-1).astype(np.int64)
         bad = (i < 0) | (d < 0) | (d >= T)
         if bad.any():
@@ -207,20 +202,28 @@ def plan_arrays_from_tables(inst: Instance, flows: pa.Table, stock: pa.Table | N
     return x, s, u
 
 
-def read_plan(path: str | os.PathLike, instance: Instance) -> Plan:
-    """Read a plan directory written by this or any other tool."""
+def read_plan_tables(path: str | os.PathLike):
+    """(flows, stock or None, summary or None, shadow_prices or None) of a plan directory."""
     path = Path(path)
     if not (path / "flows.arrow").is_file():
         raise InvalidPlanError(f"{path} has no flows.arrow; is it a plan directory?")
+
+    def table(name):
+        return read_raw(path / name) if (path / name).is_file() else None
+
     try:
-        flows = read_raw(path / "flows.arrow")
-        stock = read_raw(path / "stock.arrow") if (path / "stock.arrow").is_file() else None
         summary = (json.loads((path / "summary.json").read_text(encoding="utf-8"))
-                   if (path / "summary.json").is_file() else {})
-        shadow = (read_raw(path / "shadow_prices.arrow")
-                  if (path / "shadow_prices.arrow").is_file() else None)
+                   if (path / "summary.json").is_file() else None)
+        return (read_raw(path / "flows.arrow"), table("stock.arrow"), summary,
+                table("shadow_prices.arrow"))
     except (pa.ArrowException, OSError, ValueError) as e:
         raise InvalidPlanError(f"cannot read plan {path}: {e}") from e
+
+
+def read_plan(path: str | os.PathLike, instance: Instance) -> Plan:
+    """Read a plan directory written by this or any other tool."""
+    flows, stock, summary, shadow = read_plan_tables(path)
+    summary = summary or {}
     x, s, u = plan_arrays_from_tables(instance, flows, stock)
     if s is None or np.isnan(s).any():
         from .replay import stock_from_flows

@@ -92,9 +92,7 @@ def shadow_prices(lp: LP, v: np.ndarray, y: np.ndarray, rel: float = 1e-9) -> pa
     val = -y[sl]
     k = np.flatnonzero(val > thr)
     p, day = meta["pair"][k], meta["day"][k]
-    add("supplier_capacity", _names(np.array([inst.supplier_label(int(q)) for q in
-                                              range(inst.n_supplier_pairs)], dtype=object)[p],
-                                    " day ", day),
+    add("supplier_capacity", _names(inst.supplier_labels[p], " day ", day),
         val[k], lp.row_hi[sl][k], act[sl][k],
         supplier=inst.supplier_names[inst.sp_supplier[p]],
         commodity=inst.commodities[inst.sp_commodity[p]], day=day)
@@ -103,9 +101,7 @@ def shadow_prices(lp: LP, v: np.ndarray, y: np.ndarray, rel: float = 1e-9) -> pa
     dx = -d[:nx]
     k = np.flatnonzero((dx > thr) & np.isfinite(lp.vars.ub[:nx]))
     lane, day = lp.vars.x_lane[k], lp.vars.x_day[k]
-    add("lane_capacity", _names(np.array([inst.lane_label(int(l_)) for l_ in np.unique(lane)],
-                                         dtype=object)[np.searchsorted(np.unique(lane), lane)],
-                                " day ", day),
+    add("lane_capacity", _names(inst.lane_labels[lane], " day ", day),
         dx[k], lp.vars.ub[k], v[k], origin=inst.lane_origin_name[lane],
         destination=inst.lane_dest_name[lane], commodity=inst.commodities[inst.lane_commodity[lane]],
         mode=inst.lane_mode[lane], day=day)
@@ -117,7 +113,7 @@ def shadow_prices(lp: LP, v: np.ndarray, y: np.ndarray, rel: float = 1e-9) -> pa
                                     ("contract_min", yc > thr, yc, lp.row_lo[sl])):
         k = np.flatnonzero(sel)
         p = pairs[k]
-        add(kind, np.array([f"{inst.supplier_label(int(q))}" for q in p], dtype=object),
+        add(kind, inst.supplier_labels[p],
             value[k], limit[k], act[sl][k], supplier=inst.supplier_names[inst.sp_supplier[p]],
             commodity=inst.commodities[inst.sp_commodity[p]])
     # budget
@@ -133,8 +129,7 @@ def shadow_prices(lp: LP, v: np.ndarray, y: np.ndarray, rel: float = 1e-9) -> pa
             ("readiness_floor", (ds > thr) & (lp.vars.lb[ss] > 0), ds, lp.vars.lb[ss])):
         k = np.flatnonzero(sel)
         i, day = k // T, k % T
-        add(kind, _names(np.array([inst.pair_label(int(j)) for j in range(inst.n_pairs)],
-                                  dtype=object)[i], " day ", day),
+        add(kind, _names(inst.pair_labels[i], " day ", day),
             value[k], limit[k], v[ss][k], node=inst.node_names[inst.nc_node[i]],
             commodity=inst.commodities[inst.nc_commodity[i]], day=day)
     return _to_table(parts)
