@@ -252,7 +252,6 @@ def test_unwritable_location_is_refused_before_solving(tmp_path, capsys):
 
 
 def test_summary_is_written_once_inside_the_commit(tmp_path, capsys):
-
     assert main(["solve", str(TINY), "-o", str(tmp_path / "p"), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     on_disk = json.loads((tmp_path / "p" / "summary.json").read_text())
