@@ -138,11 +138,11 @@ def stock_table(inst: Instance, s: np.ndarray, u: np.ndarray) -> pa.Table:
 def write_plan_files(plan: Plan, directory: Path) -> None:
     for name, table in plan.tables().items():
         write_table(table, directory / f"{name}.arrow")
-    (directory / "summary.json").write_text(json.dumps(plan.summary, indent=2, default=_json_default)
-                                            + "\n", encoding="utf-8")
+    (directory / "summary.json").write_text(_json_dumps(plan.summary), encoding="utf-8")
 
 
-from ._json import json_default as _json_default  # noqa: E402  (kept for importers)
+from ._json import dumps as _json_dumps  # noqa: E402  (the one JSON policy: NaN -> null)
+from ._json import json_default as _json_default  # noqa: E402, F401  (kept for importers)
 
 
 # reading -----------------------------------------------------------------

@@ -23,7 +23,9 @@ were left out. docs/report.md explains how to read each figure."""
 
 EPILOG = """\
 REPORT is written to a temporary directory beside it and renamed into place
-when complete; an existing REPORT is refused unless --force.
+when complete; an existing REPORT is refused unless --force, and a REPORT that
+is, contains or lies inside an input (after resolving '..' and symlinks) is
+refused even with --force.
 Needs matplotlib: pip install 'optimiser[plot]'.
 exit status: 0 written; 2 bad arguments, missing or malformed input, REPORT
 exists, or matplotlib missing; 1 internal error."""
@@ -37,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("instance", metavar="INSTANCE", help="instance directory (SPEC section 2)")
+    p.add_argument("instance", metavar="INSTANCE", help="instance directory (docs/FORMAT.md)")
     p.add_argument("plan", metavar="PLAN", help="plan directory written by `optimiser solve`")
     p.add_argument("evaluation", metavar="EVAL", nargs="?", default=None,
                    help="evaluation directory written by `optimiser evaluate` (optional)")
@@ -62,9 +64,12 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report; 0 when written, 2 on bad input (message on stderr)."""
+    from .._atomic import check_output
     from ..report import write_report
 
     try:
+        # before loading anything: REPORT exists, overlaps an input, cannot be written
+        check_output(args.output, args.force, (args.instance, args.plan, args.evaluation))
         index = write_report(args.instance, args.plan, args.output, args.evaluation,
                              force=args.force, top=args.top)
     except (UsageError, InvalidPlanError) as exc:

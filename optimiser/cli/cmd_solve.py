@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import time
 
+from . import common
 from .common import EXIT_INFEASIBLE, emit_json, log
 
 HELP = """\
-Build the LP of SPEC section 3 from INSTANCE, solve it, verify the plan with the
+Build the LP of INSTANCE (docs/MODEL.md), solve it, verify the plan with the
 independent checker, and write PLAN/ (flows.arrow, stock.arrow, shadow_prices.arrow,
 summary.json; infeasibility.arrow when the hard requirements cannot all hold).
+
+PLAN is checked before solving: an existing PLAN is refused unless --force, and
+a PLAN that is, contains or lies inside INSTANCE (after resolving '..' and
+symlinks) is refused even with --force. The plan is written complete beside PLAN
+and put in place by one atomic rename (docs/SAFETY.md).
 
 solvers: highs (default; HiGHS dual simplex via highspy, correct duals, fastest
 here on instances of this format), glop (OR-Tools simplex), pdlp (first-order,
@@ -30,12 +36,15 @@ def register(sub) -> None:
     from ..model.backends import BACKENDS, DEFAULT_SOLVER
     p.add_argument("--solver", choices=list(BACKENDS), default=DEFAULT_SOLVER,
                    help=f"LP backend (default {DEFAULT_SOLVER})")
-    p.add_argument("--time-limit", type=float, metavar="SECONDS",
-                   help="stop the solver after this long; the best plan found is written "
-                        "with status 'feasible', or none with status 'no_solution'")
-    p.add_argument("--threads", type=int, metavar="N", help="solver threads")
-    p.add_argument("--tolerance", type=float, metavar="EPS",
-                   help="primal/dual feasibility tolerance (PDLP: optimality eps, default 1e-8)")
+    p.add_argument("--time-limit", type=common.seconds, metavar="SECONDS",
+                   help="stop the solver after this long (a positive finite number); the best "
+                        "plan found is written with status 'feasible', or none with status "
+                        "'no_solution'")
+    p.add_argument("--threads", type=common.threads, metavar="N",
+                   help=f"solver threads, 1..{common.MAX_THREADS}")
+    p.add_argument("--tolerance", type=common.tolerance, metavar="EPS",
+                   help="primal/dual feasibility tolerance in (0, 1) (PDLP: optimality eps, "
+                        "default 1e-8)")
     p.add_argument("--method", choices=["auto", "network", "simplex", "ipm"], default="auto",
                    help="HiGHS algorithm. auto (default): without a budget, a min-cost-flow "
                         "solve of each commodity block polished by simplex to an exact vertex "
@@ -53,17 +62,17 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from .._atomic import check_output
     from ..instance import load_instance
     from ..model.status import EXIT_CODE, Status
     from ..solve import solve
 
     t0 = time.perf_counter()
+    protect = (args.instance,)
+    check_output(args.output, args.force, protect)  # before any work
     inst = load_instance(args.instance)
     for w in inst.warnings:
         log(f"warning: {w}")
-    if args.threads is not None and args.threads < 1:
-        from ..errors import UsageError
-        raise UsageError("--threads must be >= 1")
     from .. import distributed
 
     with distributed.client_from_args(args) as client:
@@ -71,17 +80,7 @@ def run(args) -> int:
                      tolerance=args.tolerance, verbose=args.verbose, method=args.method,
                      decompose=args.decompose,
                      map=None if client is None else distributed.dask_map(client))
-    t = time.perf_counter()
-    plan.write(args.output, force=args.force)
-    plan.summary["timings"]["write"] = time.perf_counter() - t
-    plan.summary["timings"]["wall"] = time.perf_counter() - t0
-    # rewrite summary with the write timing (tiny file, already in place)
-    import json
-    from pathlib import Path
-
-    from ..plan import _json_default
-    (Path(args.output) / "summary.json").write_text(
-        json.dumps(plan.summary, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    write_plan(plan, args.output, args.force, protect, t0)
     if args.json:
         emit_json(plan.summary)
     else:
@@ -90,6 +89,22 @@ def run(args) -> int:
     if status == Status.ERROR and plan.summary.get("check", {}).get("ok") is False:
         return EXIT_INFEASIBLE
     return EXIT_CODE[status]
+
+
+def write_plan(plan, output, force: bool, protect: tuple, t0: float) -> None:
+    """PLAN/ complete in the temporary directory, summary.json last with its timings
+    (write: the tables; wall: the whole command up to the commit), then one rename."""
+    from .._atomic import atomic_dir
+    from .._json import write_json
+    from ..plan import write_plan_files
+
+    with atomic_dir(output, force=force, protect=protect) as tmp:
+        t = time.perf_counter()
+        write_plan_files(plan, tmp)
+        timings = plan.summary.setdefault("timings", {})
+        timings["write"] = time.perf_counter() - t
+        timings["wall"] = time.perf_counter() - t0
+        write_json(tmp / "summary.json", plan.summary)
 
 
 def _money(v: float) -> str:

@@ -50,17 +50,10 @@ def fan_table(inst, arrays, result) -> pa.Table:
 
 
 def _clean(o):
-    """JSON-safe: NaN/inf -> null, numpy scalars -> Python."""
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, (float, np.floating)):
-        o = float(o)
-        return o if math.isfinite(o) else None
-    return o
+    """JSON-safe: NaN/inf -> null, numpy scalars -> Python (the project's one JSON policy)."""
+    from .._json import clean
+
+    return clean(o)
 
 
 def summary_json(summary: dict) -> str:
