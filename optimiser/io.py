@@ -45,6 +45,7 @@ _PARQUET_MAGIC = b"PAR1"
 _EXT_KEY = b"ARROW:extension:name"
 #: file suffixes looked at for misspelt table files (other files are ignored)
 _TABLE_LIKE = (".arrow", ".parquet", ".feather", ".ipc", ".csv")
+_MAX_NOTES = 10  # ignored columns or files listed one by one, then a count
 #: schema metadata set on a normalised table whose days came from a `date` column
 DATE_SOURCE = b"optimiser.days_from_date"
 
@@ -279,6 +280,7 @@ def check_schema(decl: Table, fname: str, schema: pa.Schema, *, start_date: obje
     known = set(declared) | ({"date"} if decl.dated else set())
     absent = [n for n in declared if n not in counts
               and not (decl.dated and n == "day" and "date" in counts)]
+    ignored = []
     for name in counts:
         if name in known:
             continue
@@ -288,11 +290,18 @@ def check_schema(decl: Table, fname: str, schema: pa.Schema, *, start_date: obje
                                     f"is not a column of {decl.name}; did you mean "
                                     + " or ".join(shown(c) for c in close)
                                     + "? Rename the column (unknown columns are not read)"))
-        elif notes is not None:
-            near = nearest(name, [n for n in known if n in counts])
+        else:
+            ignored.append(name)
+    if notes is not None:
+        present = [n for n in known if n in counts]
+        for name in ignored[:_MAX_NOTES]:
+            near = nearest(name, present)
             hint = f" (not to be confused with {shown(near[0])})" if near else ""
             notes.append(Problem(fname, None, name,
                                  f"is not a column of {decl.name} and is ignored{hint}"))
+        if len(ignored) > _MAX_NOTES:
+            notes.append(Problem(fname, None, None, f"... and {len(ignored) - _MAX_NOTES:,} more "
+                                 "columns that are not part of the format, ignored"))
     return problems
 
 
@@ -352,6 +361,9 @@ def normalise(decl: Table, raw: pa.Table, *, fname: str | None = None,
     fname = fname or decl.name
     problems = problems if problems is not None else []
     n = raw.num_rows
+    wanted = {c.name for c in decl.columns} | ({"date"} if decl.dated else set())
+    if raw.num_columns > len(wanted):  # unknown columns are not carried
+        raw = raw.select([i for i, c in enumerate(raw.column_names) if c in wanted])
     arrays = []
     ok = True
     from_date = False
@@ -501,18 +513,19 @@ def _directory_problems(directory: Path, present: set[str], notes: list[Problem]
             problems.append(Problem(name, None, None, "is not a table of the format; did you mean "
                                     + " or ".join(shown(c + ".arrow") for c in close)
                                     + "? Rename the file (unknown files are not read)"))
-        elif suffix != ".csv":
+        elif suffix != ".csv" and len(notes) < 10 * _MAX_NOTES:
             near = nearest(stem, [n for n in known if n in present])
             hint = f" (not to be confused with {shown(near[0])})" if near else ""
             notes.append(Problem(name, None, None, f"is not a table of the format and is "
                                  f"ignored{hint}"))
     if csv_tables and not any(t in present for t in ("suppliers", "nodes", "lanes")):
-        problems.append(Problem(str(directory), None, None,
+        # the one thing to say: everything else (no instance.json, no tables) follows from it
+        return [Problem(shown(str(directory))[1:-1], None, None,
                                 f"holds CSV files ({', '.join(csv_tables[:4])}"
                                 f"{', ...' if len(csv_tables) > 4 else ''}) but no instance "
                                 "tables: CSV is an import format; convert the folder with "
                                 f"`optimiser import-csv {shown(str(directory))[1:-1]} OUT` and "
-                                "use OUT"))
+                                "use OUT")]
     return problems
 
 
@@ -604,6 +617,8 @@ def read_instance_tables(directory: str | os.PathLike, warnings: list[Problem] |
         found[decl.name] = (path, schema, rows, nbytes)
         readers[decl.name] = read
     dir_problems = _directory_problems(directory, present, notes)
+    if dir_problems and dir_problems[0].table == shown(str(directory))[1:-1]:
+        return None, {}, dir_problems  # a CSV folder
     for decl in TABLES:
         if decl.required and decl.name not in present:
             problems.append(Problem(f"{decl.name}.arrow", None, None,

@@ -42,6 +42,9 @@ def edit_distance(a: str, b: str, cap: int = 2) -> int:
     la, lb = len(a), len(b)
     if abs(la - lb) > cap:
         return cap + 1
+    # each edit changes the set of characters used by at most two: a cheap lower bound
+    if len(set(a) ^ set(b)) > 2 * cap:
+        return cap + 1
     prev2: list[int] | None = None
     prev = list(range(lb + 1))
     for i in range(1, la + 1):
