@@ -27,6 +27,8 @@ def register(subparsers) -> None:
     p.add_argument("--budget", type=common.money, default=None, metavar="X",
                    help="procurement budget (default: none)")
     p.add_argument("--name", default=None, help="instance name (default: from the sizes)")
+    p.add_argument("--start-date", default=None, metavar="YYYY-MM-DD",
+                   help="calendar date of day 0, written to instance.json (default: none)")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(run=run)
@@ -40,7 +42,8 @@ def run(args) -> int:
     t0 = time.perf_counter()
     meta, tables = write_generated(args.out, args.suppliers, args.nodes, args.commodities,
                                    args.days, seed=args.seed, budget=args.budget, fmt=args.format,
-                                   force=args.force, name=args.name)
+                                   force=args.force, name=args.name,
+                                   start_date=args.start_date)
     seconds = time.perf_counter() - t0
     rows = {k: t.num_rows for k, t in tables.items()}
     variables = estimate_variables(meta, tables)
