@@ -47,6 +47,8 @@ def register(sub) -> None:
     p.add_argument("--verbose", action="store_true", help="solver log on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
     p.add_argument("--force", action="store_true", help="replace PLAN if it exists")
+    p.add_argument("--format", choices=["arrow", "parquet"], default="arrow",
+                   help="table files: NAME.arrow (Arrow IPC, default) or NAME.parquet")
     from ..distributed import add_cli_flags as add_dask_flags
     add_dask_flags(p)  # --dask: the per-commodity blocks as Dask tasks
     p.set_defaults(run=run)
@@ -72,7 +74,7 @@ def run(args) -> int:
                      decompose=args.decompose,
                      map=None if client is None else distributed.dask_map(client))
     t = time.perf_counter()
-    plan.write(args.output, force=args.force)
+    plan.write(args.output, force=args.force, fmt=args.format)
     plan.summary["timings"]["write"] = time.perf_counter() - t
     plan.summary["timings"]["wall"] = time.perf_counter() - t0
     # rewrite summary with the write timing (tiny file, already in place)
@@ -85,7 +87,8 @@ def run(args) -> int:
     if args.json:
         emit_json(plan.summary)
     else:
-        print(format_summary(plan))
+        from ..planview import format_plan_summary
+        print(format_plan_summary(plan))
     status = Status(plan.status)
     if status == Status.ERROR and plan.summary.get("check", {}).get("ok") is False:
         return EXIT_INFEASIBLE
