@@ -27,9 +27,12 @@ from .model.backends import DEFAULT_SOLVER, SolverOptions, get_backend
 from .model.build import LP, build_lp
 from .model.decompose import can_decompose, concat_tables, split_by_commodity
 from .model.duals import kkt_check, shadow_prices
-from .model.status import Status
-from .plan import SHADOW_SCHEMA, Plan
+from .model.status import HAS_PLAN, Status
+from .outputs import SHADOW_PRICES, start_date_of
+from .plan import Plan, plan_totals
 from .replay import stock_from_flows
+
+SHADOW_SCHEMA = SHADOW_PRICES.schema
 
 ZERO = 1e-9  # solver noise below this (relative to 1) is written as exact zero
 MapFn = Callable[[Callable, Iterable], Iterable]
@@ -58,7 +61,7 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
           tolerance: float | None = None, verbose: bool = False, check: bool = True,
           explain: bool = True, decompose: str = "auto", map: MapFn | None = None,
           method: str = "auto") -> Plan:
-    """Solve the LP of SPEC section 3 and return a Plan (with status; only malfunctions raise).
+    """Solve the LP of docs/MODEL.md and return a Plan (with status; only malfunctions raise).
 
     decompose: "auto" splits by commodity when no budget couples them, "never" solves the
     joint LP. map: how the blocks are solved (default: a thread pool of `threads` or all
@@ -101,7 +104,13 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
                          "backend_status": res.backend_status, **res.info}
     summary["size"] = res.size
     if res.infeasibility is not None:
-        plan.infeasibility, summary["infeasibility"] = res.infeasibility, res.infeasibility_info
+        from .model.infeasible import group_items
+
+        plan.infeasibility, items = group_items(inst, res.infeasibility)
+        summary["infeasibility"] = {**(res.infeasibility_info or {}), "items": items}
+        if items:
+            summary["message"] = ("the hard requirements cannot all hold; first to give way: "
+                                  f"{items[0]['why']} — {items[0]['fix']}")
     if res.duals:
         summary.update(res.duals)
     if res.shadow is not None:
@@ -111,12 +120,13 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
         from .check import check_plan
 
         t = time.perf_counter()
-        report = check_plan(inst, plan.flows, plan.stock, summary)
+        report = check_plan(inst, plan)
         timings["check"] = time.perf_counter() - t
         summary["check"] = report.as_dict()
         if not report.ok:
             summary["status_before_check"] = plan.status
-            plan.status = summary["status"] = Status.ERROR.value
+            plan.status = Status.ERROR
+            summary["status"] = Status.ERROR.value
             summary["message"] = "the plan failed the independent check: " + report.worst()
     timings["total"] = time.perf_counter() - t0
     summary["timings"] = timings
@@ -227,7 +237,7 @@ def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
     y, source = sol.duals, options.solver
     report = kkt_check(lp, sol.values, y, primal_tol=primal_tol) if y is not None else None
     if report is None or not report.ok:
-        # e.g. HiGHS through OR-Tools returns row activities as duals (SPEC section 6)
+        # e.g. HiGHS through OR-Tools returns row activities as duals (docs/MODEL.md)
         out["duals_rejected"] = (report.as_dict() if report else
                                  {"reason": f"{options.solver} reported no duals"})
         y = None
@@ -318,14 +328,14 @@ def _merge(inst: Instance, blocks, results: list[BlockResult]) -> BlockResult:
                 by[k] = by.get(k, 0.0) + v
         res.infeasibility_info = {"explained": all(i.get("explained") for i in infos),
                                   "total_violation": float(sum(by.values())),
-                                  "by_requirement": by, "items": res.infeasibility.num_rows}
+                                  "by_requirement": by}
     return res
 
 
 # plan ---------------------------------------------------------------------
 def _plan_from_arrays(inst: Instance, res: BlockResult) -> Plan:
     x, u = res.x, res.u
-    has = res.status in (Status.OPTIMAL, Status.FEASIBLE)
+    has = res.status in HAS_PLAN
     if has:
         x, u = _repair_negative_stock(inst, x, u)
     # stock follows from flows and unmet exactly (so a replay of the written plan reproduces it)
@@ -333,13 +343,17 @@ def _plan_from_arrays(inst: Instance, res: BlockResult) -> Plan:
     r = np.where(inst.readiness_hard[:, None], 0.0, np.maximum(inst.floor - s, 0.0))
     parts = breakdown(inst, x, s, u, r)
     status = res.status
+    start = start_date_of(inst)
+    # without a plan there are no costs or totals to report: nulls, never figures of a
+    # point that breaks the model (an infeasible solve's stock may be negative)
     summary = {
         "format": "optimiser-plan", "version": 1, "instance": inst.name,
+        "start_date": None if start is None else start.isoformat(),
         "status": status.value,
         "objective": float(sum(parts.values())) if has else None,
-        "solver_objective": res.solver_objective,
-        "breakdown": parts,
-        "totals": _totals(inst, x, s, u),
+        "solver_objective": res.solver_objective if has else None,
+        "breakdown": parts if has else dict.fromkeys(parts),
+        "totals": plan_totals(inst, x, s, u) if has else None,
     }
     if status in (Status.NO_SOLUTION, Status.ERROR, Status.INFEASIBLE):
         summary["message"] = {
@@ -347,7 +361,7 @@ def _plan_from_arrays(inst: Instance, res: BlockResult) -> Plan:
             Status.ERROR: f"the solver ended with {res.backend_status}",
             Status.INFEASIBLE: "the hard requirements cannot all hold; see infeasibility",
         }[status]
-    return Plan(instance=inst, status=status.value, x=x, s=s, u=u, r=r, summary=summary)
+    return Plan(instance=inst, status=status, x=x, s=s, u=u, r=r, summary=summary)
 
 
 def _repair_negative_stock(inst: Instance, x: np.ndarray, u: np.ndarray):
@@ -392,24 +406,6 @@ def _repair_negative_stock(inst: Instance, x: np.ndarray, u: np.ndarray):
             outflow[:, t] -= cut
             stock += cut
     return x, u
-
-
-def _totals(inst: Instance, x, s, u) -> dict:
-    sup = inst.lane_from_supplier
-    ordered_pair = np.zeros(inst.n_supplier_pairs)
-    np.add.at(ordered_pair, inst.lane_origin[sup], x[sup].sum(axis=1))
-    ordered = np.zeros(len(inst.supplier_names))
-    np.add.at(ordered, inst.sp_supplier, ordered_pair)
-    below = np.maximum(inst.floor - s, 0.0)
-    below[below < 1e-9] = 0.0
-    return {
-        "ordered": {str(n): float(q) for n, q in zip(inst.supplier_names, ordered)},
-        "procurement_spend": float(inst.unit_price @ ordered_pair),
-        "demand": float(inst.demand.sum()),
-        "unmet": float(u.sum()),
-        "below_floor_unit_days": float(below.sum()),
-        "days_below_floor": int((below > 0).any(axis=0).sum()),
-    }
 
 
 def _binding_summary(t: pa.Table) -> dict:

@@ -1,4 +1,5 @@
-"""The engine's statuses (SPEC section 3) and the one place solver statuses map to them."""
+"""The engine's statuses, which of them carry a plan, and their exit codes; the one place
+solver statuses map to them (docs/OUTPUTS.md lists them)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,24 @@ def map_status(family: str, name: str, has_solution: bool) -> Status:
     return Status(s)
 
 
-#: CLI exit code per status (SPEC section 7)
-EXIT_CODE = {Status.OPTIMAL: 0, Status.FEASIBLE: 0, Status.INFEASIBLE: 3,
-             Status.NO_SOLUTION: 4, Status.ERROR: 1}
+#: statuses whose plan tables describe a plan that may be checked, evaluated and carried out
+HAS_PLAN = frozenset({Status.OPTIMAL, Status.FEASIBLE})
+
+#: exit codes of the command line
+EXIT_OK = 0
+EXIT_INTERNAL = 1  # internal error
+EXIT_USAGE = 2  # usage error, invalid instance, or a plan refused as not optimal/feasible
+EXIT_INFEASIBLE = 3  # infeasible, or a plan that fails check
+EXIT_NO_SOLUTION = 4  # no solution within the limit
+
+#: exit code per status
+EXIT_CODE = {Status.OPTIMAL: EXIT_OK, Status.FEASIBLE: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE,
+             Status.NO_SOLUTION: EXIT_NO_SOLUTION, Status.ERROR: EXIT_INTERNAL}
+
+
+def exit_code(status: Status | str, check_failed: bool = False) -> int:
+    """The exit code of a solve: a plan that failed the independent check is exit 3."""
+    status = Status(status)
+    if status == Status.ERROR and check_failed:
+        return EXIT_INFEASIBLE
+    return EXIT_CODE[status]
