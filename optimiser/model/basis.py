@@ -104,7 +104,7 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     free = (flow > 0) & (flow < net.caps)
     sl = slice(len(lane), len(lane) + n_stock)
     interior[sl] &= free[s1] | free[s2]
-    weight = np.where(interior, 1, np.where(zr | (at_lo & at_hi), 2, 3)).astype(np.float64)
+    weight = np.where(interior, 1, np.where(zr, 2, 3)).astype(np.float64)
     # graph on the nodes that are rows, plus G; one candidate per unordered pair (its best arc)
     used = np.unique(np.concatenate([tail, head, [SRC]]))
     a = np.searchsorted(used, tail)
@@ -141,12 +141,13 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     # soft-floor rows: one more basic each (r, the row's activity, or s off the tree)
     k = v.r_flat
     s_val = point[v.s_start + k]
-    fl = inst.floor.ravel()[k]
+    fl = lp.row_lo[lp.blocks["readiness"]]
     s_tree = in_tree[sizes[1] + k]
     s_extra = (s_stat[k] == -1)
     below = s_val < fl - 1e-9 * np.maximum(1.0, fl)
     above = s_val > fl + 1e-9 * np.maximum(1.0, fl)
-    r_basic = np.where(s_tree, below | (~above & zero[s1[k]]), ~above) & ~s_extra
+    r_open = v.ub[v.r_start:] > 0  # a fixed r (no soft floor that day) is never the one
+    r_basic = np.where(s_tree, below | (~above & zero[s1[k]]), ~above) & ~s_extra & r_open
     z_basic = ~r_basic & ~s_extra
     s_stat[k[s_extra]] = BASIC
     col[v.s_start:v.u_start] = s_stat

@@ -91,12 +91,14 @@ def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
         return None, {"network": "not a network: the budget couples all procurement"}
     T, I, P = inst.horizon, inst.n_pairs, inst.n_supplier_pairs
     v = lp.vars
-    soft_floor = np.where(inst.readiness_hard[:, None], 0.0, inst.floor)
-    hard_floor = np.where(inst.readiness_hard[:, None], inst.floor, 0.0)
-    quantities = np.concatenate([inst.capacity.ravel(), inst.demand.ravel(),
-                                 inst.pipeline.ravel(), inst.initial_stock, inst.floor.ravel(),
-                                 inst.max_stock, inst.contract_min, inst.contract_max,
-                                 inst.lane_capacity])
+    # bounds come from the LP (so extra bounds a session puts on it are honoured)
+    s_lb, s_ub = v.lb[v.s_start:v.u_start], v.ub[v.s_start:v.u_start]
+    u_ub = v.ub[v.u_start:v.r_start]
+    soft_floor = np.zeros(I * T)
+    soft_floor[v.r_flat] = v.ub[v.r_start:]
+    rhs = lp.row_lo[lp.blocks["balance"]]
+    quantities = np.concatenate([inst.capacity.ravel(), rhs, s_lb, s_ub, u_ub, soft_floor,
+                                 inst.contract_min, inst.contract_max, v.ub[:v.nx]])
     costs = np.concatenate([inst.unit_price, inst.lane_cost, inst.holding_cost,
                             inst.shortfall_penalty, inst.readiness_penalty])
     Q, q_exact = _scale_for(quantities, _SCALES)
@@ -110,7 +112,7 @@ def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
     SRC, SINK = A0 + P, A0 + P + 1
     n_nodes = SINK + 1
     supply = np.zeros(n_nodes)
-    total = (qi(inst.initial_stock).sum() + qi(inst.pipeline).sum() + qi(inst.demand).sum()
+    total = (np.abs(qi(rhs)).sum() + qi(u_ub).sum() + qi(s_lb).sum()
              + np.minimum(qi(inst.contract_max), qi(inst.capacity).sum(axis=1)).sum())
     BIG = float(total + 1)
     # cost x flow must stay far inside int64: coarsen the cost scale if needed (then the
@@ -144,7 +146,7 @@ def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
     org = inst.lane_origin[lane]
     tail = np.where(fs, nN + org * T + day, org * T + day)
     head = inst.lane_dest[lane] * T + day + inst.lane_lead[lane]
-    arcs("lane", tail, head, cap(inst.lane_capacity[lane]), ci(inst.lane_cost[lane]))
+    arcs("lane", tail, head, cap(v.ub[:v.nx]), ci(inst.lane_cost[lane]))
     # procurement: A(p) -> P(p,t)
     p_idx = np.repeat(np.arange(P), T)
     t_idx = np.tile(np.arange(T), P)
@@ -162,9 +164,9 @@ def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
     t_all = np.tile(np.arange(T), I)
     flat = i_idx * T + t_all
     nxt = np.where(t_all < T - 1, flat + 1, SINK)
-    lb = qi(hard_floor.ravel())
-    mx = cap(np.repeat(inst.max_stock, T)) - lb
-    f = np.minimum(qi(soft_floor.ravel()), mx)
+    lb = qi(s_lb)
+    mx = cap(s_ub) - lb
+    f = np.minimum(qi(soft_floor), mx)
     hold = ci(inst.holding_cost[i_idx])
     arcs("slice1", flat, nxt, f, hold - ci(inst.readiness_penalty[i_idx]))
     arcs("slice2", flat, nxt, mx - f, hold)
@@ -172,12 +174,11 @@ def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
     np.add.at(supply, nxt, lb)
     # unmet consumption
     uf = v.u_flat
-    arcs("unmet", np.full(len(uf), SRC), uf, qi(inst.demand.ravel()[uf]),
-         ci(inst.shortfall_penalty[uf // T]))
-    # supplies: initial stock, pipeline, demand; SRC feeds unmet and contracts, SINK absorbs
-    supply[:nN] += qi(inst.pipeline.ravel()) - qi(inst.demand.ravel())
-    supply[np.arange(I) * T] += qi(inst.initial_stock)
-    src_out = qi(inst.demand.ravel()[uf]).sum() + np.maximum(amax - cmin, 0.0).sum()
+    arcs("unmet", np.full(len(uf), SRC), uf, qi(u_ub), ci(inst.shortfall_penalty[uf // T]))
+    # supplies: initial stock, pipeline, demand (the balance rows' right-hand sides); SRC
+    # feeds unmet and contracts, SINK absorbs
+    supply[:nN] += qi(rhs)
+    src_out = qi(u_ub).sum() + np.maximum(amax - cmin, 0.0).sum()
     supply[SRC] += src_out
     arcs("srcsink", [SRC], [SINK], src_out, 0.0)
     supply[SINK] -= supply.sum()
@@ -196,18 +197,34 @@ def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
 
 
 # solvers -------------------------------------------------------------------
-def solve_lemon(net: Network) -> tuple[np.ndarray, np.ndarray]:
+def solve_lemon(net: Network, keep: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """LEMON's network simplex: (flow per arc, potentials per node), LEMON's convention
-    (reduced cost of u->v is cost + pi[u] - pi[v]). Raises RuntimeError if infeasible."""
+    (reduced cost of u->v is cost + pi[u] - pi[v]). Raises RuntimeError if infeasible.
+
+    keep: a dict that holds the pylmcf graph between calls (a session's): when the arcs
+    are the same, only supplies, capacities and costs are set and LEMON restarts from
+    its last spanning tree (counted in keep["warm_starts"])."""
     import pylmcf
 
     t, h, c, k, s = _lemon_arrays(net)
-    order = np.lexsort((h, t))  # pylmcf wants arcs sorted by (tail, head)
-    g = pylmcf.Graph(net.n_nodes, t[order], h[order])
+    g = None
+    if keep is not None and keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
+            and np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
+        g, order = keep["graph"], keep["order"]
+        warm_before = g.warm_start_count()
+    if g is None:
+        order = np.lexsort((h, t))  # pylmcf wants arcs sorted by (tail, head)
+        g = pylmcf.Graph(net.n_nodes, t[order], h[order])
+        g.set_warm_repair("dual_ratio")  # the default strategy may restart cold
+        warm_before = None
+        if keep is not None:
+            keep.update(graph=g, order=order, tails=t, heads=h, n_nodes=net.n_nodes)
     g.set_node_supply(s)
     g.set_edge_capacities(np.ascontiguousarray(c[order]))
     g.set_edge_costs(np.ascontiguousarray(k[order]))
     g.solve()
+    if keep is not None and warm_before is not None:
+        keep["warm"] = g.warm_start_count() > warm_before
     flow = np.empty(net.n_arcs, dtype=np.int64)
     flow[order] = g.result()
     pot = np.asarray(g.potentials(), dtype=np.int64)
@@ -248,10 +265,10 @@ def solve_ortools(net: Network) -> tuple[np.ndarray, None]:
     return flow, None
 
 
-def solve_network(net: Network, solver: str = "lemon"):
+def solve_network(net: Network, solver: str = "lemon", keep: dict | None = None):
     if solver not in NETWORK_SOLVERS:
         raise ValueError(f"network solver must be one of {NETWORK_SOLVERS}, not {solver!r}")
-    return (solve_lemon if solver == "lemon" else solve_ortools)(net)
+    return solve_lemon(net, keep) if solver == "lemon" else solve_ortools(net)
 
 
 def network_cost(net: Network, flow: np.ndarray) -> int:
@@ -270,7 +287,7 @@ def lp_point(inst: Instance, lp: LP, net: Network, flow: np.ndarray) -> np.ndarr
     s = f[o["slice1"]:o["slice1"] + n_stock] + f[o["slice2"]:o["slice2"] + n_stock] + net.lb / net.Q
     point[v.s_start:v.u_start] = s
     point[v.u_start:v.r_start] = f[o["unmet"]:o["unmet"] + len(v.u_flat)]
-    point[v.r_start:] = np.maximum(inst.floor.ravel()[v.r_flat] - s[v.r_flat], 0.0)
+    point[v.r_start:] = np.maximum(v.ub[v.r_start:] - s[v.r_flat], 0.0)
     return point
 
 
@@ -283,8 +300,10 @@ class NetworkStart:
     potentials: np.ndarray | None = None
 
 
-def network_start(inst: Instance, lp: LP, solver: str = "lemon") -> tuple[NetworkStart | None, dict]:
-    """Solve the network; map its flow to an LP point and its tree to an LP basis."""
+def network_start(inst: Instance, lp: LP, solver: str = "lemon",
+                  keep: dict | None = None) -> tuple[NetworkStart | None, dict]:
+    """Solve the network; map its flow to an LP point and its tree to an LP basis.
+    keep: see solve_lemon (a session's retained network)."""
     import time
 
     net, info = build_network(inst, lp)
@@ -292,12 +311,14 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon") -> tuple[Networ
         return None, info
     t = time.perf_counter()
     try:
-        flow, pot = solve_network(net, solver)
+        flow, pot = solve_network(net, solver, keep)
     except RuntimeError as e:  # infeasible network: the LP says why
         info.update(network_status=f"{str(e) or 'INFEASIBLE'}", network_solver=solver)
         return None, info
     info.update(network_status="OPTIMAL", network_solver=solver,
                 network_solve_seconds=time.perf_counter() - t)
+    if keep is not None and "warm" in keep:
+        info["network_warm"] = keep.pop("warm")
     start = NetworkStart(point=lp_point(inst, lp, net, flow), flow=flow, potentials=pot)
     from .basis import lp_basis
 
