@@ -185,11 +185,11 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
     backend = get_backend(options.solver)
     start, net_info = None, {}
     if options.solver == "highs" and options.method in ("auto", "network") and inst.budget is None:
-        from .model.network import network_point
+        from .model.network import network_start
 
         t = time.perf_counter()
         try:
-            start, net_info = network_point(inst, lp)
+            start, net_info = network_start(inst, lp, options.network_solver)
         except Exception as e:  # the network path is only a warm start: fall back to the LP
             net_info = {"network": f"failed: {type(e).__name__}: {e}"}
         timings["network"] = time.perf_counter() - t
@@ -197,8 +197,12 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
         if options.time_limit is not None:  # the limit covers both stages
             options = dataclasses.replace(
                 options, time_limit=max(options.time_limit - timings["network"], 1e-3))
-        sol = backend.solve(lp, options, start=start)
+        basis = (start.col_status, start.row_status) if start.col_status is not None else None
+        sol = backend.solve(lp, options, start=None if basis else start.point, basis=basis)
         sol.seconds += timings["network"]
+        if sol.values is None and sol.status == Status.NO_SOLUTION:
+            # stopped at the time limit: the network's point is feasible, keep it
+            sol = _keep_network_point(lp, sol, start)
     else:
         sol = backend.solve(lp, options)
     sol.info.update(net_info)
@@ -228,6 +232,24 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
         res.infeasibility, res.infeasibility_info = explain_infeasibility(lp, options)
         timings["explain"] = time.perf_counter() - t
     return res
+
+
+def _keep_network_point(lp: LP, sol, start):
+    """HiGHS stopped before confirming the network's answer: the network's point is
+    feasible (exactly so with exact scaling), so the block is `feasible`, not empty."""
+    from .model.backends import RawSolution
+
+    v = start.point
+    act = lp.A @ v
+    scale = 1.0 + np.abs(np.where(np.isfinite(lp.row_hi), lp.row_hi,
+                                  np.where(np.isfinite(lp.row_lo), lp.row_lo, 0.0)))
+    ok = (np.all(act >= lp.row_lo - 1e-7 * scale) and np.all(act <= lp.row_hi + 1e-7 * scale)
+          and np.all(v >= lp.vars.lb - 1e-9) and np.all(v <= lp.vars.ub + 1e-9))
+    if not ok:
+        return sol
+    return RawSolution(status=Status.FEASIBLE, backend_status=sol.backend_status + "+network point",
+                       values=v, objective=float(lp.vars.cost @ v), seconds=sol.seconds,
+                       info=sol.info)
 
 
 def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
