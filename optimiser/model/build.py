@@ -80,7 +80,9 @@ class LP:
 
 
 # variables ----------------------------------------------------------------
-def define_variables(inst: Instance) -> Variables:
+def define_variables(inst: Instance, *, unmet_cap: np.ndarray | None = None) -> Variables:
+    """unmet_cap [I, T] (optional): a further upper bound on u (planning for reliability
+    caps consumption rationing at the expected-demand plan's)."""
     T = inst.horizon
     n_per_lane = np.maximum(T - inst.lane_lead, 0)
     x_offset = np.zeros(inst.n_lanes + 1, dtype=np.int64)
@@ -107,6 +109,9 @@ def define_variables(inst: Instance) -> Variables:
     ub[s_start:u_start] = np.repeat(inst.max_stock, T)
     cost[s_start:u_start] = np.repeat(inst.holding_cost, T)
     ub[u_start:r_start] = inst.demand.ravel()[u_flat]
+    if unmet_cap is not None:
+        ub[u_start:r_start] = np.minimum(ub[u_start:r_start],
+                                         np.maximum(np.asarray(unmet_cap, float).ravel()[u_flat], 0.0))
     cost[u_start:r_start] = inst.shortfall_penalty[u_flat // T]
     ub[r_start:] = inst.floor.ravel()[r_flat]
     cost[r_start:] = inst.readiness_penalty[r_flat // T]
@@ -195,8 +200,8 @@ BLOCKS = (define_balance, define_readiness, define_supplier_capacity, define_con
           define_budget)
 
 
-def build_lp(inst: Instance) -> LP:
-    v = define_variables(inst)
+def build_lp(inst: Instance, *, unmet_cap: np.ndarray | None = None) -> LP:
+    v = define_variables(inst, unmet_cap=unmet_cap)
     blocks = [f(inst, v) for f in BLOCKS]
     offsets = np.cumsum([0] + [b.n for b in blocks])
     rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets)])
