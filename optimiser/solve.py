@@ -60,15 +60,22 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
           time_limit: float | None = None, threads: int | None = None,
           tolerance: float | None = None, verbose: bool = False, check: bool = True,
           explain: bool = True, decompose: str = "auto", map: MapFn | None = None,
-          method: str = "auto") -> Plan:
+          method: str = "auto", reliability: float | None = None, **reliability_options) -> Plan:
     """Solve the LP of docs/MODEL.md and return a Plan (with status; only malfunctions raise).
 
     decompose: "auto" splits by commodity when no budget couples them, "never" solves the
     joint LP. map: how the blocks are solved (default: a thread pool of `threads` or all
     cores); pass e.g. a Dask-backed map to run them on a cluster.
+    reliability=R (with scope, service, confidence, train, certify, frontier, seed, params):
+    plan for reliability instead (optimiser.reliability.solve_reliable).
     """
     from .errors import UsageError
 
+    if reliability is not None or reliability_options:  # planning for reliability
+        from .reliability import solve_reliable  # (docs/RELIABILITY.md); options by name
+
+        return solve_reliable(instance, reliability=reliability, map=map, check=check,
+                              **reliability_options)
     if decompose not in ("auto", "never"):
         raise UsageError(f"decompose must be 'auto' or 'never', not {decompose!r}")
     if method not in ("auto", "network", "simplex", "ipm"):

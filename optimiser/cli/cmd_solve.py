@@ -60,6 +60,8 @@ def register(sub) -> None:
                    help="table files: NAME.arrow (Arrow IPC, default) or NAME.parquet")
     from ..distributed import add_cli_flags as add_dask_flags
     add_dask_flags(p)  # --dask: the per-commodity blocks as Dask tasks
+    from .reliability_flags import add_flags as add_reliability_flags
+    add_reliability_flags(p)  # --reliability R ... (docs/RELIABILITY.md)
     p.set_defaults(run=run)
 
 
@@ -68,7 +70,9 @@ def run(args) -> int:
     from ..instance import load_instance
     from ..model.status import EXIT_CODE, Status
     from ..solve import solve
-
+    from . import reliability_flags
+    if reliability_flags.wanted(args):
+        return reliability_flags.run(args)
     t0 = time.perf_counter()
     protect = (args.instance,)
     check_output(args.output, args.force, protect)  # before any work

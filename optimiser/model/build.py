@@ -80,10 +80,13 @@ class LP:
 
 
 # variables ----------------------------------------------------------------
-def define_variables(inst: Instance, full: bool = False) -> Variables:
+def define_variables(inst: Instance, full: bool = False, *,
+                     unmet_cap: np.ndarray | None = None) -> Variables:
     """full: a u for every (pair, day) and an r (with its soft-floor row) for every one,
     bounds 0 where there is no demand or soft floor, so that later changes of demand or
-    floors change bounds only (model/session.py keeps one model across such changes)."""
+    floors change bounds only (model/session.py keeps one model across such changes).
+    unmet_cap [I, T] (optional): a further upper bound on u (planning for reliability
+    caps consumption rationing at the expected-demand plan's)."""
     T = inst.horizon
     n_per_lane = np.maximum(T - inst.lane_lead, 0)
     x_offset = np.zeros(inst.n_lanes + 1, dtype=np.int64)
@@ -113,6 +116,9 @@ def define_variables(inst: Instance, full: bool = False) -> Variables:
     ub[s_start:u_start] = np.repeat(inst.max_stock, T)
     cost[s_start:u_start] = np.repeat(inst.holding_cost, T)
     ub[u_start:r_start] = inst.demand.ravel()[u_flat]
+    if unmet_cap is not None:
+        ub[u_start:r_start] = np.minimum(ub[u_start:r_start],
+                                         np.maximum(np.asarray(unmet_cap, float).ravel()[u_flat], 0.0))
     cost[u_start:r_start] = inst.shortfall_penalty[u_flat // T]
     ub[r_start:] = np.where(soft[r_flat], inst.floor.ravel()[r_flat], 0.0)
     cost[r_start:] = inst.readiness_penalty[r_flat // T]
@@ -204,10 +210,11 @@ BLOCKS = (define_balance, define_readiness, define_supplier_capacity, define_con
           define_budget)
 
 
-def build_lp(inst: Instance, full: bool = False) -> LP:
+def build_lp(inst: Instance, full: bool = False, *, unmet_cap: np.ndarray | None = None) -> LP:
     """full: the structure stays the same when demand, floors, contracts change (every u, r,
-    soft-floor row and contract row present, zero bounds where unused)."""
-    v = define_variables(inst, full)
+    soft-floor row and contract row present, zero bounds where unused).
+    unmet_cap: see define_variables."""
+    v = define_variables(inst, full, unmet_cap=unmet_cap)
     blocks = [define_contracts(inst, v, full) if f is define_contracts else f(inst, v)
               for f in BLOCKS]
     offsets = np.cumsum([0] + [b.n for b in blocks])
