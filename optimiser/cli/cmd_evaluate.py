@@ -40,6 +40,8 @@ def register(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
     p.add_argument("--force", action="store_true", help="replace EVAL if it exists")
+    p.add_argument("--format", choices=("arrow", "parquet"), default="arrow",
+                   help="table files as NAME.arrow (default) or NAME.parquet")
     from ..distributed import add_cli_flags as add_dask_flags
     add_dask_flags(p)  # --dask local|tcp://HOST:PORT: chunks on a Dask cluster (same bits)
     p.set_defaults(run=run)
@@ -76,7 +78,7 @@ def run(args) -> int:
                           chunk_size=args.chunk_size, threads=args.threads, progress=bar.update)
     finally:
         bar.close()
-    ev.write(out, force=args.force, protect=(args.instance, args.plan))
+    ev.write(out, force=args.force, protect=(args.instance, args.plan), fmt=args.format)
     ev.summary["timings"]["wall"] = time.perf_counter() - t0
     from ..scenarios.results import summary_json
     (out / "summary.json").write_text(summary_json(ev.summary), encoding="utf-8")
