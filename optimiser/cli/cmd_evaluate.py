@@ -49,6 +49,8 @@ def register(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
     p.add_argument("--force", action="store_true", help="replace EVAL if it exists")
+    p.add_argument("--format", choices=("arrow", "parquet"), default="arrow",
+                   help="table files as NAME.arrow (default) or NAME.parquet")
     from ..distributed import add_cli_flags as add_dask_flags
     add_dask_flags(p)  # --dask local|tcp://HOST:PORT: chunks on a Dask cluster (same bits)
     p.set_defaults(run=run)
@@ -103,7 +105,7 @@ def run(args) -> int:
         bar.close()
     # wall: the command up to writing EVAL (summary.json is written once, in the commit)
     ev.summary["timings"]["wall"] = time.perf_counter() - t0
-    ev.write(args.output, force=args.force, protect=protect)
+    ev.write(args.output, force=args.force, protect=protect, fmt=args.format)
     if args.json:
         emit_json(ev.summary)
     else:
