@@ -191,3 +191,30 @@ def test_bom_and_quoted_values(tmp_path):
     assert t["suppliers"].column("supplier").to_pylist() == ["s, inc"]
     assert t["suppliers"].column("unit_price").to_pylist() == [10.0]
     assert np.isclose(t["suppliers"].column("daily_capacity")[0].as_py(), 5.0)
+
+
+def test_whitespace_only_cells_are_missing_values_not_zero(tmp_path):
+    """A cell holding only spaces or a tab is empty: an optional column's default (or
+    null), never 0; in a required column it is reported, never read as 0."""
+    d = minimal(tmp_path / "csv",
+                suppliers="supplier,commodity,unit_price,daily_capacity,contract_max\n"
+                          "s,k,10,5,   \n",
+                nodes="node,commodity,initial_stock,max_stock,shortfall_penalty,readiness_hard\n"
+                      "n,k,\t,  ,   , \n",
+                lanes="origin,destination,commodity,lead_time_days,daily_capacity\n"
+                      "s,n,k,1,  \n")
+    _, t = read_csv_dir(d, horizon_days=2)
+    assert t["suppliers"].column("contract_max").to_pylist() == [None]  # no maximum
+    assert t["nodes"].column("initial_stock").to_pylist() == [0.0]  # its default
+    assert t["nodes"].column("max_stock").to_pylist() == [None]  # no storage limit
+    assert t["nodes"].column("shortfall_penalty").to_pylist() == [1e6]  # default, not 0
+    assert t["nodes"].column("readiness_hard").to_pylist() == [False]
+    assert t["lanes"].column("daily_capacity").to_pylist() == [None]  # unlimited, not 0
+    bad = minimal(tmp_path / "bad",
+                  suppliers="supplier,commodity,unit_price,daily_capacity\ns,k,  ,5\n",
+                  lanes="origin,destination,commodity,lead_time_days\ns,n,k, \t \n")
+    with pytest.raises(InvalidInstanceError) as e:
+        read_csv_dir(bad, horizon_days=2)
+    found = {(p.table, p.row, p.column): p.message for p in e.value.problems}
+    assert "is null" in found[("suppliers.csv", 0, "unit_price")]
+    assert ("lanes.csv", 0, "lead_time_days") in found

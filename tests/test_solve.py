@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from optimiser.check import check_plan
 from optimiser.solve import solve
 
 from .lp_cases import CASES
@@ -98,3 +99,61 @@ def test_plan_round_trip(tmp_path, generated_small):
     assert back.shadow_prices.equals(plan.shadow_prices)
     with pytest.raises(Exception, match="exists"):
         plan.write(tmp_path / "plan")
+
+
+@pytest.fixture
+def highs_stops_after(monkeypatch):
+    """HiGHS stopped by a simplex iteration limit (deterministic, unlike a time limit).
+    Primal simplex from the network warm start keeps a feasible point all along, so it
+    ends at the limit with a point in hand: the "feasible" path a time limit takes."""
+    import optimiser.model.backends.highs as highs_backend
+
+    original = highs_backend.make_highs
+
+    def limited(lp, options):
+        h = original(lp, options)
+        h.setOptionValue("simplex_strategy", 4)  # primal simplex
+        h.setOptionValue("simplex_iteration_limit", 1)
+        return h
+
+    monkeypatch.setattr(highs_backend, "make_highs", limited)
+
+
+@pytest.mark.parametrize("decompose", ["auto", "never"])
+def test_stopped_at_a_limit_with_a_point_is_feasible_checked_and_usable(
+        generated_small, highs_stopped_reference, highs_stops_after, decompose):
+    plan = solve(generated_small, decompose=decompose)
+    assert plan.status == "feasible"
+    assert "kIterationLimit" in str(plan.summary["solver"]["backend_status"])
+    # the point went through repair and the independent check, and is a real plan
+    assert plan.summary["check"]["ok"]
+    assert check_plan(generated_small, plan.flows, plan.stock, plan.summary).ok
+    assert plan.objective >= highs_stopped_reference * (1 - 1e-9)
+    assert plan.objective == pytest.approx(plan.summary["check"]["objective"], rel=1e-9)
+    assert plan.flows.num_rows > 0 and "message" not in plan.summary
+
+
+@pytest.fixture(scope="module")
+def highs_stopped_reference(generated_small):
+    return solve(generated_small).objective
+
+
+def test_cli_exits_0_with_status_feasible_at_a_limit(tmp_path, generated_small, highs_stops_after,
+                                                     capsys):
+    import json
+
+    from optimiser.cli import main
+    from optimiser.generate import generate_instance
+    from optimiser.io import write_instance_tables
+
+    meta, tables = generate_instance(suppliers=6, nodes=12, commodities=2, days=30, seed=7)
+    (tmp_path / "inst").mkdir()
+    write_instance_tables(meta, tables, tmp_path / "inst", "arrow")
+    code = main(["solve", str(tmp_path / "inst"), "-o", str(tmp_path / "plan"), "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    doc = json.loads(out)
+    assert doc["status"] == "feasible"
+    summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
+    assert summary["status"] == "feasible" and summary["check"]["ok"]
+    assert main(["check", str(tmp_path / "inst"), str(tmp_path / "plan")]) == 0
