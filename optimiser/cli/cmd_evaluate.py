@@ -18,7 +18,7 @@ p95 of every KPI, unmet CVaR95, P(any shortfall), P(any floor breach)).
 Scenario parameters: --params FILE (TOML or JSON, the names below) and/or one
 flag per parameter (--demand-sigma 0.3 ...); flags override the file. Results depend
 only on the seed, the parameters and N: never on --chunk-size or --threads.
-docs/SCENARIOS.md describes the model and every choice the spec leaves open.
+docs/SCENARIOS.md describes the model and every modelling choice made.
 
 EVAL is checked before any work: an existing EVAL is refused unless --force; an
 EVAL that is, contains or lies inside INSTANCE, PLAN or the --params file is
