@@ -52,8 +52,8 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def demand(q=10.0, day=1, typ=pa.int32()):
-    return pa.table({"node": ["N"], "commodity": ["k"], "day": pa.array([day], typ),
+def demand(q=10.0, day=1):
+    return pa.table({"node": ["N"], "commodity": ["k"], "day": pa.array([day], pa.int32()),
                      "quantity": [q]})
 
 
