@@ -210,8 +210,12 @@ class Instance:
             if sp:
                 problems += sp
                 continue
-            nt = normalise(decl, t, fname=fnames[name], problems=problems,
-                           start_date=start if isinstance(start, _dt.date) else None)
+            try:
+                nt = normalise(decl, t, fname=fnames[name], problems=problems,
+                               start_date=start if isinstance(start, _dt.date) else None)
+            except (pa.ArrowException, ValueError, OverflowError) as e:
+                problems.append(Problem(fnames[name], None, None, f"cannot be read ({e})"))
+                continue
             if nt is not None:
                 norm[name] = nt
         for req in ("suppliers", "nodes", "lanes"):

@@ -291,3 +291,13 @@ def test_invalid_utf8_csv(tmp_path):
     with pytest.raises(InvalidInstanceError) as e:
         read_csv_dir(d, horizon_days=3)
     assert any(p.table == "nodes.csv" and "UTF-8" in p.message for p in e.value.problems)
+
+
+def test_line_numbers_with_a_quoted_name_spanning_lines(tmp_path):
+    d = minimal(tmp_path / "csv",
+                suppliers='supplier,commodity,unit_price,daily_capacity\n007,42,10,5\n'
+                          '"two\nline name",42,1,5\n\nx,42,bad,5\n')
+    with pytest.raises(InvalidInstanceError) as e:
+        read_csv_dir(d, horizon_days=3)
+    (p,) = [p for p in e.value.problems if p.column == "unit_price"]
+    assert (p.row, p.line) == (2, 6)  # header 1, row 0 on 2, row 1 on 3-4, empty 5

@@ -447,6 +447,7 @@ def test_value_limit_is_declared_in_the_schema():
     ({"start_date": "2026-02-30"}, "start_date", "ISO 8601 date"),
     ({"start_date": "30/11/2026"}, "start_date", "ISO 8601 date"),
     ({"start_date": 20261130}, "start_date", "ISO 8601 date"),
+    ({"start_date": "9999-12-25"}, "start_date", "after 9999-12-31"),
 ])
 def test_instance_json_v2_limits(tiny_rows, change, column, text):
     _, rows = tiny_rows
