@@ -265,7 +265,7 @@ def _meta(csv_dir: Path, overrides: dict, problems: list[Problem]) -> dict:
     elif path.is_file():
         data = path.read_bytes()[:META_MAX_BYTES + 1]
         try:
-            parsed = parse_meta_text(data.decode("utf-8")) if len(data) <= META_MAX_BYTES else \
+            parsed = parse_meta_text(data.decode("utf-8-sig")) if len(data) <= META_MAX_BYTES else \
                 "is larger than 1 MiB; it holds a few keys"
         except UnicodeDecodeError:
             parsed = "is not UTF-8 text; save it as UTF-8"

@@ -452,7 +452,7 @@ def read_meta(directory: Path) -> tuple[dict | None, list[Problem]]:
         return None, [Problem(fname, None, None, f"is larger than {fmt_bytes(META_MAX_BYTES)}; it "
                               "holds a few keys (format, version, name, horizon_days, ...)")]
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (some editors add one) is fine
     except UnicodeDecodeError as e:
         return None, [Problem(fname, None, None, f"is not UTF-8 text ({e.reason} at byte "
                               f"{e.start}); save it as UTF-8")]
