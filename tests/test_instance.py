@@ -153,3 +153,24 @@ def test_hostile_names_round_trip_exactly(tmp_path_factory, names):
     assert inst.lane_labels.tolist() == [f"{sup}->{node} {com} ({dest})", f"{node}->{dest} {com}"]
     i = inst.node_pair_ids(pa.array([dest]), pa.array([com]))[0]
     assert inst.demand[i].tolist() == [0.0, 0.0, 3.0, 0.0]
+
+
+def test_make_instance_refuses_misspelt_keys_and_tables():
+    from optimiser import InvalidInstanceError
+
+    base = {"suppliers": [{"supplier": "S", "commodity": "k", "unit_price": 1.0,
+                           "daily_capacity": 5.0}],
+            "lanes": [{"origin": "S", "destination": "N", "commodity": "k",
+                       "lead_time_days": 0}]}
+    with pytest.raises(InvalidInstanceError) as e:
+        make_instance("x", 5, nodes=[{"node": "N", "commodity": "k", "max_stok": 3.0}], **base)
+    assert "table nodes, column 'max_stok'" in str(e.value) and "did you mean 'max_stock'" \
+        in str(e.value)
+    with pytest.raises(InvalidInstanceError) as e:
+        make_instance("x", 5, nodes=[{"node": "N", "commodity": "k"}], floor=[], **base)
+    assert "did you mean 'floors'?" in str(e.value)
+    inst = make_instance("x", 5, start_date="2026-12-01",
+                         nodes=[{"node": "N", "commodity": "k"}],
+                         demand=[{"node": "N", "commodity": "k", "date": dt.date(2026, 12, 3),
+                                  "quantity": 2.0}], **base)
+    assert inst.demand.tolist() == [[0.0, 0.0, 2.0, 0.0, 0.0]]
