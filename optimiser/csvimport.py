@@ -41,6 +41,7 @@ from ._atomic import atomic_dir
 from .errors import InvalidInstanceError, Problem, UsageError
 from .instance import Instance
 from .io import not_regular, parse_meta_text, write_instance_tables
+from .memory import available_bytes, fmt_bytes
 from .names import nearest, shown
 from .schema import FORMAT_NAME, FORMAT_VERSION, META_MAX_BYTES, TABLES, Column, Table
 from .validate import MAX_ROWS_PER_PROBLEM
@@ -188,6 +189,12 @@ def _convert(col: Column, text: pa.ChunkedArray, fname: str, problems: list[Prob
 
 def _read_csv(decl: Table, path: Path, problems: list[Problem], notes: list[str]) -> pa.Table | None:
     fname = path.name
+    size, free = path.stat().st_size, available_bytes()
+    if 4 * size > free:  # the text, its Arrow columns, the converted copy
+        problems.append(Problem(fname, None, None, f"is {fmt_bytes(size)}; importing it needs about "
+                                f"{fmt_bytes(4 * size)}, more than the {fmt_bytes(free)} of memory "
+                                "available now; split the instance or use a machine with more"))
+        return None
     try:
         raw = pcsv.read_csv(
             path,

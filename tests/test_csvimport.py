@@ -301,3 +301,11 @@ def test_line_numbers_with_a_quoted_name_spanning_lines(tmp_path):
         read_csv_dir(d, horizon_days=3)
     (p,) = [p for p in e.value.problems if p.column == "unit_price"]
     assert (p.row, p.line) == (2, 6)  # header 1, row 0 on 2, row 1 on 3-4, empty 5
+
+
+def test_csv_larger_than_memory_refused_before_reading(tmp_path, monkeypatch):
+    d = minimal(tmp_path / "csv")
+    monkeypatch.setenv("OPTIMISER_MEMORY_BYTES", "100")
+    with pytest.raises(InvalidInstanceError) as e:
+        read_csv_dir(d, horizon_days=3)
+    assert any("of memory available" in p.message for p in e.value.problems)
