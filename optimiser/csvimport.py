@@ -26,6 +26,7 @@ written, atomically.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from ._atomic import atomic_dir
 from .errors import InvalidInstanceError, Problem, UsageError
 from .instance import Instance
 from .io import not_regular, parse_meta_text, write_instance_tables
+from .memory import available_bytes, fmt_bytes
 from .names import nearest, shown
 from .schema import FORMAT_NAME, FORMAT_VERSION, META_MAX_BYTES, TABLES, Column, Table
 from .validate import MAX_ROWS_PER_PROBLEM
@@ -75,23 +77,45 @@ class CsvProblem(Problem):
         return f"{where}: {self.message}"
 
 
-def _line_numbers(path: Path) -> np.ndarray:
-    """1-based line number of every data row: the non-empty lines after the header (the
-    reader skips empty lines; a value cannot span lines)."""
-    buf = np.fromfile(path, dtype=np.uint8)
-    nl = np.flatnonzero(buf == 10)
-    starts = np.r_[0, nl + 1]
-    ends = np.r_[nl, len(buf)]
-    length = ends - starts
-    cr_only = (length == 1) & (buf[np.minimum(starts, max(len(buf) - 1, 0))] == 13) \
-        if len(buf) else np.zeros(len(starts), bool)
-    nonempty = np.flatnonzero((length > 0) & ~cr_only) + 1
-    return nonempty[1:]
+def _line_numbers(path: Path, upto: int) -> list[int]:
+    """1-based line number where each data row 0..upto starts, as an editor counts lines:
+    the header is line 1, empty lines are skipped by the reader but counted here, and a
+    quoted value may span lines. Python's csv module is used (only when a problem is
+    reported, and only up to the last row cited)."""
+    starts: list[int] = []
+    limit = csv.field_size_limit(1 << 30)  # a name may be long; restored below
+    try:
+        _scan_lines(path, upto, starts)
+    finally:
+        csv.field_size_limit(limit)
+    return starts
+
+
+def _scan_lines(path: Path, upto: int, starts: list[int]) -> None:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        before = 0  # lines consumed before the current record
+        header = True
+        for record in reader:
+            first = before + 1
+            before = reader.line_num
+            if not record:  # an empty line
+                continue
+            if header:
+                header = False
+                continue
+            starts.append(first)
+            if len(starts) > upto:
+                break
 
 
 def _with_lines(problems: list[Problem], csv_dir: Path) -> list[Problem]:
     """Row problems of CSV files, given the file's line number as well."""
-    lines: dict[str, np.ndarray | None] = {}
+    lines: dict[str, list[int] | None] = {}
+    last: dict[str, int] = {}
+    for p in problems:
+        if p.row is not None and p.table.endswith(".csv"):
+            last[p.table] = max(last.get(p.table, 0), p.row)
     out = []
     for p in problems:
         if p.row is None or not p.table.endswith(".csv") or isinstance(p, CsvProblem):
@@ -99,8 +123,8 @@ def _with_lines(problems: list[Problem], csv_dir: Path) -> list[Problem]:
             continue
         if p.table not in lines:
             try:
-                lines[p.table] = _line_numbers(csv_dir / p.table)
-            except OSError:
+                lines[p.table] = _line_numbers(csv_dir / p.table, last[p.table])
+            except (OSError, UnicodeDecodeError, ValueError, csv.Error):
                 lines[p.table] = None
         ln = lines[p.table]
         line = int(ln[p.row]) if ln is not None and p.row < len(ln) else p.row + 2
@@ -165,11 +189,17 @@ def _convert(col: Column, text: pa.ChunkedArray, fname: str, problems: list[Prob
 
 def _read_csv(decl: Table, path: Path, problems: list[Problem], notes: list[str]) -> pa.Table | None:
     fname = path.name
+    size, free = path.stat().st_size, available_bytes()
+    if 4 * size > free:  # the text, its Arrow columns, the converted copy
+        problems.append(Problem(fname, None, None, f"is {fmt_bytes(size)}; importing it needs about "
+                                f"{fmt_bytes(4 * size)}, more than the {fmt_bytes(free)} of memory "
+                                "available now; split the instance or use a machine with more"))
+        return None
     try:
         raw = pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(use_threads=True),
-            parse_options=pcsv.ParseOptions(),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
                 column_types={c.name: pa.string() for c in decl.columns} | {"date": pa.string()},
                 null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
@@ -242,7 +272,7 @@ def _meta(csv_dir: Path, overrides: dict, problems: list[Problem]) -> dict:
     elif path.is_file():
         data = path.read_bytes()[:META_MAX_BYTES + 1]
         try:
-            parsed = parse_meta_text(data.decode("utf-8")) if len(data) <= META_MAX_BYTES else \
+            parsed = parse_meta_text(data.decode("utf-8-sig")) if len(data) <= META_MAX_BYTES else \
                 "is larger than 1 MiB; it holds a few keys"
         except UnicodeDecodeError:
             parsed = "is not UTF-8 text; save it as UTF-8"

@@ -34,12 +34,11 @@ def _ro(a: np.ndarray) -> np.ndarray:
 
 
 def _join(a, sep: str, b) -> np.ndarray:
-    """Element-wise a + sep + b as an object array of str (Arrow joins the bytes: memory is
-    the total length of the names, not rows x the longest name)."""
-    aa = pa.array(np.asarray(a, dtype=object), type=pa.large_string())
-    bb = pa.array(np.asarray(b, dtype=object), type=pa.large_string())
-    joined = pc.binary_join_element_wise(aa, bb, pa.scalar(sep, pa.large_string()))
-    return np.asarray(joined.to_pylist(), dtype=object) if len(joined) else np.empty(0, object)
+    """Element-wise a + sep + b as an object array of str: Python string addition, exact for
+    any name (NUL, separators), memory the total length of the names, not rows x the
+    longest name x 4 as fixed-width numpy strings would take."""
+    out = np.asarray(a, dtype=object) + sep
+    return out + np.asarray(b, dtype=object)
 
 
 def _pair_ids(who, com, names: pa.Array, commodities: pa.Array, pair_who: np.ndarray,
@@ -145,11 +144,10 @@ class Instance:
         base = _join(_join(self.lane_origin_name, "->", self.lane_dest_name), " ",
                      self.commodities[self.lane_commodity])
         mode = np.asarray(self.lane_mode, dtype=object)
-        has = np.asarray([m != "" for m in mode], dtype=bool)
+        has = mode != ""
         out = base.copy()
         if has.any():
-            out[has] = _join(_join(base[has], " (", mode[has]), "", np.full(int(has.sum()), ")",
-                                                                             dtype=object))
+            out[has] = base[has] + " (" + mode[has] + ")"
         return out
 
     def date_of(self, day):
@@ -210,8 +208,12 @@ class Instance:
             if sp:
                 problems += sp
                 continue
-            nt = normalise(decl, t, fname=fnames[name], problems=problems,
-                           start_date=start if isinstance(start, _dt.date) else None)
+            try:
+                nt = normalise(decl, t, fname=fnames[name], problems=problems,
+                               start_date=start if isinstance(start, _dt.date) else None)
+            except (pa.ArrowException, ValueError, OverflowError) as e:
+                problems.append(Problem(fnames[name], None, None, f"cannot be read ({e})"))
+                continue
             if nt is not None:
                 norm[name] = nt
         for req in ("suppliers", "nodes", "lanes"):

@@ -45,6 +45,8 @@ _PARQUET_MAGIC = b"PAR1"
 _EXT_KEY = b"ARROW:extension:name"
 #: file suffixes looked at for misspelt table files (other files are ignored)
 _TABLE_LIKE = (".arrow", ".parquet", ".feather", ".ipc", ".csv")
+_TABLE_LIKE_BARE = {s[1:] for s in _TABLE_LIKE}
+_MAX_ENTRIES = 10_000  # table-like files examined for typos in one directory
 _MAX_NOTES = 10  # ignored columns or files listed one by one, then a count
 #: schema metadata set on a normalised table whose days came from a `date` column
 DATE_SOURCE = b"optimiser.days_from_date"
@@ -452,7 +454,7 @@ def read_meta(directory: Path) -> tuple[dict | None, list[Problem]]:
         return None, [Problem(fname, None, None, f"is larger than {fmt_bytes(META_MAX_BYTES)}; it "
                               "holds a few keys (format, version, name, horizon_days, ...)")]
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (some editors add one) is fine
     except UnicodeDecodeError as e:
         return None, [Problem(fname, None, None, f"is not UTF-8 text ({e.reason} at byte "
                               f"{e.start}); save it as UTF-8")]
@@ -492,7 +494,14 @@ def _directory_problems(directory: Path, present: set[str], notes: list[Problem]
     absent = [n for n in known if n not in present]
     csv_tables = []
     try:
-        entries = sorted(e.name for e in os.scandir(directory))
+        entries = []
+        with os.scandir(directory) as it:
+            for e in it:
+                if e.name.rpartition(".")[2].lower() in _TABLE_LIKE_BARE:
+                    entries.append(e.name)
+                    if len(entries) >= _MAX_ENTRIES:  # a directory of a million files
+                        break
+        entries.sort()
     except OSError:
         return problems
     for name in entries:

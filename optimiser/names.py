@@ -50,7 +50,7 @@ def edit_distance(a: str, b: str, cap: int = 2) -> int:
     for i in range(1, la + 1):
         cur = [i] + [0] * lb
         ai = a[i - 1]
-        lo = cap + 1
+        lo = i  # cur[0]
         for j in range(1, lb + 1):
             cost = 0 if ai == b[j - 1] else 1
             v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)

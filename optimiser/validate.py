@@ -97,6 +97,11 @@ def validate_meta(meta: dict | None) -> tuple[list[Problem], int | None]:
     if start is not None and not isinstance(start, _dt.date):
         p.append(Problem(f, None, "start_date",
                          f"must be an ISO 8601 date such as \"2026-12-01\" (found {_short(start)})"))
+    elif isinstance(start, _dt.date) and horizon is not None and \
+            (_dt.date.max - start).days < horizon - 1:
+        p.append(Problem(f, None, "start_date",
+                         f"is {start.isoformat()}, so the last of {horizon:,} days would fall after "
+                         "9999-12-31; choose an earlier start_date"))
     return p, horizon
 
 

@@ -52,8 +52,8 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def demand(q=10.0, day=1, typ=pa.int32()):
-    return pa.table({"node": ["N"], "commodity": ["k"], "day": pa.array([day], typ),
+def demand(q=10.0, day=1):
+    return pa.table({"node": ["N"], "commodity": ["k"], "day": pa.array([day], pa.int32()),
                      "quantity": [q]})
 
 
@@ -209,3 +209,20 @@ def test_csv_folder_given_to_validate_suggests_import(capsys, tmp_path):
     assert code == 2 and "optimiser import-csv" in err
     code, out, err = run(capsys, "info", d)
     assert code == 2 and "optimiser import-csv" in err
+
+
+def test_instance_json_with_byte_order_mark_accepted(tmp_path):
+    meta = {"format": "optimiser-instance", "version": 1, "name": "bom", "horizon_days": 3}
+    d = make(tmp_path)
+    (d / "instance.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(meta).encode())
+    assert load_instance(d).name == "bom"
+
+
+def test_instance_json_not_utf8_or_too_large(capsys, tmp_path):
+    d = make(tmp_path)
+    (d / "instance.json").write_bytes(b'{"name": "\xff"}')
+    code, out, err = run(capsys, "validate", d)
+    assert code == 2 and "not UTF-8" in err
+    (d / "instance.json").write_text('{"description": "' + "x" * (2 << 20) + '"}')
+    code, out, err = run(capsys, "validate", d)
+    assert code == 2 and "larger than 1.0 MiB" in err

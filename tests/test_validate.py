@@ -6,15 +6,19 @@ asserts the table, the 0-based row, the column and a message substring.
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import json
 import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.feather
 import pyarrow.parquet as pq
 import pytest
 
 from optimiser import Instance, InvalidInstanceError, load_instance
+from optimiser.schema import BUDGET_LIMIT, MAX_HORIZON_DAYS, TABLES, TABLES_BY_NAME, VALUE_LIMIT
 from optimiser.tables import table_from_rows
 from optimiser.validate import MAX_ROWS_PER_PROBLEM
 
@@ -404,3 +408,126 @@ def test_unknown_columns_and_files_ignored(tiny_rows, write_instance):
     (path / "instance.json").write_text(json.dumps(meta_file))
     inst = load_instance(path)
     assert "notes" not in inst.tables["suppliers"].column_names
+
+
+# --- v2: value limits, dates, names --------------------------------------------------------
+
+_FLOAT_CELLS = [(t.name, c.name) for t in TABLES for c in t.columns if c.kind == "float"]
+
+
+@pytest.mark.parametrize("table, column", _FLOAT_CELLS)
+def test_values_above_1e12_refused_in_every_quantity_and_price(tiny_rows, table, column):
+    meta, rows = tiny_rows
+    rows[table][0][column] = 1e13
+    found = problems({**META, **meta}, rows)
+    assert_problem(found, f"table {table}", 0, column, "above the largest value accepted (1e+12")
+
+
+@pytest.mark.parametrize("table, column", _FLOAT_CELLS)
+def test_values_of_exactly_1e12_accepted(tiny_rows, table, column):
+    meta, rows = tiny_rows
+    rows[table][0][column] = 1e12
+    try:
+        build({**META, **meta}, rows)
+    except InvalidInstanceError as e:  # other rules (floor <= max_stock ...) may object
+        assert not [p for p in e.problems if "largest value" in p.message], e
+
+
+def test_value_limit_is_declared_in_the_schema():
+    for t in TABLES:
+        for c in t.columns:
+            if c.kind == "float":
+                assert c.maximum == VALUE_LIMIT == 1e12
+    assert TABLES_BY_NAME["lanes"].column("lead_time_days").maximum == MAX_HORIZON_DAYS
+
+
+@pytest.mark.parametrize("change, column, text", [
+    ({"horizon_days": MAX_HORIZON_DAYS + 1}, "horizon_days", "at most 100,000 days"),
+    ({"budget": 1e19}, "budget", "largest budget accepted (1e+18)"),
+    ({"start_date": "2026-02-30"}, "start_date", "ISO 8601 date"),
+    ({"start_date": "30/11/2026"}, "start_date", "ISO 8601 date"),
+    ({"start_date": 20261130}, "start_date", "ISO 8601 date"),
+    ({"start_date": "9999-12-25"}, "start_date", "after 9999-12-31"),
+])
+def test_instance_json_v2_limits(tiny_rows, change, column, text):
+    _, rows = tiny_rows
+    assert_problem(problems({**META, **change}, rows), "instance.json", None, column, text)
+
+
+def test_largest_horizon_and_budget_accepted(tiny_rows):
+    _, rows = tiny_rows
+    inst = build({**META, "budget": BUDGET_LIMIT, "start_date": "2026-11-30"}, rows)
+    assert inst.budget == 1e18 and str(inst.start_date) == "2026-11-30"
+
+
+def _dated(rows, table):
+    t = table_from_rows(table, rows.pop(table))
+    days = t.column("day").to_pylist()
+    dates = [dt.date(2026, 12, 1) + dt.timedelta(days=d) for d in days]
+    return t.drop_columns(["day"]).append_column("date", pa.array(dates, pa.date32())), days
+
+
+@pytest.mark.parametrize("table", ["demand", "capacity", "floors", "pipeline"])
+def test_date_column_instead_of_day(tiny_rows, table):
+    meta, rows = tiny_rows
+    expected = build({**META, **meta}, copy.deepcopy(rows))
+    t, _ = _dated(rows, table)
+    inst = build({**META, **meta, "start_date": "2026-12-01"}, rows, {table: t})
+    for k in ("demand", "capacity", "floor", "pipeline"):
+        np.testing.assert_array_equal(getattr(inst, k), getattr(expected, k))
+
+
+def test_date_outside_horizon_is_an_error_in_dates(tiny_rows):
+    meta, rows = tiny_rows
+    t, _ = _dated(rows, "demand")
+    found = problems({**META, **meta, "start_date": "2026-12-03"}, rows, {"demand": t})
+    assert_problem(found, "table demand", 0, "date",
+                   "but the horizon runs 2026-12-03..2026-12-12")
+
+
+def test_date_without_start_date_refused(tiny_rows):
+    meta, rows = tiny_rows
+    t, _ = _dated(rows, "demand")
+    assert_problem(problems({**META, **meta}, rows, {"demand": t}), "table demand", None, "date",
+                   'set "start_date"')
+
+
+def test_day_and_date_together_refused(tiny_rows):
+    meta, rows = tiny_rows
+    t, days = _dated(rows, "demand")
+    t = t.append_column("day", pa.array(days, pa.int32()))
+    assert_problem(problems({**META, **meta, "start_date": "2026-12-01"}, rows, {"demand": t}),
+                   "table demand", None, "date", "both a day and a date column")
+
+
+def test_unknown_names_get_the_nearest_known(tiny_rows):
+    meta, rows = tiny_rows
+    node = rows["nodes"][0]["node"]
+    typo = node[1] + node[0] + node[2:]  # two letters swapped
+    rows["demand"][0]["node"] = typo
+    rows["lanes"][0]["origin"] = rows["suppliers"][0]["supplier"].upper() + "x"
+    found = problems({**META, **meta}, rows)
+    assert_problem(found, "table demand", 0, "node", f"did you mean {node!r}")
+    assert_problem(found, "table lanes", 0, "origin", "did you mean")
+
+
+def test_misspelt_column_refused_but_near_present_one_only_noted(tiny_rows):
+    meta, rows = tiny_rows
+    nodes = table_from_rows("nodes", rows.pop("nodes"))
+    typo = nodes.drop_columns(["max_stock"]).append_column("max_stok", nodes.column("max_stock"))
+    assert_problem(problems({**META, **meta}, rows, {"nodes": typo}), "table nodes", None,
+                   "max_stok", "did you mean 'max_stock'?")
+    noted = nodes.append_column("note", pa.array(["x"] * nodes.num_rows))
+    inst = build({**META, **meta}, rows, {"nodes": noted})
+    assert [(w.table, w.column) for w in inst.warnings] == [("table nodes", "note")]
+    assert "not to be confused with 'node'" in inst.warnings[0].message
+
+
+def test_misspelt_table_file_refused(tiny_rows, write_instance):
+    meta, rows = tiny_rows
+    floors = rows.pop("floors")
+    path = write_instance(meta, rows)
+    pa.feather.write_feather(table_from_rows("floors", floors), path / "floor.arrow")
+    with pytest.raises(InvalidInstanceError) as e:
+        load_instance(path)
+    assert_problem(e.value.problems, "floor.arrow", None, None, "did you mean 'floors.arrow'?")
