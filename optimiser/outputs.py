@@ -82,6 +82,7 @@ def _c(name, typ, doc, unit="", **kw) -> OutCol:
 
 
 S, I32, I64, F = pa.string(), pa.int32(), pa.int64(), pa.float64()
+_PLANNED = "plans with status optimal or feasible (and kept, labelled, when a plan failed the check)"
 
 FLOWS = OutputTable("flows", "plan", "Every movement of the plan, one row per lane and dispatch "
                     "day with quantity > 0: orders from suppliers and shipments between nodes.", (
@@ -92,7 +93,7 @@ FLOWS = OutputTable("flows", "plan", "Every movement of the plan, one row per la
     _c("depart_day", I32, "day of dispatch (0-based)", "day"),
     _c("arrive_day", I32, "depart_day + the lane's lead time", "day", needed=False),
     _c("quantity", F, "units dispatched", "units"),
-))
+), when=_PLANNED)
 
 STOCK = OutputTable("stock", "plan", "End-of-day stock of every (node, commodity) on every day.", (
     _c("node", S, "node"),
@@ -105,7 +106,7 @@ STOCK = OutputTable("stock", "plan", "End-of-day stock of every (node, commodity
     _c("unmet", F, "consumption the plan leaves unmet that day", "units"),
     _c("planning_floor", F, "the floor the final LP used (planning for reliability only)",
        "units", optional=True),
-))
+), when=_PLANNED)
 
 ORDERS = OutputTable("orders", "plan", "What to buy, from whom, when: one row per supplier lane "
                      "and dispatch day with quantity > 0. `cost` sums to the breakdown's "
@@ -120,7 +121,7 @@ ORDERS = OutputTable("orders", "plan", "What to buy, from whom, when: one row pe
     _c("unit_price", F, "the supplier's price per unit", "money/unit"),
     _c("cost", F, "quantity x unit_price", "money"),
     _c("transport_cost", F, "quantity x the lane's unit_cost", "money"),
-))
+), when=_PLANNED)
 
 SHADOW_PRICES = OutputTable(
     "shadow_prices", "plan", "The limits that bind the plan and what one more unit of each is "

@@ -154,7 +154,7 @@ def flows_table(inst: Instance, x: np.ndarray) -> pa.Table:
 def orders_table(inst: Instance, x: np.ndarray) -> pa.Table:
     """What to buy, from whom, when: supplier lanes only, one row per (lane, day) with q > 0."""
     sup = inst.lane_from_supplier[:, None] & (x > 0)
-    lane, day = np.nonzero(sup)
+    day, lane = np.nonzero(sup.T)  # by order day, then lane: the order in which to place them
     p = inst.lane_origin[lane]
     q = x[lane, day]
     price = inst.unit_price[p]
