@@ -26,7 +26,6 @@ import pyarrow.compute as pc
 from .errors import InvalidPlanError, PlanNotUsableError
 from .instance import Instance
 from .io import as_numpy
-from .model.status import HAS_PLAN, Status
 from .outputs import (
     FLOWS,
     INFEASIBILITY,
@@ -38,6 +37,7 @@ from .outputs import (
     with_dates,
     write_output_table,
 )
+from .status import HAS_PLAN, Status
 
 # kept for importers; the declarations live in optimiser/outputs.py
 FLOWS_SCHEMA = FLOWS.schema

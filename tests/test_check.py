@@ -71,8 +71,8 @@ def test_check_names_an_unknown_lane(tiny):
 
 def test_check_refuses_nonoptimal_plan_object_unless_allowed(tiny):
     from optimiser.errors import PlanNotUsableError
-    from optimiser.model.status import Status
     from optimiser.plan import Plan
+    from optimiser.status import Status
 
     inst, plan = tiny
     bad = Plan(instance=inst, status=Status.ERROR, x=plan.x, s=plan.s, u=plan.u, r=plan.r,

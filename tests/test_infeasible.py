@@ -133,8 +133,8 @@ def test_require_usable_api(tmp_path):
 
 
 def test_no_plan_tables_for_no_solution(tmp_path):
-    from optimiser.model.status import Status
     from optimiser.plan import Plan
+    from optimiser.status import Status
 
     inst = make_instance("x", 2, suppliers=[], nodes=[], lanes=[])
     import numpy as np

@@ -103,7 +103,7 @@ def test_totals_per_supplier_and_commodity(tiny_plan):
 
 
 def test_plan_status_is_the_enum(tiny_plan):
-    from optimiser.model.status import Status
+    from optimiser.status import Status
 
     assert isinstance(tiny_plan.status, Status) and tiny_plan.status == "optimal"
     assert tiny_plan.summary["status"] == tiny_plan.status.value
