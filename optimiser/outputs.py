@@ -441,6 +441,25 @@ def outputs_reference() -> str:
                 flags += " (optional)" if c.optional else ""
                 out.append(f"| `{c.name}` | {_type_name(c.type)} | {c.unit} | {c.doc}{flags} |")
             out.append("")
+    out += ["## Choices where the contract is silent", "",
+            "- An infeasible plan writes no relaxed plan: the point that breaks the fewest "
+            "requirements is a plan for a different instance, and figures of it (fill rate, "
+            "cost) read as if real. The planner gets `infeasibility.items` instead: each "
+            "requirement that must give way, grouped into day ranges (with `first_date`/"
+            "`last_date` when the instance has a start_date), `required` and `achievable` at "
+            "the worst day, `why` it cannot hold (lead times against the days it starts, "
+            "capacity over the horizon, stock already above a storage limit) and `fix` (the "
+            "floor, contract or limit to set, making a floor soft, initial stock to add). "
+            "`breakdown` values and `totals` are null when there is no plan.",
+            "- `orders` rows are sorted by order day, then lane: the order in which to place "
+            "them. `flows` keeps lane order.",
+            "- Below the floor counts where stock < floor - 1e-6 x max(1, floor), for "
+            "`below_floor_unit_days` and `days_below_floor` alike.",
+            "- `optimiser show PLAN [orders|shipments|stock|binding|infeasibility]` reads only "
+            "the plan directory; shipments are flows whose origin is a node of the plan's "
+            "stock table; binding limits are grouped into runs of consecutive days with the "
+            "smallest and largest shadow price of the run, largest first. Dates come from "
+            "summary.json `start_date`.", ""]
     out += ["## Plan summary.json", "", "| key | meaning |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in PLAN_SUMMARY_KEYS.items()]
     out += ["", "## Statuses", "", "| status | exit code | meaning |", "|---|---|---|"]
