@@ -82,6 +82,7 @@ def _c(name, typ, doc, unit="", **kw) -> OutCol:
 
 
 S, I32, I64, F = pa.string(), pa.int32(), pa.int64(), pa.float64()
+_PLANNED = "plans with status optimal or feasible (and kept, labelled, when a plan failed the check)"
 
 FLOWS = OutputTable("flows", "plan", "Every movement of the plan, one row per lane and dispatch "
                     "day with quantity > 0: orders from suppliers and shipments between nodes.", (
@@ -92,7 +93,7 @@ FLOWS = OutputTable("flows", "plan", "Every movement of the plan, one row per la
     _c("depart_day", I32, "day of dispatch (0-based)", "day"),
     _c("arrive_day", I32, "depart_day + the lane's lead time", "day", needed=False),
     _c("quantity", F, "units dispatched", "units"),
-))
+), when=_PLANNED)
 
 STOCK = OutputTable("stock", "plan", "End-of-day stock of every (node, commodity) on every day.", (
     _c("node", S, "node"),
@@ -105,7 +106,7 @@ STOCK = OutputTable("stock", "plan", "End-of-day stock of every (node, commodity
     _c("unmet", F, "consumption the plan leaves unmet that day", "units"),
     _c("planning_floor", F, "the floor the final LP used (planning for reliability only)",
        "units", optional=True),
-))
+), when=_PLANNED)
 
 ORDERS = OutputTable("orders", "plan", "What to buy, from whom, when: one row per supplier lane "
                      "and dispatch day with quantity > 0. `cost` sums to the breakdown's "
@@ -120,7 +121,7 @@ ORDERS = OutputTable("orders", "plan", "What to buy, from whom, when: one row pe
     _c("unit_price", F, "the supplier's price per unit", "money/unit"),
     _c("cost", F, "quantity x unit_price", "money"),
     _c("transport_cost", F, "quantity x the lane's unit_cost", "money"),
-))
+), when=_PLANNED)
 
 SHADOW_PRICES = OutputTable(
     "shadow_prices", "plan", "The limits that bind the plan and what one more unit of each is "
@@ -440,6 +441,25 @@ def outputs_reference() -> str:
                 flags += " (optional)" if c.optional else ""
                 out.append(f"| `{c.name}` | {_type_name(c.type)} | {c.unit} | {c.doc}{flags} |")
             out.append("")
+    out += ["## Choices where the contract is silent", "",
+            "- An infeasible plan writes no relaxed plan: the point that breaks the fewest "
+            "requirements is a plan for a different instance, and figures of it (fill rate, "
+            "cost) read as if real. The planner gets `infeasibility.items` instead: each "
+            "requirement that must give way, grouped into day ranges (with `first_date`/"
+            "`last_date` when the instance has a start_date), `required` and `achievable` at "
+            "the worst day, `why` it cannot hold (lead times against the days it starts, "
+            "capacity over the horizon, stock already above a storage limit) and `fix` (the "
+            "floor, contract or limit to set, making a floor soft, initial stock to add). "
+            "`breakdown` values and `totals` are null when there is no plan.",
+            "- `orders` rows are sorted by order day, then lane: the order in which to place "
+            "them. `flows` keeps lane order.",
+            "- Below the floor counts where stock < floor - 1e-6 x max(1, floor), for "
+            "`below_floor_unit_days` and `days_below_floor` alike.",
+            "- `optimiser show PLAN [orders|shipments|stock|binding|infeasibility]` reads only "
+            "the plan directory; shipments are flows whose origin is a node of the plan's "
+            "stock table; binding limits are grouped into runs of consecutive days with the "
+            "smallest and largest shadow price of the run, largest first. Dates come from "
+            "summary.json `start_date`.", ""]
     out += ["## Plan summary.json", "", "| key | meaning |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in PLAN_SUMMARY_KEYS.items()]
     out += ["", "## Statuses", "", "| status | exit code | meaning |", "|---|---|---|"]

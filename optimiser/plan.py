@@ -26,7 +26,6 @@ import pyarrow.compute as pc
 from .errors import InvalidPlanError, PlanNotUsableError
 from .instance import Instance
 from .io import as_numpy
-from .model.status import HAS_PLAN, Status
 from .outputs import (
     FLOWS,
     INFEASIBILITY,
@@ -38,6 +37,7 @@ from .outputs import (
     with_dates,
     write_output_table,
 )
+from .status import HAS_PLAN, Status
 
 # kept for importers; the declarations live in optimiser/outputs.py
 FLOWS_SCHEMA = FLOWS.schema
@@ -154,7 +154,7 @@ def flows_table(inst: Instance, x: np.ndarray) -> pa.Table:
 def orders_table(inst: Instance, x: np.ndarray) -> pa.Table:
     """What to buy, from whom, when: supplier lanes only, one row per (lane, day) with q > 0."""
     sup = inst.lane_from_supplier[:, None] & (x > 0)
-    lane, day = np.nonzero(sup)
+    day, lane = np.nonzero(sup.T)  # by order day, then lane: the order in which to place them
     p = inst.lane_origin[lane]
     q = x[lane, day]
     price = inst.unit_price[p]

@@ -27,10 +27,10 @@ from .model.backends import DEFAULT_SOLVER, SolverOptions, get_backend
 from .model.build import LP, build_lp
 from .model.decompose import can_decompose, concat_tables, split_by_commodity
 from .model.duals import kkt_check, shadow_prices
-from .model.status import HAS_PLAN, Status
 from .outputs import SHADOW_PRICES, start_date_of
 from .plan import Plan, plan_totals
 from .replay import stock_from_flows
+from .status import HAS_PLAN, Status
 
 SHADOW_SCHEMA = SHADOW_PRICES.schema
 

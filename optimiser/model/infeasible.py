@@ -181,7 +181,7 @@ def _days(a, b) -> str:
 
 
 def _num(v: float) -> str:
-    return f"{v:,.6g}"
+    return f"{float(v) + 0.0:,.6g}"  # + 0.0: never "-0"
 
 
 def explain_item(inst, item: dict) -> tuple[str, str]:
