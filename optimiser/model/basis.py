@@ -54,10 +54,6 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     T, I = inst.horizon, inst.n_pairs
     A0, SRC, SINK = nd["A0"], nd["SRC"], nd["SINK"]
     Q = float(net.Q)
-    if pot is not None:
-        zero = (net.costs + pot[net.tails] - pot[net.heads]) == 0
-    else:
-        zero = np.zeros(net.n_arcs, dtype=bool)
     # the ground: SINK and A(p) without a contract are SRC in the LP's network
     con_pairs = np.asarray(lp.block_meta["contract"]["pair"], dtype=np.int64)
     ground = np.arange(net.n_nodes, dtype=np.int64)
@@ -65,6 +61,13 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     has_con = np.zeros(inst.n_supplier_pairs, dtype=bool)
     has_con[con_pairs] = True
     ground[A0 + np.flatnonzero(~has_con)] = SRC
+    if pot is not None:
+        # reduced costs with the ground's potential shared (the LP's duals are 0 there): a
+        # tree of such zero arcs is dual feasible in the LP, not only in the network
+        pot = pot[ground]
+        zero = (net.costs + pot[net.tails] - pot[net.heads]) == 0
+    else:
+        zero = np.zeros(net.n_arcs, dtype=bool)
 
     cap_meta = lp.block_meta["supplier_capacity"]
     cap_p, cap_t = np.asarray(cap_meta["pair"], np.int64), np.asarray(cap_meta["day"], np.int64)
@@ -161,4 +164,5 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
         return _fail('a variable off the tree between its bounds')
     if int((col == BASIC).sum() + (row == BASIC).sum()) != lp.A.shape[0]:
         return _fail('basic count differs from the rows')
-    return (col, row), ""
+    n_off = int((in_tree & (weight == 3)).sum())
+    return (col, row), f"spanning tree ({n_off} tree arcs of nonzero reduced cost)"
