@@ -107,6 +107,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
                            "procurement": p.breakdown["procurement"],
                            "extra_cost": p.objective - base_obj})
         plan.frontier = frontier_table(points)
+        plan.frontier_floors = {r: o.planning_floor for r, o in outcomes.items()}
     timings["loop"] = sum(o.seconds for o in outcomes.values())
     timings["replay"] = loop.runner.seconds
     timings["total"] = time.perf_counter() - t0
@@ -120,7 +121,8 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
         "replay_seconds": loop.runner.seconds,
         "targets": [{"reliability": r, "certified": o.certified, "trained": o.trained,
                      "iterations": o.iterations, "attempts": o.attempts,
-                     "seconds": o.seconds} for r, o in outcomes.items()],
+                     "certify": o.certify_ranges, "seconds": o.seconds}
+                    for r, o in outcomes.items()],
         "limits": limits,
     }
     return plan

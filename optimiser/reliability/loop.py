@@ -89,6 +89,7 @@ class Loop:
         self.lp = ReliabilityLP(inst, self.ready | self.service, baseline_u, workers=lp_workers)
         self.baseline_u = baseline_u
         self.P = np.where(self.ready[:, None], inst.floor, 0.0).astype(np.float64)
+        self.hard = np.zeros_like(self.P)  # the floors a lower target held (nested frontier)
         self.runner = Runner(map_fn=map_fn)
         self.next_certify = targets.train  # certification ranges follow the training one
         self.replay_seconds = 0.0
@@ -119,7 +120,7 @@ class Loop:
             stall_s = np.zeros(len(isv), int)
             stall_j = 0
             for _ in range(MAX_ITER):
-                res = self.lp.solve(self.P)
+                res = self.lp.solve(self.P, self.hard)
                 iterations += 1
                 if res.status != Status.OPTIMAL:
                     raise RuntimeError(f"the reliability LP ended {res.status.value}")
@@ -247,7 +248,8 @@ class Loop:
                     and np.array_equal(before[2], tr_s)):
                 break  # training already covers every breach: tightening changes nothing
         held = np.where(res.unreached > R_TOL * np.maximum(1.0, self.P),
-                        np.minimum(self.P, res.s), self.P)
+                        np.maximum(np.minimum(self.P, res.s), self.hard), self.P) + 0.0
+        self.hard = held
         rows = {
             "ready": {"pairs": ir, "train": c_r, "certify": k_r, "upper": u_r, "ok": ok_r},
             "service": {"pairs": isv, "train": c_s, "certify": k_s, "upper": u_s, "ok": ok_s},

@@ -55,6 +55,10 @@ class _Block:
     r_cols: np.ndarray  # the r variable of each readiness row
     row_pair: np.ndarray  # full pair of each readiness row
     row_day: np.ndarray
+    s_cols: np.ndarray  # stock variables of the candidate pairs
+    s_pair: np.ndarray  # their full pair
+    s_day: np.ndarray
+    s_ub: np.ndarray  # their upper bound (max_stock)
     sol: RawSolution | None = None
     seconds: float = 0.0
     iterations: int = 0
@@ -90,12 +94,12 @@ class ReliabilityLP:
         else:
             parts = [(mod, np.arange(inst.n_pairs), np.arange(inst.n_lanes))]
         t = time.perf_counter()
-        self.blocks = [self._block(sub, pairs, lanes, unmet_cap[pairs])
+        self.blocks = [self._block(sub, pairs, lanes, unmet_cap[pairs], cand[pairs])
                        for sub, pairs, lanes in parts]
         self.build_seconds = time.perf_counter() - t
         self.solves: list[dict] = []
 
-    def _block(self, sub: Instance, pairs, lanes, cap) -> _Block:
+    def _block(self, sub: Instance, pairs, lanes, cap, cand) -> _Block:
         from ..model.backends.highs import make_highs
 
         lp = build_lp(sub, unmet_cap=cap)
@@ -105,17 +109,25 @@ class ReliabilityLP:
         flat = lp.block_meta["readiness"]["flat"]
         T = sub.horizon
         r_cols = (lp.vars.r_start + np.arange(len(flat))).astype(np.int32)
+        sflat = (np.flatnonzero(cand)[:, None] * T + np.arange(T)[None, :]).ravel()
+        s_cols = (lp.vars.s_start + sflat).astype(np.int32)
         return _Block(pairs=pairs, lanes=lanes, lp=lp, highs=h, rows=rows, r_cols=r_cols,
-                      row_pair=pairs[flat // T], row_day=flat % T)
+                      row_pair=pairs[flat // T], row_day=flat % T, s_cols=s_cols,
+                      s_pair=pairs[sflat // T], s_day=sflat % T,
+                      s_ub=lp.vars.ub[s_cols].copy())
 
-    def solve(self, planning_floor: np.ndarray) -> LPResult:
+    def solve(self, planning_floor: np.ndarray, hard: np.ndarray | None = None) -> LPResult:
+        """Solve with rows s + r >= planning_floor and, where given, s >= hard (a floor
+        known to be reachable, e.g. a lower frontier target's: keeps the frontier nested)."""
         t = time.perf_counter()
+        if hard is None:
+            hard = np.zeros_like(planning_floor)
         if self.workers > 1 and len(self.blocks) > 1:
             with ThreadPoolExecutor(max_workers=min(self.workers, len(self.blocks))) as ex:
-                list(ex.map(lambda b: self._solve_block(b, planning_floor), self.blocks))
+                list(ex.map(lambda b: self._solve_block(b, planning_floor, hard), self.blocks))
         else:
             for b in self.blocks:
-                self._solve_block(b, planning_floor)
+                self._solve_block(b, planning_floor, hard)
         wall = time.perf_counter() - t
         inst = self.inst
         I, T = inst.n_pairs, inst.horizon
@@ -151,7 +163,7 @@ class ReliabilityLP:
         self.solves.append({"seconds": wall, "iterations": iters, "warm": len(self.solves) > 0})
         return LPResult(status, x, u, s, r, dual, wall, iters)
 
-    def _solve_block(self, b: _Block, planning_floor: np.ndarray) -> None:
+    def _solve_block(self, b: _Block, planning_floor: np.ndarray, hard: np.ndarray) -> None:
         import highspy
 
         from .._fdcapture import stdout_to_stderr
@@ -164,6 +176,11 @@ class ReliabilityLP:
             b.lp.vars.ub[b.r_cols] = lo
             b.highs.changeRowsBounds(n, b.rows, lo, np.full(n, highspy.kHighsInf))
             b.highs.changeColsBounds(n, b.r_cols, np.zeros(n), lo)
+        if len(b.s_cols):
+            lb = np.minimum(np.ascontiguousarray(hard[b.s_pair, b.s_day], dtype=np.float64),
+                            b.s_ub)
+            b.lp.vars.lb[b.s_cols] = lb
+            b.highs.changeColsBounds(len(b.s_cols), b.s_cols, lb, b.s_ub)
         t = time.perf_counter()
         with stdout_to_stderr():
             b.highs.run()
