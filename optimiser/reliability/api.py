@@ -68,7 +68,8 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     log(f"expected-demand plan: objective {baseline.objective:,.2f} "
         f"({timings['baseline']:.2f}s)")
     t = time.perf_counter()
-    loop = Loop(inst, targets, prm, baseline.u, map_fn=map, log=log)
+    loop = Loop(inst, targets, prm, baseline.u, map_fn=map, log=log,
+                start=(baseline.x, baseline.s, baseline.u))
     timings["lp_build"] = time.perf_counter() - t
     levels = sorted(set(targets.frontier) | {targets.reliability})
     outcomes: dict[float, Outcome] = {}

@@ -79,14 +79,15 @@ class Loop:
     """State shared by the targets of one call (the frontier's included)."""
 
     def __init__(self, inst: Instance, targets: Targets, params: ScenarioParams,
-                 baseline_u: np.ndarray, map_fn=None, lp_workers: int = 1,
+                 baseline_u: np.ndarray, map_fn=None, lp_workers: int = 2, start=None,
                  log: Callable[[str], None] | None = None):
         self.inst, self.targets, self.params = inst, targets, params
         self.log = log or (lambda msg: None)
         self.ready = protected_pairs(inst)
         self.service = service_pairs(inst) if targets.service is not None else \
             np.zeros(inst.n_pairs, bool)
-        self.lp = ReliabilityLP(inst, self.ready | self.service, baseline_u, workers=lp_workers)
+        self.lp = ReliabilityLP(inst, self.ready | self.service, baseline_u,
+                                workers=lp_workers, start=start)
         self.baseline_u = baseline_u
         self.P = np.where(self.ready[:, None], inst.floor, 0.0).astype(np.float64)
         self.hard = np.zeros_like(self.P)  # the floors a lower target held (nested frontier)
