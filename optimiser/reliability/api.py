@@ -68,7 +68,8 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     log(f"expected-demand plan: objective {baseline.objective:,.2f} "
         f"({timings['baseline']:.2f}s)")
     t = time.perf_counter()
-    loop = Loop(inst, targets, prm, baseline.u, map_fn=map, log=log)
+    loop = Loop(inst, targets, prm, baseline.u, map_fn=map, log=log,
+                start=(baseline.x, baseline.s, baseline.u))
     timings["lp_build"] = time.perf_counter() - t
     levels = sorted(set(targets.frontier) | {targets.reliability})
     outcomes: dict[float, Outcome] = {}
@@ -107,6 +108,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
                            "procurement": p.breakdown["procurement"],
                            "extra_cost": p.objective - base_obj})
         plan.frontier = frontier_table(points)
+        plan.frontier_floors = {r: o.planning_floor for r, o in outcomes.items()}
     timings["loop"] = sum(o.seconds for o in outcomes.values())
     timings["replay"] = loop.runner.seconds
     timings["total"] = time.perf_counter() - t0
@@ -120,7 +122,8 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
         "replay_seconds": loop.runner.seconds,
         "targets": [{"reliability": r, "certified": o.certified, "trained": o.trained,
                      "iterations": o.iterations, "attempts": o.attempts,
-                     "seconds": o.seconds} for r, o in outcomes.items()],
+                     "certify": o.certify_ranges, "seconds": o.seconds}
+                    for r, o in outcomes.items()],
         "limits": limits,
     }
     return plan

@@ -79,16 +79,18 @@ class Loop:
     """State shared by the targets of one call (the frontier's included)."""
 
     def __init__(self, inst: Instance, targets: Targets, params: ScenarioParams,
-                 baseline_u: np.ndarray, map_fn=None, lp_workers: int = 1,
+                 baseline_u: np.ndarray, map_fn=None, lp_workers: int = 2, start=None,
                  log: Callable[[str], None] | None = None):
         self.inst, self.targets, self.params = inst, targets, params
         self.log = log or (lambda msg: None)
         self.ready = protected_pairs(inst)
         self.service = service_pairs(inst) if targets.service is not None else \
             np.zeros(inst.n_pairs, bool)
-        self.lp = ReliabilityLP(inst, self.ready | self.service, baseline_u, workers=lp_workers)
+        self.lp = ReliabilityLP(inst, self.ready | self.service, baseline_u,
+                                workers=lp_workers, start=start)
         self.baseline_u = baseline_u
         self.P = np.where(self.ready[:, None], inst.floor, 0.0).astype(np.float64)
+        self.hard = np.zeros_like(self.P)  # the floors a lower target held (nested frontier)
         self.runner = Runner(map_fn=map_fn)
         self.next_certify = targets.train  # certification ranges follow the training one
         self.replay_seconds = 0.0
@@ -119,7 +121,7 @@ class Loop:
             stall_s = np.zeros(len(isv), int)
             stall_j = 0
             for _ in range(MAX_ITER):
-                res = self.lp.solve(self.P)
+                res = self.lp.solve(self.P, self.hard)
                 iterations += 1
                 if res.status != Status.OPTIMAL:
                     raise RuntimeError(f"the reliability LP ended {res.status.value}")
@@ -247,7 +249,8 @@ class Loop:
                     and np.array_equal(before[2], tr_s)):
                 break  # training already covers every breach: tightening changes nothing
         held = np.where(res.unreached > R_TOL * np.maximum(1.0, self.P),
-                        np.minimum(self.P, res.s), self.P)
+                        np.maximum(np.minimum(self.P, res.s), self.hard), self.P) + 0.0
+        self.hard = held
         rows = {
             "ready": {"pairs": ir, "train": c_r, "certify": k_r, "upper": u_r, "ok": ok_r},
             "service": {"pairs": isv, "train": c_s, "certify": k_s, "upper": u_s, "ok": ok_s},

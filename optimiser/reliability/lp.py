@@ -55,6 +55,10 @@ class _Block:
     r_cols: np.ndarray  # the r variable of each readiness row
     row_pair: np.ndarray  # full pair of each readiness row
     row_day: np.ndarray
+    s_cols: np.ndarray  # stock variables of the candidate pairs
+    s_pair: np.ndarray  # their full pair
+    s_day: np.ndarray
+    s_ub: np.ndarray  # their upper bound (max_stock)
     sol: RawSolution | None = None
     seconds: float = 0.0
     iterations: int = 0
@@ -76,7 +80,9 @@ class ReliabilityLP:
     """The warm LP session of one reliability run. `solve(P)` -> LPResult."""
 
     def __init__(self, inst: Instance, candidates: np.ndarray, unmet_cap: np.ndarray,
-                 workers: int = 1):
+                 workers: int = 1, start=None):
+        """start: (x, s, u) of a plan (the expected-demand one) to start the first solve
+        from; it satisfies every row (r takes up any deficit below the planning floor)."""
         self.inst = inst
         self.big = big_penalty(inst)
         self.workers = max(1, int(workers))
@@ -90,12 +96,13 @@ class ReliabilityLP:
         else:
             parts = [(mod, np.arange(inst.n_pairs), np.arange(inst.n_lanes))]
         t = time.perf_counter()
-        self.blocks = [self._block(sub, pairs, lanes, unmet_cap[pairs])
+        self.blocks = [self._block(sub, pairs, lanes, unmet_cap[pairs], cand[pairs])
                        for sub, pairs, lanes in parts]
         self.build_seconds = time.perf_counter() - t
         self.solves: list[dict] = []
+        self._start = start
 
-    def _block(self, sub: Instance, pairs, lanes, cap) -> _Block:
+    def _block(self, sub: Instance, pairs, lanes, cap, cand) -> _Block:
         from ..model.backends.highs import make_highs
 
         lp = build_lp(sub, unmet_cap=cap)
@@ -105,17 +112,30 @@ class ReliabilityLP:
         flat = lp.block_meta["readiness"]["flat"]
         T = sub.horizon
         r_cols = (lp.vars.r_start + np.arange(len(flat))).astype(np.int32)
+        sflat = (np.flatnonzero(cand)[:, None] * T + np.arange(T)[None, :]).ravel()
+        s_cols = (lp.vars.s_start + sflat).astype(np.int32)
         return _Block(pairs=pairs, lanes=lanes, lp=lp, highs=h, rows=rows, r_cols=r_cols,
-                      row_pair=pairs[flat // T], row_day=flat % T)
+                      row_pair=pairs[flat // T], row_day=flat % T, s_cols=s_cols,
+                      s_pair=pairs[sflat // T], s_day=sflat % T,
+                      s_ub=lp.vars.ub[s_cols].copy())
 
-    def solve(self, planning_floor: np.ndarray) -> LPResult:
+    def solve(self, planning_floor: np.ndarray, hard: np.ndarray | None = None) -> LPResult:
+        """Solve with rows s + r >= planning_floor and, where given, s >= hard (a floor
+        known to be reachable, e.g. a lower frontier target's: keeps the frontier nested)."""
         t = time.perf_counter()
+        if hard is None:
+            hard = np.zeros_like(planning_floor)
+        start, self._start = self._start, None
+
+        def one(b):
+            self._solve_block(b, planning_floor, hard, start)
+
         if self.workers > 1 and len(self.blocks) > 1:
             with ThreadPoolExecutor(max_workers=min(self.workers, len(self.blocks))) as ex:
-                list(ex.map(lambda b: self._solve_block(b, planning_floor), self.blocks))
+                list(ex.map(one, self.blocks))
         else:
             for b in self.blocks:
-                self._solve_block(b, planning_floor)
+                one(b)
         wall = time.perf_counter() - t
         inst = self.inst
         I, T = inst.n_pairs, inst.horizon
@@ -151,7 +171,8 @@ class ReliabilityLP:
         self.solves.append({"seconds": wall, "iterations": iters, "warm": len(self.solves) > 0})
         return LPResult(status, x, u, s, r, dual, wall, iters)
 
-    def _solve_block(self, b: _Block, planning_floor: np.ndarray) -> None:
+    def _solve_block(self, b: _Block, planning_floor: np.ndarray, hard: np.ndarray,
+                     start=None) -> None:
         import highspy
 
         from .._fdcapture import stdout_to_stderr
@@ -164,6 +185,16 @@ class ReliabilityLP:
             b.lp.vars.ub[b.r_cols] = lo
             b.highs.changeRowsBounds(n, b.rows, lo, np.full(n, highspy.kHighsInf))
             b.highs.changeColsBounds(n, b.r_cols, np.zeros(n), lo)
+        if len(b.s_cols):
+            lb = np.minimum(np.ascontiguousarray(hard[b.s_pair, b.s_day], dtype=np.float64),
+                            b.s_ub)
+            b.lp.vars.lb[b.s_cols] = lb
+            b.highs.changeColsBounds(len(b.s_cols), b.s_cols, lb, b.s_ub)
+        if start is not None:
+            hs = highspy.HighsSolution()
+            hs.col_value = self._point(b, start, planning_floor)
+            hs.value_valid = True
+            b.highs.setSolution(hs)
         t = time.perf_counter()
         with stdout_to_stderr():
             b.highs.run()
@@ -185,6 +216,21 @@ class ReliabilityLP:
                 sol.duals = np.asarray(hs.row_dual, dtype=np.float64)
                 sol.reduced_costs = np.asarray(hs.col_dual, dtype=np.float64)
         b.sol = sol
+
+    def _point(self, b: _Block, start, planning_floor) -> np.ndarray:
+        """The block's variable vector of a plan (x, s, u), r filling any deficit."""
+        x, s, u = start
+        v = b.lp.vars
+        out = np.zeros(v.n)
+        out[:v.nx] = x[b.lanes][v.x_lane, v.x_day]
+        sb = s[b.pairs]
+        out[v.s_start:v.u_start] = sb.ravel()
+        out[v.u_start:v.r_start] = np.minimum(u[b.pairs].ravel()[v.u_flat],
+                                              v.ub[v.u_start:v.r_start])
+        flat = b.lp.block_meta["readiness"]["flat"]
+        deficit = planning_floor[b.row_pair, b.row_day] - sb.ravel()[flat]
+        out[b.r_cols] = np.maximum(deficit, 0.0)
+        return out
 
     def shadow_prices(self):
         """Shadow prices of the last solve (KKT-checked, as the plain solve reports them)."""

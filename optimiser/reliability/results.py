@@ -32,6 +32,7 @@ class ReliabilityPlan(Plan):
     reliability: pa.Table | None = None
     frontier: pa.Table | None = None
     planning_floor: np.ndarray | None = None
+    frontier_floors: dict | None = None  # {R: planning floor [I, T]} of each frontier target
 
     @property
     def stock(self) -> pa.Table:
