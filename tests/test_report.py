@@ -619,7 +619,7 @@ def test_failure_leaves_nothing_behind(solved: fx.Dirs, tmp_path: Path, monkeypa
     def boom(*_a, **_k):
         raise RuntimeError("drawing failed")
 
-    monkeypatch.setattr(figures, "unmet_figure", boom)
+    monkeypatch.setattr(figures, "procurement_figure", boom)
     with pytest.raises(RuntimeError, match="drawing failed"):
         _run(str(solved.instance), str(solved.plan), "-o", str(tmp_path / "r"))
     assert list(tmp_path.iterdir()) == []

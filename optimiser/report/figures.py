@@ -92,9 +92,9 @@ def to_png(fig: Figure, dpi: int = 100) -> bytes:
     import matplotlib
 
     buf = io.BytesIO()
+    _no_math(fig)
+    # Tick labels made while drawing take the setting from rcParams: drawn as written too.
     with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
-        fig.canvas.draw()  # creates the tick labels, so that they too are drawn as written
-        _no_math(fig)
         fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
 
