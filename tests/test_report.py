@@ -218,7 +218,7 @@ def test_plan_repr_html_renders_tables_and_a_figure(solved: fx.Dirs) -> None:
     out = plan._repr_html_()
     assert "<pre>" not in out and "<table>" in out
     for row in ("procurement (price × quantity ordered)", "shortfall penalty (unmet consumption)",
-                "total cost (objective)", "What holds the plan back"):
+                "total cost (objective)", "shadow price (currency units per unit)"):
         assert row in out
     assert f"{plan.summary['objective']:,.0f}" in out
     srcs = re.findall(r'<img src="(data:image/png;base64,[^"]+)"', out)

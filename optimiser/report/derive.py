@@ -396,7 +396,8 @@ def fixes(q: Requirement, inst: Instance, start: dt.date | None) -> list[str]:
     days = days_text(q.first, q.last, start)
     where = f"{safe(q.node or q.supplier)} · {safe(q.commodity)}"
     if q.requirement == "readiness_floor":
-        lower = (f" (to {q.required - v:,.6g})" if np.isfinite(q.required) and np.isfinite(v) else "")
+        lower = (f" (to {q.required - v:,.6g}, the most it is short by on those days)"
+                 if np.isfinite(q.required) and np.isfinite(v) else "")
         out = [
             f"lower the floor of {where} on day(s) {days} by {amount}{lower}",
             f"make the floor of {where} soft (readiness_hard = false): the plan then pays the readiness "

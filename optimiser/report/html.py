@@ -256,7 +256,7 @@ def binding_table(groups: Sequence[Any], start: Any, *, max_rows: int = 25) -> s
     if len(groups) > max_rows:
         note += f" {len(groups) - max_rows} more rows not shown (smaller shadow prices)."
     return table(["limit", "on", "days", "binding days", "limit value", "shadow price (currency units per unit)"],
-                 rows, caption="What holds the plan back", note=note,
+                 rows, note=note,
                  numeric=[False, False, False, True, True, True])
 
 
@@ -296,7 +296,7 @@ def infeasibility_section(summary: Mapping[str, Any], items: Sequence[Any], inst
     parts = [f'<div class="banner"><h2>There is no plan to act on: status {escape(status)}</h2>'
              f"<p>{escape(STATUS_MEANING.get(status, 'the solve did not produce a plan').capitalize())}.</p>"]
     message = summary.get("message")
-    if isinstance(message, str) and message:
+    if isinstance(message, str) and message and not (items and "see infeasibility" in message):
         parts.append(f"<p>The solver says: {escape(message)}</p>")
     if relaxed:
         parts.append("<p>The plan files hold the relaxed plan in which the requirements below give way; it is "
