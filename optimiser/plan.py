@@ -120,7 +120,7 @@ class Plan:
     def _repr_html_(self) -> str:  # pragma: no cover - exercised in notebooks
         try:
             from .report import plan_html
-            return plan_html(self.summary)
+            return plan_html(self)
         except Exception:
             import html
             return f"<pre>{html.escape(repr(self))}</pre>"

@@ -1,9 +1,13 @@
-"""Hand-built instance, plan and evaluation directories for the report tests.
+"""Instance, plan and evaluation directories for the report tests.
 
-The numbers are plausible, not optimal: the report only draws what the files
-say, so the fixtures need the formats of SPEC sections 2, 4 and 7, not a
-solver. ``build(root, depots=N)`` writes ``instance/``, ``plan/`` and
-``eval/`` under ``root`` and returns their paths.
+``solved(root)`` writes a small valid instance of two commodities, solves it
+with the engine (a real plan, which passes the independent checker) and
+writes a hand-made evaluation of that plan; ``build(root, depots=N)`` writes
+a hand-made plan of N depots (plausible, not optimal) for the figure tests,
+which draw only what the tables say. ``reliability(plan)`` adds the files of
+a reliability plan (planning floor, certificate, frontier) with the columns
+docs/OUTPUTS.md lists; ``infeasible(root)`` writes an instance whose hard
+floor no lane can reach in time and its solve.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 HORIZON = 30
+HOSTILE = "Bob's $10 & $20 store"  # drawn as "Bob's 10&20 store" if $...$ were parsed as math
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,17 @@ def front_names(depots: int) -> list[str]:
     return ["front"] + [f"front-{j:02d}" for j in range(1, max(1, depots // 3))]
 
 
-def write_instance(directory: Path, depots: int = 2) -> None:
-    write_json(
-        directory / "instance.json",
-        {"format": "optimiser-instance", "version": 1, "name": "tiny-report", "horizon_days": HORIZON, "budget": 60000.0},
-    )
+def write_instance(directory: Path, depots: int = 2, *, supplier: str = "Acme", demand: bool = True,
+                   start_date: str | None = None) -> None:
+    """Depots hold shells and fuses with floors; consumers ("front", ...) consume shells (and fuses)."""
+    meta = {"format": "optimiser-instance", "version": 1, "name": "tiny-report", "horizon_days": HORIZON,
+            "budget": 60000.0}
+    if start_date:
+        meta["start_date"] = start_date
+    write_json(directory / "instance.json", meta)
     suppliers = pa.table(
         {
-            "supplier": ["Acme", "Borg", "Cyan"],
+            "supplier": [supplier, "Borg", "Cyan"],
             "commodity": ["shells", "shells", "fuses"],
             "unit_price": [10.0, 12.0, 3.0],
             "daily_capacity": [100.0, 60.0, 50.0],
@@ -71,6 +79,7 @@ def write_instance(directory: Path, depots: int = 2) -> None:
     nodes = depot_names(depots)
     fronts = front_names(depots)
     rows = [(n, k) for n in nodes for k in ("shells", "fuses")] + [(f, "shells") for f in fronts]
+    rows.append((fronts[0], "fuses"))
     write_table(
         directory,
         "nodes",
@@ -78,7 +87,7 @@ def write_instance(directory: Path, depots: int = 2) -> None:
             {
                 "node": [r[0] for r in rows],
                 "commodity": [r[1] for r in rows],
-                "initial_stock": [500.0] * len(rows),
+                "initial_stock": [20.0 if r[0] in fronts else 500.0 for r in rows],
                 "floor": [0.0 if r[0] in fronts else 400.0 if r[1] == "shells" else 100.0 for r in rows],
             }
         ),
@@ -88,20 +97,22 @@ def write_instance(directory: Path, depots: int = 2) -> None:
         "lanes",
         pa.table(
             {
-                "origin": ["Acme", "Borg", "Cyan"] + nodes,
-                "destination": [nodes[0], nodes[-1], nodes[0]] + ["front"] * len(nodes),
-                "commodity": ["shells", "shells", "fuses"] + ["shells"] * len(nodes),
-                "lead_time_days": pa.array([2, 3, 1] + [1] * len(nodes), type=pa.int32()),
+                "origin": [supplier, "Borg", "Cyan"] + nodes + [nodes[0]],
+                "destination": [nodes[0], nodes[-1], nodes[0]] + ["front"] * len(nodes) + ["front"],
+                "commodity": ["shells", "shells", "fuses"] + ["shells"] * len(nodes) + ["fuses"],
+                "mode": ["rail", "sea", "road"] + ["road"] * len(nodes) + ["road"],
+                "lead_time_days": pa.array([2, 3, 1] + [1] * len(nodes) + [1], type=pa.int32()),
+                "unit_cost": [0.5, 0.25, 0.1] + [0.2] * len(nodes) + [0.1],
             }
         ),
     )
-    # Acme's capacity drops on days 10..12: a capacity override (as Parquet).
+    # The supplier's capacity drops on days 10..12: a capacity override (as Parquet).
     write_table(
         directory,
         "capacity",
         pa.table(
             {
-                "supplier": ["Acme"] * 3,
+                "supplier": [supplier] * 3,
                 "commodity": ["shells"] * 3,
                 "day": pa.array([10, 11, 12], type=pa.int16()),
                 "capacity": [40.0, 40.0, 40.0],
@@ -109,6 +120,14 @@ def write_instance(directory: Path, depots: int = 2) -> None:
         ),
         fmt="parquet",
     )
+    if demand:
+        days = np.arange(HORIZON)
+        write_table(directory, "demand", pa.table({
+            "node": ["front"] * (2 * HORIZON),
+            "commodity": ["shells"] * HORIZON + ["fuses"] * HORIZON,
+            "day": pa.array(np.r_[days, days], type=pa.int32()),
+            "quantity": np.r_[np.full(HORIZON, 120.0), np.full(HORIZON, 30.0)],
+        }))
 
 
 def _stock_rows(depots: int, rng: np.random.Generator) -> dict[str, list]:
@@ -227,11 +246,13 @@ def write_plan(directory: Path, depots: int = 2, *, shadow: bool = True) -> None
     )
 
 
-def write_evaluation(directory: Path, depots: int = 2, *, scenarios: int = 200, nested: bool = True) -> None:
+def write_evaluation(directory: Path, stock: dict, *, scenarios: int = 200, nested: bool = True,
+                     by_commodity: bool = True) -> None:
+    """A hand-made evaluation of a plan whose stock table is ``stock`` (columns as lists or arrays)."""
     rng = np.random.default_rng(11)
     unmet = np.where(rng.random(scenarios) < 0.3, 0.0, rng.gamma(2.0, 80.0, scenarios))
     below = np.where(rng.random(scenarios) < 0.1, 0.0, rng.gamma(3.0, 300.0, scenarios))
-    demand = 3600.0 * rng.lognormal(0, 0.1, scenarios)
+    demand = 4500.0 * rng.lognormal(0, 0.1, scenarios)
     table = {
         "scenario": pa.array(np.arange(scenarios), type=pa.int64()),
         "demand": demand,
@@ -260,10 +281,28 @@ def write_evaluation(directory: Path, depots: int = 2, *, scenarios: int = 200, 
         "p_any_breach": float(np.mean(below > 0)),
     }
     summary.update({"kpis": kpis} if nested else kpis)
+    if by_commodity:
+        # Shells carry 80% of the unmet and the breaches, fuses the rest.
+        rows = {"scenario": [], "commodity": [], "demand": [], "unmet": [], "fill_rate": [], "shortfall_days": [],
+                "below_floor": [], "breach_days": [], "min_floor_ratio": []}
+        per: dict[str, dict] = {}
+        for k, share, dem in (("shells", 0.8, 3600.0), ("fuses", 0.2, 900.0)):
+            u, b = unmet * share, below * share
+            cols = {"demand": np.full(scenarios, dem), "unmet": u, "fill_rate": 1 - u / dem,
+                    "shortfall_days": np.ceil(u / 40.0), "below_floor": b, "breach_days": np.ceil(b / 200.0),
+                    "min_floor_ratio": np.clip(1 - b / 2000.0, 0, 1)}
+            rows["scenario"] += list(range(scenarios))
+            rows["commodity"] += [k] * scenarios
+            for c, v in cols.items():
+                rows[c] += v.tolist()
+            per[k] = {c: stats(v) for c, v in cols.items()}
+            per[k].update({"unmet_cvar95": float(np.sort(u)[int(0.95 * scenarios):].mean()),
+                           "p_any_shortfall": float(np.mean(u > 0)), "p_any_breach": float(np.mean(b > 0))})
+        write_table(directory, "scenarios_by_commodity", pa.table(rows))
+        summary["by_commodity"] = per
     write_json(directory / "summary.json", summary)
 
-    stock = _stock_rows(depots, np.random.default_rng(7))
-    base = np.asarray(stock["stock"])
+    base = np.asarray(stock["stock"], dtype=float)
     day = np.asarray(stock["day"], dtype=float)
     spread = 8.0 * np.sqrt(day + 1)
     write_table(
@@ -271,9 +310,9 @@ def write_evaluation(directory: Path, depots: int = 2, *, scenarios: int = 200, 
         "fan",
         pa.table(
             {
-                "node": stock["node"],
-                "commodity": stock["commodity"],
-                "day": pa.array(stock["day"], type=pa.int32()),
+                "node": list(stock["node"]),
+                "commodity": list(stock["commodity"]),
+                "day": pa.array(np.asarray(stock["day"]), type=pa.int32()),
                 "p5": np.maximum(base - 2 * spread, 0),
                 "p50": base - 0.3 * spread,
                 "p95": base + spread,
@@ -283,8 +322,89 @@ def write_evaluation(directory: Path, depots: int = 2, *, scenarios: int = 200, 
 
 
 def build(root: Path, depots: int = 2, *, shadow: bool = True, nested: bool = True) -> Dirs:
+    """A hand-made plan of ``depots`` depots (not solved: for the figures, not for a report)."""
     dirs = Dirs(root / "instance", root / "plan", root / "eval")
-    write_instance(dirs.instance, depots)
+    write_instance(dirs.instance, depots, demand=False)
     write_plan(dirs.plan, depots, shadow=shadow)
-    write_evaluation(dirs.evaluation, depots, nested=nested)
+    write_evaluation(dirs.evaluation, _stock_rows(depots, np.random.default_rng(7)), nested=nested,
+                     by_commodity=False)
+    return dirs
+
+
+def solved(root: Path, *, supplier: str = "Acme", start_date: str | None = None, fmt: str = "arrow") -> Dirs:
+    """A small instance solved by the engine, and a hand-made evaluation of its plan."""
+    import optimiser
+
+    dirs = Dirs(root / "instance", root / "plan", root / "eval")
+    write_instance(dirs.instance, 2, supplier=supplier, start_date=start_date)
+    plan = optimiser.solve(str(dirs.instance))
+    assert plan.status == "optimal", plan.summary
+    plan.write(dirs.plan)
+    if fmt == "parquet":  # the same plan as Parquet files
+        for f in list(dirs.plan.glob("*.arrow")):
+            pq.write_table(pa.ipc.open_file(str(f)).read_all(), f.with_suffix(".parquet"))
+            f.unlink()
+    write_evaluation(dirs.evaluation, plan.stock.to_pydict())
+    return dirs
+
+
+def reliability(plan_dir: Path, *, certified: bool = True) -> None:
+    """Turn a plan directory into a reliability plan's: planning_floor, reliability.arrow,
+    frontier.arrow and summary.json "reliability", with the columns the reliability files have."""
+    stock = pa.ipc.open_file(str(plan_dir / "stock.arrow")).read_all()
+    floor = stock.column("floor").to_numpy()
+    buffer = np.where(floor > 0, 25.0, 0.0)
+    write_table(plan_dir, "stock", stock.append_column("planning_floor", pa.array(floor + buffer)))
+    nodes = stock.column("node").to_pylist()
+    coms = stock.column("commodity").to_pylist()
+    pairs = sorted({(n, k) for n, k, f in zip(nodes, coms, floor) if f > 0})
+    m = 10_000
+    ub_ok = 1 - 0.05 ** (1 / m)
+    rows = {"node": [], "commodity": [], "target": [], "kind": [], "train_breaches": [], "train_scenarios": [],
+            "certify_breaches": [], "certify_scenarios": [], "upper_bound": [], "certified": [], "max_buffer": []}
+    for j, (n, k) in enumerate(pairs):
+        bad = not certified and j == 0
+        for key, v in zip(rows, (n, k, 0.9, "readiness", 150 + j, 2000, 2000 if bad else 12 * j, m,
+                                 0.21 if bad else (ub_ok if j == 0 else 0.002 + 0.001 * j), not bad, 25.0)):
+            rows[key].append(v)
+    write_table(plan_dir, "reliability", pa.table({
+        **{k: rows[k] for k in ("node", "commodity")},
+        "target": pa.array(rows["target"], pa.float64()), "kind": rows["kind"],
+        **{k: pa.array(rows[k], pa.int64()) for k in ("train_breaches", "train_scenarios", "certify_breaches",
+                                                       "certify_scenarios")},
+        "upper_bound": pa.array(rows["upper_bound"], pa.float64()), "certified": pa.array(rows["certified"]),
+        "max_buffer": pa.array(rows["max_buffer"], pa.float64()),
+    }))
+    write_table(plan_dir, "frontier", pa.table({
+        "reliability": [0.8, 0.9, 0.95, 0.99], "certified": [True, certified, True, False],
+        "upper_bound": [0.15, 0.08 if certified else 0.21, 0.045, 0.013],
+        "objective": [41_000.0, 42_500.0, 44_000.0, 49_000.0], "procurement": [40_000.0, 41_200.0, 42_500.0, 47_000.0],
+        "extra_cost": [500.0, 2_000.0, 3_500.0, 8_500.0],
+    }))
+    summary = json.loads((plan_dir / "summary.json").read_text())
+    summary["reliability"] = {
+        "scope": "pair", "target": 0.9, "service": None, "confidence": 0.95, "train_scenarios": 2000,
+        "certify_scenarios": m, "seeds": {"train": {"seed": 0, "first": 0, "count": 2000},
+                                          "certify": [{"seed": 0, "first": 2000, "count": m}]},
+        "params": {"demand_sigma": 0.3}, "iterations": 4, "attempts": 1,
+        "baseline_objective": summary["objective"] - 2000.0, "extra_cost": 2000.0, "certified": certified,
+        "joint_upper_bound": None,
+        "worst": {"node": pairs[0][0], "commodity": pairs[0][1], "upper_bound": 0.21 if not certified else ub_ok},
+    }
+    write_json(plan_dir / "summary.json", summary)
+
+
+def infeasible(root: Path) -> Dirs:
+    """An instance whose hard floor at depot-000 (1,000 shells from day 0) nothing can reach, solved."""
+    import optimiser
+
+    dirs = Dirs(root / "instance", root / "plan", root / "eval")
+    write_instance(dirs.instance, 2)
+    nodes = pa.ipc.open_file(str(dirs.instance / "nodes.arrow")).read_all().to_pydict()
+    nodes["readiness_hard"] = [n == "depot-000" and k == "shells" for n, k in zip(nodes["node"], nodes["commodity"])]
+    nodes["floor"] = [1000.0 if h else f for h, f in zip(nodes["readiness_hard"], nodes["floor"])]
+    write_table(dirs.instance, "nodes", pa.table(nodes))
+    plan = optimiser.solve(str(dirs.instance))
+    assert plan.status == "infeasible", plan.status
+    plan.write(dirs.plan)
     return dirs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import InvalidPlanError, UsageError
+from ..errors import InvalidInstanceError, InvalidPlanError, UsageError
 from .common import EXIT_OK, EXIT_USAGE, log
 
 DESCRIPTION = """\
@@ -13,13 +13,20 @@ Write a self-contained HTML report of a plan (and, given EVAL, of its scenario
 evaluation) into the directory REPORT: index.html, readable offline (figures
 inline, nothing fetched from the network), plus each figure as a PNG file.
 
-The report shows: the objective and its breakdown; stock against floor per
-node and commodity; orders by supplier over time against capacity and
-contract limits; binding constraints with their shadow prices; unmet
-consumption by consumer and day; and, with EVAL, the scenario KPIs, histograms
-of unmet consumption, unit-days below floor and cost, and fan charts of stock.
-Large instances show the worst --top node-commodity pairs and say how many
-were left out. docs/report.md explains how to read each figure."""
+The report reads as a planner reads a plan: status, cost and, per commodity,
+fill rate, readiness and what was bought from whom; the order schedule (what
+to order from whom, when, arriving where and when); shipments between nodes;
+stock against floor; unmet consumption; with EVAL, the plan under the sampled
+futures (KPIs per commodity, histograms, fan charts), labelled as such; a
+reliability plan's certificate and frontier; the limits that hold the plan
+back, grouped into day ranges; the solver's details last, collapsed.
+
+The instance is validated and the independent checker is run on the plan: a
+plan that breaks its instance is reported as "check FAILED" with what failed.
+A plan that is not optimal or feasible is reported as what is infeasible and
+what would fix it, without figures. Large instances show the worst --top
+node-commodity pairs and say how many were left out. docs/report.md explains
+how to read each part."""
 
 EPILOG = """\
 REPORT is written to a temporary directory beside it and renamed into place
@@ -27,8 +34,10 @@ when complete; an existing REPORT is refused unless --force, and a REPORT that
 is, contains or lies inside an input (after resolving '..' and symlinks) is
 refused even with --force.
 Needs matplotlib: pip install 'optimiser[plot]'.
-exit status: 0 written; 2 bad arguments, missing or malformed input, REPORT
-exists, or matplotlib missing; 1 internal error."""
+exit status: 0 written (also when the plan fails the check: the report says so,
+and a warning goes to stderr); 2 bad arguments, invalid instance, missing or
+malformed plan or evaluation, REPORT exists, or matplotlib missing; 1 internal
+error."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -65,16 +74,21 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Write the report; 0 when written, 2 on bad input (message on stderr)."""
     from .._atomic import check_output
-    from ..report import write_report
+    from ..report import build
 
     try:
         # before loading anything: REPORT exists, overlaps an input, cannot be written
         check_output(args.output, args.force, (args.instance, args.plan, args.evaluation))
-        index = write_report(args.instance, args.plan, args.output, args.evaluation,
-                             force=args.force, top=args.top)
-    except (UsageError, InvalidPlanError) as exc:
+        build.require_matplotlib()
+        rep = build.prepare(args.instance, args.plan, args.evaluation, top=args.top)
+        index = build.write(rep, args.output, force=args.force)
+    except (UsageError, InvalidPlanError, InvalidInstanceError) as exc:
         log(f"error: {exc}")
         return EXIT_USAGE
+    if rep.check_failed:
+        log(f"warning: the plan FAILED the independent check: {rep.check_failed}")
+    elif not rep.plan.is_plan:
+        log(f"note: the plan's status is {rep.plan.status}: the report explains why there is no plan")
     log(f"report written: {index}")
     print(index)
     return EXIT_OK

@@ -1,10 +1,14 @@
-"""Read instance, plan and evaluation directories into plain numpy columns.
+"""Read the instance, plan and evaluation directories the report draws.
 
-The report reads only files (SPEC sections 2, 4 and 7), never the engine's
-objects, so it works on a plan written by any tool. Every table becomes a
-dict of numpy arrays with fixed kinds: strings as object arrays of ``str``
-(dictionary-encoded and large strings decoded), integers as int64 and
-quantities and money as float64 (nulls become NaN).
+The instance is read and validated by ``optimiser.instance.load_instance``
+(an invalid one is refused, as every command refuses it). Plan and
+evaluation tables are read as Arrow IPC (``NAME.arrow``) or Parquet
+(``NAME.parquet``) alike, by ``read_table``, and converted into numpy
+columns with fixed kinds: strings as object arrays of ``str`` (dictionary
+and large strings decoded), integers as int64, quantities and money as
+float64 (nulls become NaN). Column kinds come from the schemas of the
+modules that write the tables (``optimiser.plan``); the defaults here say
+how the report fills a column that another tool left out.
 """
 
 from __future__ import annotations
@@ -20,112 +24,75 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidPlanError, OutputExistsError, UsageError
+from ..errors import InvalidPlanError
+from ..instance import Instance, load_instance
+from ..io import read_raw, table_file
+from ..plan import FLOWS_SCHEMA, SHADOW_SCHEMA, STOCK_SCHEMA
+from .vocabulary import KPI_LABELS, PLAN_STATUSES
 
 Columns = dict[str, np.ndarray]
+Spec = dict[str, tuple[str, Any]]  # column -> (kind, default); default None: required
 
-# Column kinds and defaults for each table the report reads. A default of
-# None means the column is required.
-STOCK_SPEC = {
-    "node": ("str", None),
-    "commodity": ("str", None),
-    "day": ("int", None),
-    "stock": ("float", None),
-    "floor": ("float", 0.0),
-    "below_floor": ("float", math.nan),  # NaN: recomputed from stock and floor
-    "demand": ("float", 0.0),
-    "unmet": ("float", 0.0),
-}
-FLOWS_SPEC = {
-    "origin": ("str", None),
-    "destination": ("str", None),
-    "commodity": ("str", None),
-    "mode": ("str", ""),
-    "depart_day": ("int", None),
-    "arrive_day": ("int", -1),
-    "quantity": ("float", None),
-}
-SUPPLIERS_SPEC = {
-    "supplier": ("str", None),
-    "commodity": ("str", None),
-    "unit_price": ("float", 0.0),
-    "daily_capacity": ("float", math.inf),
-    "contract_min": ("float", 0.0),
-    "contract_max": ("float", math.nan),  # NaN: no contract maximum
-}
-CAPACITY_SPEC = {
-    "supplier": ("str", None),
-    "commodity": ("str", None),
-    "day": ("int", None),
-    "capacity": ("float", None),
-}
-SHADOW_SPEC = {
-    "constraint": ("str", ""),
-    "name": ("str", ""),
-    "supplier": ("str", ""),
-    "node": ("str", ""),
-    "origin": ("str", ""),
-    "destination": ("str", ""),
-    "commodity": ("str", ""),
-    "mode": ("str", ""),
-    "day": ("int", -1),
-    "limit": ("float", math.nan),
-    "used": ("float", math.nan),
-    "value": ("float", 0.0),
-}
-SCENARIO_SPEC = {
-    "scenario": ("int", -1),
-    "demand": ("float", math.nan),
-    "unmet": ("float", math.nan),
-    "fill_rate": ("float", math.nan),
-    "shortfall_days": ("float", math.nan),
-    "below_floor": ("float", math.nan),
-    "breach_days": ("float", math.nan),
-    "min_floor_ratio": ("float", math.nan),
-    "cost": ("float", math.nan),
-}
-FAN_SPEC = {
-    "node": ("str", None),
-    "commodity": ("str", None),
-    "day": ("int", None),
-    "p5": ("float", None),
-    "p50": ("float", None),
-    "p95": ("float", None),
-}
 
-# Order in which scenario KPIs are listed; unknown KPIs follow in file order.
-KPI_ORDER = (
-    "demand",
-    "unmet",
-    "fill_rate",
-    "shortfall_days",
-    "below_floor",
-    "breach_days",
-    "min_floor_ratio",
-    "cost",
+def _kind(typ: pa.DataType) -> str:
+    if pa.types.is_integer(typ):
+        return "int"
+    if pa.types.is_floating(typ):
+        return "float"
+    if pa.types.is_boolean(typ):
+        return "bool"
+    return "str"
+
+
+def spec(schema: pa.Schema, required: tuple[str, ...], **defaults: Any) -> Spec:
+    """Kinds from ``schema``; ``required`` columns have no default; others default to
+    ``defaults[name]``, else "" (strings), -1 (integers) or NaN (numbers)."""
+    fallback = {"str": "", "int": -1, "float": math.nan, "bool": False}
+    out: Spec = {}
+    for f in schema:
+        kind = _kind(f.type)
+        out[f.name] = (kind, None if f.name in required else defaults.get(f.name, fallback[kind]))
+    return out
+
+
+STOCK_SPEC = spec(
+    STOCK_SCHEMA.append(pa.field("planning_floor", pa.float64())),
+    ("node", "commodity", "day", "stock"),
+    floor=0.0, below_floor=math.nan, demand=0.0, unmet=0.0,  # below_floor NaN: recomputed
 )
-
-
-class ReportInputError(InvalidPlanError):
-    """An input directory (instance, plan or evaluation) lacks a file or column (CLI exit 2)."""
-
-
-class MissingDependency(UsageError, ImportError):
-    """An optional dependency (matplotlib) is not installed (CLI exit 2)."""
-
-
-# The report directory exists and --force was not given (CLI exit 2).
-ReportOutputExists = OutputExistsError
-
-
-@dataclass(frozen=True)
-class InstanceData:
-    name: str
-    horizon: int
-    budget: float | None
-    suppliers: Columns
-    capacity: Columns | None
-    supplier_names: frozenset[str]
+FLOWS_SPEC = spec(FLOWS_SCHEMA, ("origin", "destination", "commodity", "depart_day", "quantity"), mode="")
+SHADOW_SPEC = spec(SHADOW_SCHEMA, (), value=0.0)
+# Tables whose writers' schemas live in modules the report does not import (the
+# scenario package loads Numba; the reliability package may be absent). Columns as
+# docs/OUTPUTS.md lists them.
+ORDERS_SPEC = spec(pa.schema([
+    ("supplier", pa.string()), ("commodity", pa.string()), ("destination", pa.string()),
+    ("mode", pa.string()), ("order_day", pa.int64()), ("arrive_day", pa.int64()),
+    ("quantity", pa.float64()), ("unit_price", pa.float64()), ("cost", pa.float64()),
+    ("transport_cost", pa.float64()),
+]), ("supplier", "commodity", "destination", "order_day", "quantity"), mode="")
+SCENARIO_SPEC = spec(pa.schema([("scenario", pa.int64())] + [(k, pa.float64()) for k in KPI_LABELS]), ())
+BY_COMMODITY_SPEC = spec(pa.schema([("scenario", pa.int64()), ("commodity", pa.string())] + [
+    (k, pa.float64()) for k in ("demand", "unmet", "fill_rate", "shortfall_days", "below_floor",
+                                "breach_days", "min_floor_ratio")]), ("commodity",))
+FAN_SPEC = spec(pa.schema([("node", pa.string()), ("commodity", pa.string()), ("day", pa.int64()),
+                           ("p5", pa.float64()), ("p50", pa.float64()), ("p95", pa.float64())]),
+                ("node", "commodity", "day", "p5", "p50", "p95"))
+INFEASIBILITY_SPEC = spec(pa.schema([
+    ("requirement", pa.string()), ("name", pa.string()), ("supplier", pa.string()), ("node", pa.string()),
+    ("commodity", pa.string()), ("day", pa.int64()), ("first_day", pa.int64()), ("last_day", pa.int64()),
+    ("required", pa.float64()), ("achievable", pa.float64()), ("violation", pa.float64()),
+]), ("requirement",), violation=0.0)
+RELIABILITY_SPEC = spec(pa.schema([
+    ("node", pa.string()), ("commodity", pa.string()), ("target", pa.float64()), ("kind", pa.string()),
+    ("train_breaches", pa.float64()), ("train_scenarios", pa.float64()), ("certify_breaches", pa.float64()),
+    ("certify_scenarios", pa.float64()), ("upper_bound", pa.float64()), ("certified", pa.bool_()),
+    ("max_buffer", pa.float64()),
+]), ("kind", "upper_bound"))
+FRONTIER_SPEC = spec(pa.schema([
+    ("reliability", pa.float64()), ("certified", pa.bool_()), ("upper_bound", pa.float64()),
+    ("objective", pa.float64()), ("procurement", pa.float64()), ("extra_cost", pa.float64()),
+]), ("reliability", "objective"))
 
 
 @dataclass(frozen=True)
@@ -133,13 +100,28 @@ class PlanData:
     summary: dict[str, Any]
     flows: Columns | None
     stock: Columns | None
+    orders: Columns | None  # as written, or None (then derived from flows)
     shadow_prices: Columns | None
+    infeasibility: Columns | None
+    reliability: Columns | None
+    frontier: Columns | None
+    tables: dict[str, pa.Table]  # as read, for the checker
+
+    @property
+    def status(self) -> str:
+        return str(self.summary.get("status", "unknown"))
+
+    @property
+    def is_plan(self) -> bool:
+        """The tables are a real plan (status optimal or feasible)."""
+        return self.status in PLAN_STATUSES
 
 
 @dataclass(frozen=True)
 class EvaluationData:
     summary: dict[str, Any]
     scenarios: Columns | None
+    by_commodity: Columns | None
     fan: Columns | None
 
 
@@ -147,23 +129,23 @@ class EvaluationData:
 
 
 def read_table(directory: Path, name: str, *, required: bool = True) -> pa.Table | None:
-    """Read ``name.arrow`` (Arrow IPC) or ``name.parquet`` from a directory."""
-    arrow, parquet = directory / f"{name}.arrow", directory / f"{name}.parquet"
-    try:
-        if arrow.is_file():
-            with pa.memory_map(str(arrow)) as source:
-                return pa.ipc.open_file(source).read_all()
-        if parquet.is_file():
-            import pyarrow.parquet as pq
+    """Read table ``name`` of a plan or evaluation directory: ``name.arrow`` or ``name.parquet``.
 
-            return pq.read_table(parquet)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ReportInputError(f"{directory / name}: cannot read table: {exc}") from exc
-    if required:
-        raise ReportInputError(
-            f"{arrow} not found (nor {parquet.name}): is {directory} the right directory?"
-        )
-    return None
+    The report's one reader of output tables; a directory holding both files
+    is refused, as the instance reader refuses it.
+    """
+    path, problem = table_file(directory, name)
+    if problem is not None:
+        raise InvalidPlanError(f"{directory}: {problem.message}")
+    if path is None:
+        if required:
+            raise InvalidPlanError(f"{directory / name}.arrow not found (nor {name}.parquet): "
+                                   f"is {directory} the right directory?")
+        return None
+    try:
+        return read_raw(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InvalidPlanError(f"{path}: cannot read table: {exc}") from exc
 
 
 def _get(source: Any, name: str) -> Any | None:
@@ -179,25 +161,25 @@ def columns(source: Any, spec: Mapping[str, tuple[str, Any]], *, table: str) -> 
     """Convert a pyarrow Table or a mapping of columns into numpy columns per ``spec``.
 
     ``source`` may be a ``pyarrow.Table``, a dict of sequences or a pandas
-    DataFrame. A missing required column raises ReportInputError naming it.
+    DataFrame. A missing required column raises InvalidPlanError naming it.
     """
     if isinstance(source, pa.RecordBatch):
         source = pa.Table.from_batches([source])
     present = [name for name in spec if _get(source, name) is not None]
-    n = len(np.asarray(_get(source, present[0]))) if present else 0
+    n = len(_get(source, present[0])) if present else 0
     out: Columns = {}
     for name, (kind, default) in spec.items():
         raw = _get(source, name)
         if raw is None:
             if default is None:
-                raise ReportInputError(f"{table}: column {name!r} is missing")
+                raise InvalidPlanError(f"{table}: column {name!r} is missing")
             out[name] = np.full(n, default, dtype=_DTYPES[kind])
             continue
         out[name] = _convert(raw, kind, default, f"{table}.{name}")
     return out
 
 
-_DTYPES = {"str": object, "int": np.int64, "float": np.float64}
+_DTYPES = {"str": object, "int": np.int64, "float": np.float64, "bool": bool}
 
 
 def _convert(raw: Any, kind: str, default: Any, where: str) -> np.ndarray:
@@ -207,107 +189,102 @@ def _convert(raw: Any, kind: str, default: Any, where: str) -> np.ndarray:
             arr = pc.cast(arr, arr.type.value_type)
         try:
             if kind == "str":
-                arr = pc.cast(arr, pa.string())
-                fill = "" if default is None else default
-                arr = pc.fill_null(arr, fill)
+                arr = pc.fill_null(pc.cast(arr, pa.string()), "" if default is None else default)
                 return np.asarray(arr.to_pylist(), dtype=object)
+            if kind == "bool":
+                arr = pc.fill_null(pc.cast(arr, pa.bool_()), bool(default))
+                return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+            if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type):
+                raise InvalidPlanError(f"{where}: a date column where a number is expected")
             arr = pc.cast(arr, pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise ReportInputError(f"{where}: unexpected type {raw.type}") from exc
+            raise InvalidPlanError(f"{where}: unexpected type {raw.type}") from exc
         values = arr.to_numpy(zero_copy_only=False)
     else:
         values = np.asarray(raw)
         if kind == "str":
             return np.asarray(["" if v is None else str(v) for v in values], dtype=object)
+        if kind == "bool":
+            return np.asarray([bool(v) for v in values], dtype=bool)
         try:
             values = values.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise ReportInputError(f"{where}: expected numbers") from exc
+            raise InvalidPlanError(f"{where}: expected numbers") from exc
     if kind == "int":
         fill = -1 if default is None else default
         return np.where(np.isnan(values), fill, values).astype(np.int64)
     return values.astype(np.float64, copy=False)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ReportInputError(f"{path} not found: is {path.parent} the right directory?")
+        raise InvalidPlanError(f"{path} not found: is {path.parent} the right directory?")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReportInputError(f"{path}: not valid JSON: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InvalidPlanError(f"{path}: not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise ReportInputError(f"{path}: expected a JSON object")
+        raise InvalidPlanError(f"{path}: expected a JSON object")
     return data
 
 
 # ---------------------------------------------------------------- loaders
 
 
-def load_instance(path: str | Path) -> InstanceData:
-    """Read what the report needs from an instance directory (SPEC section 2)."""
-    path = Path(path)
-    if not path.is_dir():
-        raise ReportInputError(f"instance {path} is not a directory")
-    meta = _read_json(path / "instance.json")
-    suppliers = columns(read_table(path, "suppliers"), SUPPLIERS_SPEC, table="suppliers")
-    cap_table = read_table(path, "capacity", required=False)
-    capacity = None if cap_table is None else columns(cap_table, CAPACITY_SPEC, table="capacity")
-    budget = meta.get("budget")
-    return InstanceData(
-        name=str(meta.get("name", path.name)),
-        horizon=int(meta.get("horizon_days", 0) or 0),
-        budget=None if budget is None else float(budget),
-        suppliers=suppliers,
-        capacity=capacity,
-        supplier_names=frozenset(suppliers["supplier"].tolist()),
-    )
+def instance(path: str | Path | Instance) -> Instance:
+    """The validated instance (InvalidInstanceError when it is not valid)."""
+    return path if isinstance(path, Instance) else load_instance(path)
 
 
 def load_plan(path: str | Path) -> PlanData:
-    """Read a plan directory (SPEC section 4).
+    """Read a plan directory.
 
     ``flows`` and ``stock`` may be absent only when the status says there is
-    no plan (infeasible, no_solution, error); the report then shows the
-    summary alone.
+    no plan (infeasible, no solution, error).
     """
     path = Path(path)
     if not path.is_dir():
-        raise ReportInputError(f"plan {path} is not a directory")
-    summary = _read_json(path / "summary.json")
-    required = summary.get("status") in (None, "optimal", "feasible")
-    flows_t = read_table(path, "flows", required=required)
-    stock_t = read_table(path, "stock", required=required)
-    shadow_t = read_table(path, "shadow_prices", required=False)
-    stock = None if stock_t is None else columns(stock_t, STOCK_SPEC, table="stock")
+        raise InvalidPlanError(f"plan {path} is not a directory")
+    summary = read_json(path / "summary.json")
+    required = summary.get("status") in (None, *PLAN_STATUSES)
+    raw = {name: read_table(path, name, required=required and name in ("flows", "stock"))
+           for name in ("flows", "stock", "orders", "shadow_prices", "infeasibility", "reliability", "frontier")}
+    tables = {k: v for k, v in raw.items() if v is not None}
+
+    def cols(name: str, spec: Spec) -> Columns | None:
+        return None if raw[name] is None else columns(raw[name], spec, table=name)
+
+    stock = cols("stock", STOCK_SPEC)
     if stock is not None:
         missing = np.isnan(stock["below_floor"])
         gap = np.maximum(stock["floor"] - stock["stock"], 0.0)
         stock["below_floor"] = np.where(missing, gap, stock["below_floor"])
     return PlanData(
-        summary=summary,
-        flows=None if flows_t is None else columns(flows_t, FLOWS_SPEC, table="flows"),
-        stock=stock,
-        shadow_prices=None if shadow_t is None else columns(shadow_t, SHADOW_SPEC, table="shadow_prices"),
+        summary=summary, flows=cols("flows", FLOWS_SPEC), stock=stock, orders=cols("orders", ORDERS_SPEC),
+        shadow_prices=cols("shadow_prices", SHADOW_SPEC), infeasibility=cols("infeasibility", INFEASIBILITY_SPEC),
+        reliability=cols("reliability", RELIABILITY_SPEC), frontier=cols("frontier", FRONTIER_SPEC),
+        tables=tables,
     )
 
 
 def load_evaluation(path: str | Path) -> EvaluationData:
-    """Read an evaluation directory (SPEC section 7)."""
+    """Read an evaluation directory."""
     path = Path(path)
     if not path.is_dir():
-        raise ReportInputError(f"evaluation {path} is not a directory")
-    summary = _read_json(path / "summary.json")
-    scen_t = read_table(path, "scenarios")
-    fan_t = read_table(path, "fan", required=False)
+        raise InvalidPlanError(f"evaluation {path} is not a directory")
+    summary = read_json(path / "summary.json")
+    scen = read_table(path, "scenarios")
+    byk = read_table(path, "scenarios_by_commodity", required=False)
+    fan = read_table(path, "fan", required=False)
     return EvaluationData(
         summary=summary,
-        scenarios=columns(scen_t, SCENARIO_SPEC, table="scenarios"),
-        fan=None if fan_t is None else columns(fan_t, FAN_SPEC, table="fan"),
+        scenarios=columns(scen, SCENARIO_SPEC, table="scenarios"),
+        by_commodity=None if byk is None else columns(byk, BY_COMMODITY_SPEC, table="scenarios_by_commodity"),
+        fan=None if fan is None else columns(fan, FAN_SPEC, table="fan"),
     )
 
 
-# ---------------------------------------------------------------- derived
+# ---------------------------------------------------------------- grouping
 
 
 def kpi_stats(summary: Mapping[str, Any]) -> dict[str, dict[str, float]]:
@@ -317,9 +294,9 @@ def kpi_stats(summary: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     found = {
         str(k): dict(v)
         for k, v in source.items()
-        if isinstance(v, Mapping) and any(s in v for s in ("mean", "p50"))
+        if k != "by_commodity" and isinstance(v, Mapping) and any(s in v for s in ("mean", "p50"))
     }
-    ordered = {k: found[k] for k in KPI_ORDER if k in found}
+    ordered = {k: found[k] for k in KPI_LABELS if k in found}
     ordered.update((k, v) for k, v in found.items() if k not in ordered)
     return ordered
 
@@ -336,7 +313,9 @@ class Pairs:
         return len(self.node)
 
     def label(self, i: int) -> str:
-        return f"{self.node[i]} · {self.commodity[i]}"
+        from .text import pair
+
+        return pair(self.node[i], self.commodity[i])
 
     def total(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` per pair."""
@@ -351,14 +330,19 @@ class Pairs:
 
 
 def group_pairs(node: np.ndarray, commodity: np.ndarray) -> Pairs:
-    """Group rows by (node, commodity), pairs sorted by name."""
+    """Group rows by (node, commodity), pairs sorted by name (any strings, NULs included)."""
     if len(node) == 0:
         empty = np.empty(0, dtype=object)
         return Pairs(empty, empty, np.empty(0, dtype=np.int64))
-    keys = np.char.add(np.char.add(node.astype(str), "\x00"), commodity.astype(str))
-    uniq, first, index = np.unique(keys, return_index=True, return_inverse=True)
-    del uniq
-    return Pairs(node[first], commodity[first], index.reshape(-1).astype(np.int64))
+    ids: dict[tuple[str, str], int] = {}
+    index = np.fromiter((ids.setdefault((n, k), len(ids)) for n, k in zip(node.tolist(), commodity.tolist())),
+                        dtype=np.int64, count=len(node))
+    keys = list(ids)
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys))
+    return Pairs(np.asarray([keys[j][0] for j in order], dtype=object),
+                 np.asarray([keys[j][1] for j in order], dtype=object), rank[index])
 
 
 def worst_first(*scores: np.ndarray, top: int) -> tuple[np.ndarray, int]:
@@ -374,75 +358,10 @@ def worst_first(*scores: np.ndarray, top: int) -> tuple[np.ndarray, int]:
     return chosen, n - len(chosen)
 
 
-def horizon_of(stock: Columns | None, instance: InstanceData | None = None) -> int:
+def horizon_of(stock: Columns | None, inst: Instance | None = None) -> int:
     """Days in the plan: the instance's horizon, else one past the last day in the stock table."""
-    if instance is not None and instance.horizon > 0:
-        return instance.horizon
+    if inst is not None and inst.horizon > 0:
+        return int(inst.horizon)
     if stock is not None and len(stock["day"]):
         return int(stock["day"].max()) + 1
     return 0
-
-
-@dataclass(frozen=True)
-class Procurement:
-    """Daily orders per (supplier, commodity) next to the limits that apply.
-
-    Rows follow ``supplier``/``commodity``; ``ordered`` and ``capacity`` are
-    (pairs, horizon) matrices in units/day; contract limits are totals over
-    the horizon (NaN max: none).
-    """
-
-    supplier: np.ndarray
-    commodity: np.ndarray
-    ordered: np.ndarray
-    capacity: np.ndarray
-    contract_min: np.ndarray
-    contract_max: np.ndarray
-
-    def capacity_binds(self, rtol: float = 1e-6) -> np.ndarray:
-        """(pairs, horizon) mask of days on which orders reach the daily capacity."""
-        cap = self.capacity
-        return (self.ordered > 0) & np.isfinite(cap) & (self.ordered >= cap - rtol * np.maximum(1.0, np.abs(cap)))
-
-
-def procurement(flows: Columns, suppliers: Columns, capacity: Columns | None, horizon: int) -> Procurement:
-    """Aggregate supplier dispatches by (supplier, commodity, day).
-
-    A flow is procurement when its origin is a supplier named in the
-    suppliers table. Capacity is the supplier's daily_capacity, replaced on
-    the days listed in the capacity table.
-    """
-    names = set(suppliers["supplier"].tolist())
-    is_buy = np.fromiter((o in names for o in flows["origin"]), dtype=bool, count=len(flows["origin"]))
-    keys: dict[tuple[str, str], int] = {}
-    for s, k in zip(suppliers["supplier"], suppliers["commodity"]):
-        keys.setdefault((s, k), len(keys))
-    rows = [keys.setdefault((s, k), len(keys)) for s, k in zip(flows["origin"][is_buy], flows["commodity"][is_buy])]
-    n = len(keys)
-    ordered = np.zeros((n, max(horizon, 1)), dtype=np.float64)
-    days = flows["depart_day"][is_buy]
-    ok = (days >= 0) & (days < ordered.shape[1])
-    np.add.at(ordered, (np.asarray(rows, dtype=np.int64)[ok], days[ok]), flows["quantity"][is_buy][ok])
-
-    cap = np.full_like(ordered, np.inf)
-    cmin = np.zeros(n)
-    cmax = np.full(n, np.nan)
-    for j, (s, k) in enumerate(zip(suppliers["supplier"], suppliers["commodity"])):
-        i = keys[(s, k)]
-        cap[i, :] = suppliers["daily_capacity"][j]
-        cmin[i] = suppliers["contract_min"][j]
-        cmax[i] = suppliers["contract_max"][j]
-    if capacity is not None:
-        for s, k, d, c in zip(capacity["supplier"], capacity["commodity"], capacity["day"], capacity["capacity"]):
-            i = keys.get((s, k))
-            if i is not None and 0 <= d < cap.shape[1]:
-                cap[i, d] = c
-    pair_keys = list(keys)
-    return Procurement(
-        supplier=np.asarray([p[0] for p in pair_keys], dtype=object),
-        commodity=np.asarray([p[1] for p in pair_keys], dtype=object),
-        ordered=ordered,
-        capacity=cap,
-        contract_min=cmin,
-        contract_max=cmax,
-    )

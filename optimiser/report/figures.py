@@ -6,33 +6,69 @@ with ``matplotlib.figure.Figure`` on an Agg canvas, not through pyplot, so
 no global backend or figure registry is touched: safe in scripts, threads
 and notebooks (where a returned Figure displays itself).
 
-Every function takes tables as a ``pyarrow.Table``, a dict of columns or a
-pandas DataFrame, with the columns of SPEC section 4 (plan) or 7
-(evaluation). Instances with hundreds of nodes stay readable: each figure
-shows the ``top`` worst (node, commodity) pairs first and says how many it
-left out.
+Tables may be a ``pyarrow.Table``, a dict of columns or a pandas DataFrame
+with the columns of the plan and evaluation files (docs/OUTPUTS.md).
+Instances with hundreds of nodes stay readable: each figure shows the
+``top`` worst (node, commodity) pairs first and says how many it left out.
+Quantities of different commodities are never drawn on one axis: each
+commodity has its own panels. Names are drawn as written: ``$`` is not
+math, control characters are shown escaped.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from ..errors import UsageError
 from . import data as d
+from . import derive
+from .text import safe
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from ..instance import Instance
 
 MATPLOTLIB_MISSING = "matplotlib is not installed: pip install 'optimiser[plot]'"
 TOP = 12
 
 STOCK_COLOUR = "#1f77b4"
 FLOOR_COLOUR = "#d62728"
+PLANNING_COLOUR = "#ff7f0e"
 PLAN_COLOUR = "#555555"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def literal_text(draw: F) -> F:
+    """Draw every text of the figure as written: math parsing off (``$`` is a dollar sign)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            import matplotlib
+        except ImportError as exc:
+            raise UsageError(MATPLOTLIB_MISSING) from exc
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            fig = draw(*args, **kwargs)
+        _no_math(fig)
+        return fig
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _no_math(fig: Figure) -> None:
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
 
 
 # ---------------------------------------------------------------- helpers
@@ -43,7 +79,7 @@ def _figure(width: float, height: float) -> Figure:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise d.MissingDependency(MATPLOTLIB_MISSING) from exc
+        raise UsageError(MATPLOTLIB_MISSING) from exc
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     # Without pyplot, IPython may not have registered its Figure formatter; this shows it anyway.
@@ -52,9 +88,14 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def to_png(fig: Figure, dpi: int = 100) -> bytes:
-    """Render a figure to PNG bytes."""
+    """Render a figure to PNG bytes (names drawn as written)."""
+    import matplotlib
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    _no_math(fig)
+    # Tick labels made while drawing take the setting from rcParams: drawn as written too.
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
 
 
@@ -148,11 +189,14 @@ def _legend_handles(*items: tuple[str, dict[str, Any]]) -> tuple[list[Any], list
 # ---------------------------------------------------------------- plan figures
 
 
+@literal_text
 def stock_figure(stock: Any, *, top: int = TOP, ncols: int = 3, horizon: int | None = None) -> Figure:
     """End-of-day stock against the readiness floor, one panel per (node, commodity).
 
     Panels are the ``top`` pairs with the most unit-days below floor (then
     the most unmet consumption), worst first; days below floor are shaded.
+    When the stock table has a ``planning_floor`` column (a reliability
+    plan), the floor the plan was made to hold is drawn above the floor.
     """
     c = d.columns(stock, d.STOCK_SPEC, table="stock")
     below = np.where(np.isnan(c["below_floor"]), np.maximum(c["floor"] - c["stock"], 0), c["below_floor"])
@@ -167,25 +211,38 @@ def stock_figure(stock: Any, *, top: int = TOP, ncols: int = 3, horizon: int | N
     days = np.arange(T)
     stock_m = pairs.series(c["day"], c["stock"], T)
     floor_m = pairs.series(c["day"], c["floor"], T)
+    planning_m = pairs.series(c["day"], c["planning_floor"], T)
     below_m = pairs.series(c["day"], below, T, fill=0.0)
+    breach_m = below_m > 1e-6 * np.maximum(1.0, np.nan_to_num(floor_m))
     axes, _ = _grid(fig, len(chosen), ncols)
     marker = "o" if T <= 45 else None
+    any_planning = False
     for ax, i in zip(axes, chosen):
-        _shade(ax, days, below_m[i] > 1e-9, FLOOR_COLOUR)
+        _shade(ax, days, breach_m[i], FLOOR_COLOUR)
         ax.plot(days, stock_m[i], color=STOCK_COLOUR, marker=marker, markersize=2.5, linewidth=1.4)
         has_floor = bool(np.nan_to_num(floor_m[i]).any())
         if has_floor:
             ax.plot(days, floor_m[i], color=FLOOR_COLOUR, linestyle="--", linewidth=1.2, drawstyle="steps-mid")
-        total = below_m[i].sum()
-        sub = f"{human(total)} unit-days below floor" if total > 0 else "never below floor" if has_floor else "no floor"
+        raised = np.nan_to_num(planning_m[i] - np.nan_to_num(floor_m[i])) > 1e-9
+        if raised.any():
+            any_planning = True
+            ax.plot(days, planning_m[i], color=PLANNING_COLOUR, linestyle="-.", linewidth=1.2,
+                    drawstyle="steps-mid")
+        total = below_m[i][breach_m[i]].sum()
+        sub = (f"{human(total)} unit-days below floor" if total > 0 else "never below floor" if has_floor
+               else "no floor")
         ax.set_title(f"{pairs.label(i)}\n{sub}", fontsize=9.5)
     _label_grid(axes, ncols, "day", "stock (units)")
-    handles, labels = _legend_handles(
+    items = [
         ("line", {"color": STOCK_COLOUR, "marker": marker, "markersize": 3, "label": "end-of-day stock"}),
         ("line", {"color": FLOOR_COLOUR, "linestyle": "--", "label": "readiness floor"}),
         ("patch", {"color": FLOOR_COLOUR, "alpha": 0.15, "label": "day below floor"}),
-    )
-    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
+    ]
+    if any_planning:
+        items.insert(2, ("line", {"color": PLANNING_COLOUR, "linestyle": "-.",
+                                  "label": "planning floor (floor + reliability buffer)"}))
+    handles, labels = _legend_handles(*items)
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(items), frameon=False)
     fig.suptitle(
         "Stock against floor: " + _left_out(len(chosen), len(pairs), "node·commodity pair", "unit-days below floor"),
         fontsize=11,
@@ -193,6 +250,7 @@ def stock_figure(stock: Any, *, top: int = TOP, ncols: int = 3, horizon: int | N
     return fig
 
 
+@literal_text
 def unmet_figure(stock: Any, *, top: int = TOP, horizon: int | None = None) -> Figure:
     """Heatmap of unmet consumption by consumer (node, commodity with demand) and day."""
     c = d.columns(stock, d.STOCK_SPEC, table="stock")
@@ -212,9 +270,13 @@ def unmet_figure(stock: Any, *, top: int = TOP, horizon: int | None = None) -> F
     from matplotlib import colormaps
 
     cmap = colormaps["Reds"].with_extremes(bad="white")
+    # One colour scale per commodity would need one axis each; the scale here is the share of
+    # that consumer's demand of the day, comparable across commodities.
+    dem = np.maximum(pairs.series(c["day"], c["demand"], T, fill=0.0)[chosen], 1e-12)
+    share = np.where(matrix > 1e-9, np.minimum(matrix / dem, 1.0), np.nan)
     image = ax.imshow(
-        np.ma.masked_less_equal(matrix, 1e-9), aspect="auto", cmap=cmap, interpolation="nearest",
-        vmin=0, extent=(-0.5, T - 0.5, len(chosen) - 0.5, -0.5),
+        np.ma.masked_invalid(share), aspect="auto", cmap=cmap, interpolation="nearest",
+        vmin=0, vmax=1, extent=(-0.5, T - 0.5, len(chosen) - 0.5, -0.5),
     )
     ax.set_yticks(range(len(chosen)))
     ax.set_yticklabels(
@@ -224,50 +286,56 @@ def unmet_figure(stock: Any, *, top: int = TOP, horizon: int | None = None) -> F
     ax.set_xlabel("day")
     ax.set_xlim(-0.5, T - 0.5)
     bar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
-    bar.set_label("unmet (units/day)")
-    _human_axis(bar.ax.yaxis)
+    bar.set_label("unmet share of the day's demand")
+    bar.ax.yaxis.set_major_formatter(_percent_formatter())
     met = len(consumers) - len(short)
     note = _left_out(len(chosen), len(short), "consumer with unmet demand", "total unmet",
                      "consumers with unmet demand")
     ax.set_title(
-        f"Unmet consumption by consumer and day (white: demand met in full)\n{note}; {_count(met, 'consumer')} fully supplied",
+        f"Unmet consumption by consumer and day (white: demand met in full)\n{note}; "
+        f"{_count(met, 'consumer')} fully supplied",
         fontsize=10.5,
     )
     return fig
 
 
+def _percent_formatter() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda x, _pos: f"{100 * x:.0f}%")
+
+
+@literal_text
 def procurement_figure(
-    flows: Any,
-    suppliers: Any,
+    orders: Any,
+    instance: Instance,
     *,
-    capacity: Any = None,
     horizon: int | None = None,
     top_suppliers: int = 8,
     top_commodities: int = 4,
-    top_contracts: int = TOP,
 ) -> Figure:
-    """Orders by supplier over time (stacked, per commodity) and totals against contract limits.
+    """Orders by supplier over time and totals against contract limits, one row per commodity.
 
-    Bar segments are hatched on the days a supplier dispatches its full
-    daily capacity. The last panel sets each (supplier, commodity)'s total
-    against its contract minimum and maximum and its capacity over the horizon.
+    ``orders`` has the columns of the orders table (supplier, commodity,
+    order_day, quantity); ``instance`` gives capacities and contracts. Left:
+    units ordered per order day, stacked by supplier; segments are hatched on
+    the days a supplier ships its full daily capacity. Right: each supplier's
+    total against its contract minimum and maximum and its capacity over the
+    horizon. Each commodity has its own axes (its own unit).
     """
-    f = d.columns(flows, d.FLOWS_SPEC, table="flows")
-    s = d.columns(suppliers, d.SUPPLIERS_SPEC, table="suppliers")
-    cap = None if capacity is None else d.columns(capacity, d.CAPACITY_SPEC, table="capacity")
-    T = horizon or (int(f["depart_day"].max()) + 1 if len(f["depart_day"]) else 1)
-    p = d.procurement(f, s, cap, T)
+    o = d.columns(orders, d.ORDERS_SPEC, table="orders")
+    T = int(horizon or instance.horizon)
+    p = derive.procurement(o, instance, T)
     totals = p.ordered.sum(axis=1)
-    commodities = sorted(set(p.commodity.tolist()), key=lambda k: (-totals[p.commodity == k].sum(), k))
+    # commodities something was ordered of (or that a contract minimum obliges to order)
+    commodities = [k for k in dict.fromkeys(p.commodity.tolist())
+                   if totals[p.commodity == k].sum() > 0 or p.contract_min[p.commodity == k].sum() > 0]
+    commodities.sort(key=lambda k: (-totals[p.commodity == k].sum(), k))
     shown_k = commodities[:top_commodities]
-    with_contract = np.flatnonzero((totals > 0) | (p.contract_min > 0) | np.isfinite(p.contract_max))
-    order, _ = d.worst_first(totals[with_contract], top=top_contracts)
-    contract_rows = with_contract[order]
-    heights = [2.6] * len(shown_k) + [0.9 + 0.36 * max(len(contract_rows), 2)]
-    fig = _figure(11.5, 1.0 + sum(heights))
-    if not totals.any() and not len(contract_rows):
+    fig = _figure(12.5, 1.0 + 3.0 * max(len(shown_k), 1))
+    if not totals.any():
         return _message(fig, "The plan orders nothing from any supplier.")
-    axes = fig.subplots(len(heights), 1, height_ratios=heights, squeeze=False).ravel()
+    axes = fig.subplots(len(shown_k), 2, squeeze=False, width_ratios=(2.4, 1.0))
     colours = _supplier_colours(p.supplier, totals)
     # Long horizons: one bar per `width` days (the mean units/day over them), else bars blur together.
     width = 1 if T <= 90 else 7 if T <= 630 else 30
@@ -278,16 +346,17 @@ def procurement_figure(
     ordered = np.add.reduceat(p.ordered, edges, axis=1) / span
     binds = np.add.reduceat(p.capacity_binds().astype(float), edges, axis=1) / span >= 0.5
     x, bar_w = edges + (span - 1) / 2, 0.85 * span
-    per = "day" if width == 1 else f"{width}-day period"
+    per = "order day" if width == 1 else f"{width}-day period"
     cap_label = "at daily capacity" if width == 1 else "at daily capacity on most days"
-    for ax, k in zip(axes, shown_k):
+    for (ax, cax), k in zip(axes, shown_k):
         rows = np.flatnonzero(p.commodity == k)
         rows = rows[np.argsort(-totals[rows], kind="stable")]
-        main, rest = rows[:top_suppliers], rows[top_suppliers:]
+        bought = rows[totals[rows] > 0]  # the legend lists only suppliers that ordered this commodity
+        main, rest = bought[:top_suppliers], bought[top_suppliers:]
         bottom = np.zeros(len(edges))
         for i in main:
             ax.bar(x, ordered[i], bottom=bottom, width=bar_w, color=colours[p.supplier[i]],
-                   label=p.supplier[i])
+                   label=safe(p.supplier[i]))
             hit = binds[i]
             if hit.any():
                 ax.bar(x[hit], ordered[i][hit], bottom=bottom[hit], width=bar_w[hit], facecolor="none",
@@ -297,21 +366,24 @@ def procurement_figure(
             ax.bar(x, ordered[rest].sum(axis=0), bottom=bottom, width=bar_w, color="#bbbbbb",
                    label=f"{len(rest)} other suppliers")
         handles, labels = ax.get_legend_handles_labels()
-        if binds[main].any():
+        if len(main) and binds[main].any():
             handles += _legend_handles(("patch", {"facecolor": "white", "edgecolor": "black", "hatch": "////",
                                                   "label": cap_label}))[0]
             labels.append(cap_label)
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, title="supplier",
-                  title_fontsize=8.5, frameon=False)
-        ax.set_title(f"Orders of {k} by dispatch {per}", fontsize=10.5, loc="left")
-        ax.set_ylabel("ordered (units/day)" if width == 1 else f"ordered (units/day,\n{width}-day mean)")
-        ax.set_xlabel("dispatch day")
+        if handles:
+            ax.legend(handles, labels, loc="upper right", fontsize=8, title="supplier", title_fontsize=8,
+                      framealpha=0.85)
+        ax.set_title(f"Orders of {safe(k)} by {per}", fontsize=10.5, loc="left")
+        ax.set_ylabel(f"{safe(k)} ordered\n(units/day)" if width == 1
+                      else f"{safe(k)} ordered\n(units/day, {width}-day mean)")
+        ax.set_xlabel("order day")
         ax.set_xlim(-0.7, T - 0.3)
         _human_axis(ax.yaxis)
         ax.grid(True, axis="y", alpha=0.3, linewidth=0.5)
-    _contract_panel(axes[-1], p, contract_rows, colours)
+        with_contract = rows[(totals[rows] > 0) | (p.contract_min[rows] > 0) | np.isfinite(p.contract_max[rows])]
+        _contract_panel(cax, p, with_contract, colours, k)
     left = len(commodities) - len(shown_k)
-    title = "Procurement by supplier"
+    title = "Procurement by supplier, per commodity"
     if left:
         title += f" ({len(shown_k)} of {len(commodities)} commodities with most ordered; {left} not shown)"
     fig.suptitle(title, fontsize=11)
@@ -329,68 +401,70 @@ def _supplier_colours(names: np.ndarray, totals: np.ndarray) -> dict[str, Any]:
     return {n: palette[j % len(palette)] for j, n in enumerate(ranked)}
 
 
-def _contract_panel(ax: Axes, p: d.Procurement, rows: np.ndarray, colours: dict[str, Any]) -> None:
+def _contract_panel(ax: Axes, p: derive.Procurement, rows: np.ndarray, colours: dict[str, Any],
+                    commodity: str) -> None:
+    if not len(rows):
+        ax.set_axis_off()
+        return
     ordered = p.ordered.sum(axis=1)
     horizon_cap = np.where(np.isfinite(p.capacity), p.capacity, np.nan).sum(axis=1)
     finite_cap = np.isfinite(p.capacity).all(axis=1)
     y = np.arange(len(rows))
-    labels = [f"{p.supplier[i]} · {p.commodity[i]}" for i in rows]
     cap_rows = finite_cap[rows]
-    ax.barh(y[cap_rows], horizon_cap[rows][cap_rows], height=0.7, color="#e6e6e6", label="capacity over the horizon")
+    ax.barh(y[cap_rows], horizon_cap[rows][cap_rows], height=0.7, color="#e6e6e6", label="capacity over horizon")
     ax.barh(y, ordered[rows], height=0.45, color=[colours[p.supplier[i]] for i in rows])
     lo, hi = p.contract_min[rows], p.contract_max[rows]
     has_lo, has_hi = lo > 0, np.isfinite(hi)
-    ax.plot(lo[has_lo], y[has_lo], linestyle="none", marker="|", markersize=22, markeredgewidth=3,
+    ax.plot(lo[has_lo], y[has_lo], linestyle="none", marker="|", markersize=18, markeredgewidth=3,
             color="black", label="contract minimum", zorder=4)
-    ax.plot(hi[has_hi], y[has_hi], linestyle="none", marker="|", markersize=22, markeredgewidth=3,
+    ax.plot(hi[has_hi], y[has_hi], linestyle="none", marker="|", markersize=18, markeredgewidth=3,
             color=FLOOR_COLOUR, label="contract maximum", zorder=4)
-    xmax = max(np.nanmax(np.r_[ordered[rows], horizon_cap[rows][cap_rows], hi[has_hi], lo, 1.0]) * 1.18, 1.0)
+    xmax = max(np.nanmax(np.r_[ordered[rows], horizon_cap[rows][cap_rows], hi[has_hi], lo, 1.0]) * 1.25, 1.0)
     for yy, i in zip(y, rows):
         tol = 1e-6 * max(1.0, ordered[i])
         notes = []
         if np.isfinite(p.contract_max[i]) and ordered[i] > p.contract_max[i] + tol:
-            notes.append("over contract max")
+            notes.append("over max")
         elif np.isfinite(p.contract_max[i]) and ordered[i] >= p.contract_max[i] - tol:
-            notes.append("at contract max")
+            notes.append("at max")
         if p.contract_min[i] > 0 and ordered[i] < p.contract_min[i] - tol:
-            notes.append("under contract min")
+            notes.append("under min")
         elif p.contract_min[i] > 0 and ordered[i] <= p.contract_min[i] + tol:
-            notes = ["fixed by contract: min = max"] if notes == ["at contract max"] else [*notes, "at contract min"]
+            notes = ["min = max"] if notes == ["at max"] else [*notes, "at min"]
         text = f" {human(ordered[i])}" + (f" ({', '.join(notes)})" if notes else "")
-        # Beside the bar, or just past a contract tick that sits at its end.
         ticks = [v for v in (p.contract_min[i], p.contract_max[i]) if np.isfinite(v) and v > 0]
         at = max([ordered[i]] + [v for v in ticks if abs(v - ordered[i]) <= 0.03 * xmax])
-        ax.annotate(text, (at, yy), xytext=(6, -1), textcoords="offset points", va="center", fontsize=8.5,
+        ax.annotate(text, (at, yy), xytext=(6, -1), textcoords="offset points", va="center", fontsize=8,
                     fontweight="bold" if notes else "normal")
     ax.set_yticks(y)
-    ax.set_yticklabels(labels, fontsize=8.5)
-    ax.invert_yaxis()
-    ax.set_xlabel("total ordered over the horizon (units)")
+    ax.set_yticklabels([safe(p.supplier[i]) for i in rows], fontsize=8.5)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel(f"{safe(commodity)} ordered over the horizon (units)")
     ax.set_xlim(0, xmax)
     _human_axis(ax.xaxis)
     ax.grid(True, axis="x", alpha=0.3, linewidth=0.5)
-    ax.set_title("Totals against contract limits (most ordered first)", fontsize=10.5, loc="left")
-    handles, labels = ax.get_legend_handles_labels()
-    extra = _legend_handles(("patch", {"facecolor": "#777777", "label": "ordered (colour: supplier)"}))[0]
-    ax.legend(extra + handles, ["ordered (colour: supplier)", *labels], loc="upper left",
-              bbox_to_anchor=(1.01, 1.0), fontsize=8.5, frameon=False)
+    ax.set_title("Totals against contract limits", fontsize=10, loc="left")
+    if any(ax.get_legend_handles_labels()[1]):
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), ncols=2, fontsize=7.5, frameon=False)
 
 
 # ---------------------------------------------------------------- evaluation figures
 
 
+@literal_text
 def fan_figure(fan: Any, stock: Any = None, *, top: int = TOP, ncols: int = 3, horizon: int | None = None) -> Figure:
     """Fan chart of end-of-day stock across scenarios, one panel per (node, commodity).
 
     Draws the p5–p95 band, the median, the floor and (when ``stock`` is
-    given) the plan's own stock. Panels are the pairs whose p5 falls
-    furthest below the floor (unit-days), worst first.
+    given) the plan's own stock and planning floor. Panels are the pairs
+    whose p5 falls furthest below the floor (unit-days), worst first.
     """
     c = d.columns(fan, d.FAN_SPEC, table="fan")
     pairs = d.group_pairs(c["node"], c["commodity"])
     T = horizon or (int(c["day"].max()) + 1 if len(c["day"]) else 0)
     p5, p50, p95 = (pairs.series(c["day"], c[k], T) for k in ("p5", "p50", "p95"))
     floor = np.zeros_like(p5)
+    planning = np.full_like(p5, np.nan)
     plan = None
     if stock is not None:
         s = d.columns(stock, d.STOCK_SPEC, table="stock")
@@ -398,6 +472,7 @@ def fan_figure(fan: Any, stock: Any = None, *, top: int = TOP, ncols: int = 3, h
         idx = np.fromiter((lookup.get((n, k), -1) for n, k in zip(s["node"], s["commodity"])), np.int64, len(s["node"]))
         ok = (idx >= 0) & (s["day"] >= 0) & (s["day"] < T)
         floor[idx[ok], s["day"][ok]] = s["floor"][ok]
+        planning[idx[ok], s["day"][ok]] = s["planning_floor"][ok]
         plan = np.full_like(p5, np.nan)
         plan[idx[ok], s["day"][ok]] = s["stock"][ok]
     gap5 = np.nansum(np.maximum(floor - p5, 0), axis=1)
@@ -410,14 +485,24 @@ def fan_figure(fan: Any, stock: Any = None, *, top: int = TOP, ncols: int = 3, h
         return _message(fig, "The evaluation has no fan rows.")
     days = np.arange(T)
     axes, _ = _grid(fig, len(chosen), ncols)
+    any_planning = False
     for ax, i in zip(axes, chosen):
         ax.fill_between(days, p5[i], p95[i], color=STOCK_COLOUR, alpha=0.25, linewidth=0)
         ax.plot(days, p50[i], color=STOCK_COLOUR, linewidth=1.5)
         if plan is not None:
             ax.plot(days, plan[i], color=PLAN_COLOUR, linewidth=1.0, linestyle=":")
-        if floor[i].any():
+        has_floor = bool(floor[i].any())
+        if has_floor:
             ax.plot(days, floor[i], color=FLOOR_COLOUR, linestyle="--", linewidth=1.2, drawstyle="steps-mid")
-        sub = f"p5 below floor: {human(gap5[i])} unit-days" if gap5[i] > 0 else "p5 never below floor"
+        if (np.nan_to_num(planning[i] - floor[i]) > 1e-9).any():
+            any_planning = True
+            ax.plot(days, planning[i], color=PLANNING_COLOUR, linestyle="-.", linewidth=1.1, drawstyle="steps-mid")
+        if not has_floor:
+            sub = "no floor"
+        elif gap5[i] > 0:
+            sub = f"p5 below floor: {human(gap5[i])} unit-days"
+        else:
+            sub = "p5 never below floor"
         ax.set_title(f"{pairs.label(i)}\n{sub}", fontsize=9.5)
     _label_grid(axes, ncols, "day", "stock (units)")
     items = [
@@ -425,36 +510,62 @@ def fan_figure(fan: Any, stock: Any = None, *, top: int = TOP, ncols: int = 3, h
         ("line", {"color": STOCK_COLOUR, "linewidth": 1.5, "label": "median (p50)"}),
         ("line", {"color": FLOOR_COLOUR, "linestyle": "--", "label": "readiness floor"}),
     ]
+    if any_planning:
+        items.append(("line", {"color": PLANNING_COLOUR, "linestyle": "-.", "label": "planning floor"}))
     if plan is not None:
         items.append(("line", {"color": PLAN_COLOUR, "linestyle": ":", "label": "plan (expected demand)"}))
     handles, labels = _legend_handles(*items)
     fig.legend(handles, labels, loc="outside lower center", ncols=len(items), frameon=False)
     fig.suptitle(
-        "End-of-day stock across scenarios: "
+        "End-of-day stock across sampled futures: "
         + _left_out(len(chosen), len(pairs), "node·commodity pair", "unit-days of p5 below floor"),
         fontsize=11,
     )
     return fig
 
 
-DISTRIBUTIONS = (
-    ("unmet", "Unmet consumption", "units per scenario", "P(any unmet)"),
-    ("below_floor", "Stock below floor", "unit-days per scenario", "P(any breach)"),
-    ("cost", "Realised cost", "currency units per scenario", None),
-)
+# KPI column -> (panel title, x label, label of the probability of a non-zero value)
+DISTRIBUTIONS = {
+    "unmet": ("Unmet consumption", "units per scenario", "P(any unmet)"),
+    "below_floor": ("Stock below floor", "unit-days per scenario", "P(any breach)"),
+    "cost": ("Realised cost", "currency units per scenario", None),
+}
 
 
-def distribution_figure(scenarios: Any) -> Figure:
-    """Histograms across scenarios of unmet consumption, unit-days below floor and realised cost."""
+@literal_text
+def distribution_figure(scenarios: Any, by_commodity: Any = None, *, commodities: int | None = None) -> Figure:
+    """Histograms across scenarios: unmet consumption and unit-days below floor, and realised cost.
+
+    Quantities are per commodity: with ``by_commodity`` (the rows of
+    scenarios_by_commodity) each commodity gets its own unmet and
+    below-floor panels. Without it, the all-commodity columns of
+    ``scenarios`` are drawn only when there is one commodity
+    (``commodities`` = 1 or not given); money is drawn always.
+    """
     c = d.columns(scenarios, d.SCENARIO_SPEC, table="scenarios")
-    panels = [p for p in DISTRIBUTIONS if np.isfinite(c[p[0]]).any()]
-    fig = _figure(4.2 * max(len(panels), 1) + 0.4, 3.6)
+    panels: list[tuple[np.ndarray, str, str, str | None]] = []  # values, title, x label, P label
+    if by_commodity is not None:
+        b = d.columns(by_commodity, d.BY_COMMODITY_SPEC, table="scenarios_by_commodity")
+        for k in dict.fromkeys(b["commodity"].tolist()):
+            m = b["commodity"] == k
+            for key in ("unmet", "below_floor"):
+                title, xlabel, p = DISTRIBUTIONS[key]
+                panels.append((b[key][m], f"{title}: {safe(k)}", xlabel.replace("units", f"{safe(k)} units"), p))
+    elif commodities in (None, 1):
+        panels += [(c[key], *DISTRIBUTIONS[key]) for key in ("unmet", "below_floor")]
+    panels.append((c["cost"], *DISTRIBUTIONS["cost"]))
+    panels = [p for p in panels if np.isfinite(p[0]).any()]
+    ncols = min(max(len(panels), 1), 3)
+    nrows = max(1, math.ceil(len(panels) / ncols))
+    fig = _figure(4.2 * ncols + 0.4, 0.6 + 3.2 * nrows)
     if not panels:
         return _message(fig, "The evaluation has no scenario rows.")
-    axes = fig.subplots(1, len(panels), squeeze=False).ravel()
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
     n = len(c["scenario"])
-    for ax, (key, title, xlabel, p_label) in zip(axes, panels):
-        x = c[key][np.isfinite(c[key])]
+    for ax, (values, title, xlabel, p_label) in zip(axes, panels):
+        x = values[np.isfinite(values)]
         lo, hi = float(x.min()), float(x.max())
         bins = min(40, max(8, int(np.sqrt(len(x))))) if hi > lo else 1
         ax.hist(x, bins=bins, range=None if hi > lo else (lo - 0.5, hi + 0.5), color=STOCK_COLOUR, alpha=0.8,
@@ -471,5 +582,39 @@ def distribution_figure(scenarios: Any) -> Figure:
         ax.tick_params(axis="x", labelrotation=30)
         ax.grid(True, axis="y", alpha=0.3, linewidth=0.5)
         ax.legend(fontsize=8, framealpha=0.85, loc="best")
-    fig.suptitle(f"Outcomes across {n} scenarios", fontsize=11)
+    fig.suptitle(f"Outcomes across {n} sampled futures", fontsize=11)
+    return fig
+
+
+# ---------------------------------------------------------------- reliability
+
+
+@literal_text
+def frontier_figure(frontier: Any) -> Figure:
+    """Cost against reliability target: one point per target; certified points filled, others hollow."""
+    f = d.columns(frontier, d.FRONTIER_SPEC, table="frontier")
+    order = np.argsort(f["reliability"], kind="stable")
+    r, cost, ok = f["reliability"][order], f["objective"][order], f["certified"][order]
+    ub, extra = f["upper_bound"][order], f["extra_cost"][order]
+    fig = _figure(8.5, 4.4)
+    if not len(r):
+        return _message(fig, "The frontier has no rows.")
+    ax = fig.subplots()
+    ax.plot(r, cost, color=PLAN_COLOUR, linewidth=1.0, zorder=1)
+    ax.scatter(r[ok], cost[ok], s=60, color=STOCK_COLOUR, zorder=3, label="certified")
+    ax.scatter(r[~ok], cost[~ok], s=60, facecolors="white", edgecolors=FLOOR_COLOUR, linewidths=1.6, zorder=3,
+               label="not certified")
+    for xi, yi, u, e in zip(r, cost, ub, extra):
+        bits = [f"U={u:.3g}"] if np.isfinite(u) else []
+        if np.isfinite(e):
+            bits.append(f"+{human(e)}")
+        ax.annotate(", ".join(bits), (xi, yi), xytext=(0, 9), textcoords="offset points", ha="center", fontsize=8)
+    ax.margins(x=0.08, y=0.15)
+    ax.set_xlabel("reliability target R (probability the floors hold)")
+    ax.set_ylabel("plan cost (currency units)")
+    _human_axis(ax.yaxis)
+    ax.grid(True, alpha=0.3, linewidth=0.5)
+    ax.legend(loc="upper left", fontsize=8.5)
+    ax.set_title("Cost of reliability: each point a plan; U = certified upper bound on the breach probability, "
+                 "+ = extra cost over the expected-demand plan", fontsize=9.5, wrap=True)
     return fig
