@@ -231,7 +231,7 @@ def test_duplicate_and_unknown_stock_rows_are_named():
     assert not rep.ok and any("D/A day 2 appears 2 times" in e for e in rep.errors), rep.errors
     bad = s.set_column(0, "node", pa.array(["D"] * 4 + ["X"] + ["H"] * 3))
     rep = check_plan(inst, f, bad)
-    assert not rep.ok and any("stock.arrow row 4: unknown" in e for e in rep.errors), rep.errors
+    assert not rep.ok and any("stock row 4: unknown" in e for e in rep.errors), rep.errors
     assert any("appears 0 times" in e for e in rep.errors)
     nan = s.set_column(3, "stock", pa.array([0.0, 6.0, float("nan"), 1.0, 2, 2, 2, 2]))
     rep = check_plan(inst, f, nan)
@@ -248,7 +248,7 @@ def test_missing_columns_are_refused(table, column):
         f = f.drop_columns([column])
     else:
         s = s.drop_columns([column])
-    with pytest.raises(InvalidPlanError, match=f"{table}.arrow lacks column '{column}'"):
+    with pytest.raises(InvalidPlanError, match=f"{table} table lacks column '{column}'"):
         check_plan(inst, f, s)
     with pytest.raises(InvalidPlanError, match="no stock"):
         check_plan(inst, plan_tables(BASE)[0], None)
