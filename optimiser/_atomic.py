@@ -128,7 +128,10 @@ def _refuse_overlaps(target: str | os.PathLike, t: Path, protect: Iterable) -> N
             raise UsageError(f"output {target} would overwrite the input {p}: it {what} "
                              f"(resolved: {t}); an input is never overwritten, with or without "
                              "--force: choose another output path")
-    cwd = resolve(os.getcwd())
+    try:
+        cwd = resolve(os.getcwd())
+    except OSError:  # the cwd was removed: nothing of it to protect
+        return
     if cwd == t or cwd.is_relative_to(t):
         raise UsageError(f"output {target} ({t}) is the current directory or contains it; "
                          "choose a new directory for the output")

@@ -15,11 +15,11 @@ def register(subparsers) -> None:
                     "sea/air/road lanes, ramp-ups, floors, noisy demand). The same arguments "
                     "give the same bytes.")
     p.add_argument("out", metavar="OUT", help="instance directory to write")
-    p.add_argument("--suppliers", type=common.whole(1), required=True, metavar="N")
-    p.add_argument("--nodes", type=common.whole(1), required=True, metavar="N",
+    p.add_argument("--suppliers", type=int, required=True, metavar="N")
+    p.add_argument("--nodes", type=int, required=True, metavar="N",
                    help="nodes in all: about a third depots, the rest consumers")
-    p.add_argument("--commodities", type=common.whole(1), required=True, metavar="N")
-    p.add_argument("--days", type=common.whole(1), required=True, metavar="N", help="horizon in days")
+    p.add_argument("--commodities", type=int, required=True, metavar="N")
+    p.add_argument("--days", type=int, required=True, metavar="N", help="horizon in days")
     p.add_argument("--seed", type=common.seed, default=0, metavar="S",
                    help="random seed, 0..2**64-1 (default 0)")
     p.add_argument("--format", choices=("arrow", "parquet"), default="arrow",
