@@ -513,19 +513,19 @@ def _directory_problems(directory: Path, present: set[str], notes: list[Problem]
             if suffix == ".csv":
                 csv_tables.append(name)
             elif suffix not in SUFFIXES:
-                problems.append(Problem(name, None, None, f"table files end in .arrow or .parquet: "
+                problems.append(Problem(shown(name)[1:-1], None, None, f"table files end in .arrow or .parquet: "
                                         f"rename it {stem}.arrow if it is an Arrow IPC (Feather "
                                         "v2) file"))
             continue
         close = nearest(stem, absent)
         if close and suffix != ".csv":
-            problems.append(Problem(name, None, None, "is not a table of the format; did you mean "
+            problems.append(Problem(shown(name)[1:-1], None, None, "is not a table of the format; did you mean "
                                     + " or ".join(shown(c + ".arrow") for c in close)
                                     + "? Rename the file (unknown files are not read)"))
         elif suffix != ".csv" and len(notes) < 10 * _MAX_NOTES:
             near = nearest(stem, [n for n in known if n in present])
             hint = f" (not to be confused with {shown(near[0])})" if near else ""
-            notes.append(Problem(name, None, None, f"is not a table of the format and is "
+            notes.append(Problem(shown(name)[1:-1], None, None, f"is not a table of the format and is "
                                  f"ignored{hint}"))
     if csv_tables and not any(t in present for t in ("suppliers", "nodes", "lanes")):
         # the one thing to say: everything else (no instance.json, no tables) follows from it
