@@ -587,11 +587,19 @@ def read_instance_tables(directory: str | os.PathLike, warnings: list[Problem] |
     directory = Path(directory)
     notes = warnings if warnings is not None else []
     if not directory.is_dir():
-        bad = not_regular(directory) if directory.exists() else None
-        raise InvalidInstanceError([Problem(shown(str(directory))[1:-1], None, None,
-                                            "is not a directory; an instance is a directory "
-                                            "holding instance.json and table files"
-                                            if not bad else f"{bad}; an instance is a directory")])
+        where = shown(str(directory))[1:-1]
+        if directory.is_file():
+            hint = (f"; give the directory that holds it: {shown(str(directory.parent))[1:-1]}"
+                    if directory.name == "instance.json" or directory.suffix in SUFFIXES else
+                    "; a folder of CSV files is converted by `optimiser import-csv`"
+                    if directory.suffix.lower() == ".csv" else "")
+            msg = f"is a file, not a directory{hint}"
+        elif os.path.lexists(directory):
+            msg = f"{not_regular(directory) or 'cannot be read'}; an instance is a directory"
+        else:
+            msg = ("is not a directory (nothing exists there); an instance is a directory holding "
+                   "instance.json and table files")
+        raise InvalidInstanceError([Problem(where, None, None, msg)])
     meta, problems = read_meta(directory)
     horizon = _meta_horizon(meta)
     start = meta_start_date(meta)
