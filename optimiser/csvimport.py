@@ -312,7 +312,7 @@ def read_csv_dir(csv_dir: str | os.PathLike, *, name: str | None = None,
         if p.stem not in known:
             close = nearest(p.stem, absent)
             if close:
-                problems.append(Problem(p.name, None, None, "is not a table of the format; did you "
+                problems.append(Problem(shown(p.name)[1:-1], None, None, "is not a table of the format; did you "
                                         "mean " + " or ".join(shown(c + ".csv") for c in close)
                                         + "? Rename the file (unknown files are not read)"))
             else:
@@ -341,7 +341,7 @@ def read_csv_dir(csv_dir: str | os.PathLike, *, name: str | None = None,
         seen = {(p.table, p.row, p.column) for p in problems}
         problems += [p for p in e.problems if (p.table, p.row, p.column) not in seen]
     if problems:
-        raise InvalidInstanceError(_with_lines(problems, csv_dir), str(csv_dir))
+        raise InvalidInstanceError(_with_lines(problems, csv_dir), shown(str(csv_dir))[1:-1])
     return meta, tables
 
 

@@ -230,7 +230,10 @@ class Instance:
             problems = resource_problems(horizon, tables["suppliers"].num_rows,
                                          tables["nodes"].num_rows, tables["lanes"].num_rows)
         if problems:
-            raise InvalidInstanceError(problems, path)
+            from .names import shown
+
+            # the path as given may hold control characters: escaped like every name
+            raise InvalidInstanceError(problems, None if path is None else shown(path)[1:-1])
         return cls._assemble(meta, tables, tuple(notes) + tuple(warnings), path)
 
     @classmethod

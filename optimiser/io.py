@@ -513,19 +513,19 @@ def _directory_problems(directory: Path, present: set[str], notes: list[Problem]
             if suffix == ".csv":
                 csv_tables.append(name)
             elif suffix not in SUFFIXES:
-                problems.append(Problem(name, None, None, f"table files end in .arrow or .parquet: "
+                problems.append(Problem(shown(name)[1:-1], None, None, f"table files end in .arrow or .parquet: "
                                         f"rename it {stem}.arrow if it is an Arrow IPC (Feather "
                                         "v2) file"))
             continue
         close = nearest(stem, absent)
         if close and suffix != ".csv":
-            problems.append(Problem(name, None, None, "is not a table of the format; did you mean "
+            problems.append(Problem(shown(name)[1:-1], None, None, "is not a table of the format; did you mean "
                                     + " or ".join(shown(c + ".arrow") for c in close)
                                     + "? Rename the file (unknown files are not read)"))
         elif suffix != ".csv" and len(notes) < 10 * _MAX_NOTES:
             near = nearest(stem, [n for n in known if n in present])
             hint = f" (not to be confused with {shown(near[0])})" if near else ""
-            notes.append(Problem(name, None, None, f"is not a table of the format and is "
+            notes.append(Problem(shown(name)[1:-1], None, None, f"is not a table of the format and is "
                                  f"ignored{hint}"))
     if csv_tables and not any(t in present for t in ("suppliers", "nodes", "lanes")):
         # the one thing to say: everything else (no instance.json, no tables) follows from it
@@ -587,11 +587,19 @@ def read_instance_tables(directory: str | os.PathLike, warnings: list[Problem] |
     directory = Path(directory)
     notes = warnings if warnings is not None else []
     if not directory.is_dir():
-        bad = not_regular(directory) if directory.exists() else None
-        raise InvalidInstanceError([Problem(shown(str(directory))[1:-1], None, None,
-                                            "is not a directory; an instance is a directory "
-                                            "holding instance.json and table files"
-                                            if not bad else f"{bad}; an instance is a directory")])
+        where = shown(str(directory))[1:-1]
+        if directory.is_file():
+            hint = (f"; give the directory that holds it: {shown(str(directory.parent))[1:-1]}"
+                    if directory.name == "instance.json" or directory.suffix in SUFFIXES else
+                    "; a folder of CSV files is converted by `optimiser import-csv`"
+                    if directory.suffix.lower() == ".csv" else "")
+            msg = f"is a file, not a directory{hint}"
+        elif os.path.lexists(directory):
+            msg = f"{not_regular(directory) or 'cannot be read'}; an instance is a directory"
+        else:
+            msg = ("is not a directory (nothing exists there); an instance is a directory holding "
+                   "instance.json and table files")
+        raise InvalidInstanceError([Problem(where, None, None, msg)])
     meta, problems = read_meta(directory)
     horizon = _meta_horizon(meta)
     start = meta_start_date(meta)

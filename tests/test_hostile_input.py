@@ -226,3 +226,15 @@ def test_instance_json_not_utf8_or_too_large(capsys, tmp_path):
     (d / "instance.json").write_text('{"description": "' + "x" * (2 << 20) + '"}')
     code, out, err = run(capsys, "validate", d)
     assert code == 2 and "larger than 1.0 MiB" in err
+
+
+def test_hostile_file_and_directory_names_escaped(capsys, tmp_path):
+    d = make(tmp_path, name="in\x1bst")
+    write(d / "flo\x07ors.arrow", demand())
+    code, out, err = run(capsys, "validate", d)
+    assert "\x1b" not in err and "\x07" not in err
+    assert code == 2 and r"flo\x07ors.arrow: is not a table" in err
+    assert "did you mean 'floors.arrow'" in err
+    (d / "suppliers.arrow").unlink()
+    code, out, err = run(capsys, "validate", d)
+    assert code == 2 and "\x1b" not in err and r"in\x1bst" in err

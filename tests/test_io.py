@@ -260,3 +260,10 @@ def test_feather_suffix_for_a_known_table_refused(tiny_rows, write_instance):
         load_instance(path)
     assert any(p.table == "demand.feather" and "rename it demand.arrow" in p.message
                for p in e.value.problems)
+
+
+def test_instance_json_given_instead_of_its_directory(tiny_instance):
+    with pytest.raises(InvalidInstanceError) as e:
+        load_instance(tiny_instance / "instance.json")
+    assert "is a file, not a directory; give the directory that holds it" in str(e.value)
+    assert str(tiny_instance) in str(e.value)
