@@ -601,6 +601,29 @@ def test_hostile_names_drawn_and_written_literally(tmp_path: Path) -> None:
     assert all(t._preprocess_math(t.get_text()) == (fx.HOSTILE, False) for t in texts)
 
 
+def test_hostile_names_in_figure_titles(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.text import Text
+
+    from optimiser.report import figures
+
+    days = list(range(4))
+    stock = {"node": [fx.HOSTILE] * 4 + ["line\nbreak\x00"] * 4, "commodity": ["k$1$"] * 8, "day": days * 2,
+             "stock": [5.0, 1.0, 5.0, 5.0] * 2, "floor": [3.0] * 8, "demand": [1.0] * 8,
+             "unmet": [0.0, 1.0, 0.0, 0.0] * 2}
+    for fig in (figures.stock_figure(stock), figures.unmet_figure(stock),
+                figures.fan_figure({**{k: stock[k] for k in ("node", "commodity", "day")},
+                                    "p5": stock["stock"], "p50": stock["stock"], "p95": stock["stock"]}, stock)):
+        figures.to_png(fig)
+        texts = [t.get_text() for t in fig.findobj(Text)]
+        assert any(f"{fx.HOSTILE} · k$1$" in t for t in texts), texts
+        assert any("line\\nbreak\\x00 · k$1$" in t for t in texts), texts
+        assert not any("\n" in t.split("\n")[0] and "\x00" in t for t in texts)
+        assert all(not t.get_parse_math() for t in fig.findobj(Text) if "$" in t.get_text())
+    titles = [ax.get_title() for ax in figures.stock_figure(stock).axes if ax.get_visible()]
+    assert titles[0].startswith(f"{fx.HOSTILE} · k$1$") or titles[1].startswith(f"{fx.HOSTILE} · k$1$")
+
+
 def test_existing_report_refused_unless_force(report: Path, solved: fx.Dirs, tmp_path: Path, capsys) -> None:
     report = shutil.copytree(report, tmp_path / "report")
     before = (report / "index.html").stat().st_mtime_ns

@@ -201,9 +201,12 @@ def _convert(raw: Any, kind: str, default: Any, where: str) -> np.ndarray:
             raise InvalidPlanError(f"{where}: unexpected type {raw.type}") from exc
         values = arr.to_numpy(zero_copy_only=False)
     else:
+        if kind == "str":  # element by element: a numpy "U" array would drop trailing NULs of a name
+            items = raw.tolist() if isinstance(raw, np.ndarray) and raw.dtype == object else raw
+            out = np.empty(len(items), dtype=object)
+            out[:] = ["" if v is None else str(v) for v in items]
+            return out
         values = np.asarray(raw)
-        if kind == "str":
-            return np.asarray(["" if v is None else str(v) for v in values], dtype=object)
         if kind == "bool":
             return np.asarray([bool(v) for v in values], dtype=bool)
         try:

@@ -549,7 +549,8 @@ def evaluation_html(evaluation: Any, *, title: str = "Scenario evaluation", figu
     """
     summary = evaluation if isinstance(evaluation, Mapping) else _mapping(getattr(evaluation, "summary", None))
     scenarios = None if isinstance(evaluation, Mapping) else getattr(evaluation, "scenarios", None)
-    by_k = None if isinstance(evaluation, Mapping) else getattr(evaluation, "by_commodity", None)
+    by_k = None if isinstance(evaluation, Mapping) else (
+        getattr(evaluation, "by_commodity", None) or getattr(evaluation, "scenarios_by_commodity", None))
     n = summary.get("scenarios")
     head = f"<p>Under {escape(n)} sampled futures (seed {escape(summary.get('seed'))}):</p>" if n else ""
     k = len(_mapping(summary.get("by_commodity"))) or None
