@@ -31,7 +31,7 @@ from .tables import make_instance, table_from_rows
 
 def evaluate(instance, plan, **kwargs):
     """Replay a plan under sampled scenarios; see optimiser.scenarios.evaluate."""
-    from .scenarios import evaluate as _evaluate
+    from .scenarios.evaluate import evaluate as _evaluate  # the function, by its full path
 
     return _evaluate(instance, plan, **kwargs)
 

@@ -1,9 +1,12 @@
-"""The independent checker (SPEC section 4): verifies a plan against its instance.
+"""The independent checker: verifies a plan against its instance.
 
-It reads only the plan's tables (flows, stock, summary) and the validated
-instance data, and shares no code with the model builder or the solver path:
-every constraint of SPEC section 3 is re-evaluated here from scratch, and the
+It reads only the plan's tables (flows, stock, summary), parsed by the one plan
+reader (optimiser/plan.py, vectorised: names to integer codes), and the validated
+instance data; it shares no code with the model builder or the solver path: every
+constraint of the LP (docs/MODEL.md) is re-evaluated here from scratch, and the
 objective is recomputed. Violations are measured relative to max(1, |limit|).
+
+    optimiser.check_plan(inst, plan)          # a Plan, a plan directory, or tables
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .errors import InvalidPlanError
 from .instance import Instance
 from .io import as_numpy
+from .outputs import FLOWS
 
 TOLERANCE = 1e-6  # relative to max(1, |limit|); objective relative to max(1, |objective|)
 
@@ -69,37 +72,46 @@ def _worst(report: CheckReport, kind: str, excess: np.ndarray, scale: np.ndarray
     report.violations[kind] = Violation(kind, amount, where(k) if amount > 0 else "-", count)
 
 
-def check_plan(inst: Instance, flows: pa.Table, stock: pa.Table | None,
-               summary: dict | None = None, tolerance: float = TOLERANCE) -> CheckReport:
+def check_plan(inst: Instance, flows, stock: pa.Table | None = None,
+               summary: dict | None = None, tolerance: float = TOLERANCE,
+               allow_nonoptimal: bool = False) -> CheckReport:
+    """Verify a plan: `flows` is a Plan, a plan directory, or the flows table (with `stock`
+    and `summary`). A Plan or directory whose status is not optimal or feasible is refused
+    (PlanNotUsableError) unless allow_nonoptimal."""
+    from .plan import Plan, require_usable
+
+    if isinstance(flows, Plan):
+        require_usable(flows, allow_nonoptimal, what="check")
+        flows, stock, summary = flows.flows, flows.stock, flows.summary
+    elif isinstance(flows, (str, os.PathLike)):
+        return check_plan_dir(inst, flows, tolerance, allow_nonoptimal)
+    return _check(inst, flows, stock, summary, tolerance)
+
+
+def _check(inst: Instance, flows: pa.Table, stock: pa.Table | None, summary: dict | None,
+           tolerance: float) -> CheckReport:
+    from .plan import lane_ids, stock_ids
+
     rep = CheckReport(ok=True, tolerance=tolerance)
     T, L, I = inst.horizon, inst.n_lanes, inst.n_pairs
-    K = len(inst.commodities)
     # --- flows -> dispatch per (lane, day), every row checked
-    for c in ("origin", "destination", "commodity", "depart_day", "arrive_day", "quantity"):
+    for c in FLOWS.required + ("arrive_day",):
         if c not in flows.column_names:
-            raise InvalidPlanError(f"flows.arrow lacks column {c!r}")
-    mode = (as_numpy(flows.column("mode"), fill="") if "mode" in flows.column_names
-            else np.full(flows.num_rows, "", dtype=object))
-    key_of_lane = {(o, d, k, m): j for j, (o, d, k, m) in enumerate(zip(
-        inst.lane_origin_name.tolist(), inst.lane_dest_name.tolist(),
-        inst.commodities[inst.lane_commodity].tolist(), inst.lane_mode.tolist()))}
-    lane = np.array([key_of_lane.get(k, -1) for k in zip(
-        as_numpy(flows.column("origin"), fill="").tolist(),
-        as_numpy(flows.column("destination"), fill="").tolist(),
-        as_numpy(flows.column("commodity"), fill="").tolist(), mode.tolist())], dtype=np.int64)
+            raise InvalidPlanError(f"flows table lacks column {c!r}")
+    lane = lane_ids(inst, flows)
     dep = as_numpy(flows.column("depart_day"), fill=-1).astype(np.int64)
     arr = as_numpy(flows.column("arrive_day"), fill=-1).astype(np.int64)
     qty = as_numpy(flows.column("quantity"), fill=np.nan).astype(np.float64)
     if (lane < 0).any():
-        rep.errors.append(f"flows.arrow row {int(np.argmax(lane < 0))}: no such lane in the instance")
+        rep.errors.append(f"flows row {int(np.argmax(lane < 0))}: no such lane in the instance")
     lead = np.where(lane >= 0, inst.lane_lead[np.maximum(lane, 0)], 0)
     bad_day = (lane >= 0) & ((dep < 0) | (dep + lead > T - 1) | (arr != dep + lead))
     if bad_day.any():
         r = int(np.argmax(bad_day))
-        rep.errors.append(f"flows.arrow row {r}: depart_day {dep[r]} / arrive_day {arr[r]} do not "
+        rep.errors.append(f"flows row {r}: depart_day {dep[r]} / arrive_day {arr[r]} do not "
                           f"fit lead time {lead[r]} within days 0..{T - 1}")
     if not np.isfinite(qty).all():
-        rep.errors.append(f"flows.arrow row {int(np.argmax(~np.isfinite(qty)))}: quantity not finite")
+        rep.errors.append(f"flows row {int(np.argmax(~np.isfinite(qty)))}: quantity not finite")
     ok_rows = (lane >= 0) & ~bad_day & np.isfinite(qty)
     x = np.zeros((L, T))
     np.add.at(x, (lane[ok_rows], dep[ok_rows]), qty[ok_rows])
@@ -126,21 +138,14 @@ def check_plan(inst: Instance, flows: pa.Table, stock: pa.Table | None,
                lambda k: "budget")
     # --- stock table
     if stock is None:
-        raise InvalidPlanError("the plan has no stock.arrow")
+        raise InvalidPlanError("the plan has no stock table (stock.arrow or stock.parquet)")
     for c in ("node", "commodity", "day", "stock", "unmet"):
         if c not in stock.column_names:
-            raise InvalidPlanError(f"stock.arrow lacks column {c!r}")
-    names = pa.array(inst.node_names.tolist(), pa.string())
-    coms = pa.array(inst.commodities.tolist(), pa.string())
-    n = as_numpy(pc.index_in(stock.column("node"), value_set=names), fill=-1)
-    k_ = as_numpy(pc.index_in(stock.column("commodity"), value_set=coms), fill=-1)
-    pair = np.full(len(inst.node_names) * K, -1)
-    pair[inst.nc_node * K + inst.nc_commodity] = np.arange(I)
-    i = np.where((n >= 0) & (k_ >= 0), pair[np.maximum(n, 0) * K + np.maximum(k_, 0)], -1)
-    d = as_numpy(stock.column("day"), fill=-1).astype(np.int64)
+            raise InvalidPlanError(f"stock table lacks column {c!r}")
+    i, d = stock_ids(inst, stock)
     good = (i >= 0) & (d >= 0) & (d < T)
     if not good.all():
-        rep.errors.append(f"stock.arrow row {int(np.argmax(~good))}: unknown node/commodity/day")
+        rep.errors.append(f"stock row {int(np.argmax(~good))}: unknown node/commodity/day")
     s = np.full((I, T), np.nan)
     u = np.zeros((I, T))
     seen = np.zeros((I, T), dtype=np.int64)
@@ -149,10 +154,10 @@ def check_plan(inst: Instance, flows: pa.Table, stock: pa.Table | None,
     np.add.at(seen, (i[good], d[good]), 1)
     if (seen != 1).any():
         j = int(np.argmax(seen != 1))
-        rep.errors.append(f"stock.arrow: {inst.pair_label(j // T)} day {j % T} appears "
+        rep.errors.append(f"stock: {inst.pair_label(j // T)} day {j % T} appears "
                           f"{int(seen.flat[j])} times (must be once)")
     if np.isnan(s).any() or np.isnan(u).any():
-        rep.errors.append("stock.arrow: a stock or unmet value is null/NaN")
+        rep.errors.append("stock: a stock or unmet value is null/NaN")
         s, u = np.nan_to_num(s), np.nan_to_num(u)
     if "demand" in stock.column_names:
         dem = np.zeros((I, T))
@@ -206,9 +211,13 @@ def check_plan(inst: Instance, flows: pa.Table, stock: pa.Table | None,
 
 
 def check_plan_dir(inst: Instance, plan_dir: str | os.PathLike,
-                   tolerance: float = TOLERANCE) -> CheckReport:
-    """Check a plan directory written by this or any other tool."""
-    from .plan import read_plan_tables  # file reading only: no model-building code
+                   tolerance: float = TOLERANCE, allow_nonoptimal: bool = False) -> CheckReport:
+    """Check a plan directory written by this or any other tool (Arrow IPC or Parquet).
 
+    A plan whose summary.json status is not optimal or feasible is refused
+    (PlanNotUsableError, exit 2) unless allow_nonoptimal."""
+    from .plan import read_plan_tables, require_usable  # file reading only: no model building
+
+    require_usable(plan_dir, allow_nonoptimal, what="check")
     flows, stock, summary, _ = read_plan_tables(plan_dir)
-    return check_plan(inst, flows, stock, summary, tolerance)
+    return _check(inst, flows, stock, summary, tolerance)

@@ -1,4 +1,4 @@
-"""The objective of SPEC section 3 and its breakdown, recomputed from a plan's arrays."""
+"""The objective of the LP (docs/MODEL.md) and its breakdown, recomputed from a plan's arrays."""
 
 from __future__ import annotations
 

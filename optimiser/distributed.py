@@ -20,7 +20,6 @@ import math
 import os
 import threading
 import time
-import tomllib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -65,10 +64,9 @@ def load_security(path: str | os.PathLike) -> Any:
     """
     distributed = _dask()
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise UsageError(f"cannot read Dask security file {path}: {e}") from None
+    from ._textfile import parse, read_text
+
+    data = parse(read_text(path, "Dask security file"), path, "Dask security file", False)
     data = data.get("tls", data)
     known = {"ca_file", "cert", "key", "require_encryption"}
     unknown = sorted(set(data) - known)
@@ -179,17 +177,21 @@ def _local_numba_threads(client: Client) -> int | None:
 # ---------------------------------------------------------------- CLI glue
 def add_cli_flags(parser) -> None:
     """--dask ADDRESS, --dask-workers N, --dask-security FILE, --dask-timeout SECONDS."""
+    from .cli import common  # flag value types: a bad value is exit 2 naming the flag
+
     g = parser.add_argument_group("Dask (docs/DISTRIBUTED.md)")
     g.add_argument("--dask", metavar="ADDRESS",
                    help="run on Dask: 'local' (worker processes on this machine, loopback "
                         "only) or a scheduler address tcp://HOST:PORT / tls://HOST:PORT")
-    g.add_argument("--dask-workers", type=int, default=DEFAULT_LOCAL_WORKERS, metavar="N",
-                   help=f"worker processes of --dask local (default {DEFAULT_LOCAL_WORKERS})")
+    g.add_argument("--dask-workers", type=common.threads, default=DEFAULT_LOCAL_WORKERS,
+                   metavar="N", help="worker processes of --dask local, "
+                                     f"1..{common.MAX_THREADS} (default {DEFAULT_LOCAL_WORKERS})")
     g.add_argument("--dask-security", metavar="FILE",
                    help="TLS settings (TOML: ca_file, cert, key) for a tls:// scheduler; "
                         "default: Dask's config (DASK_DISTRIBUTED__COMM__TLS__*)")
-    g.add_argument("--dask-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"give up reaching the scheduler after this long (default {DEFAULT_TIMEOUT:g})")
+    g.add_argument("--dask-timeout", type=common.seconds, default=DEFAULT_TIMEOUT,
+                   metavar="SECONDS", help="give up reaching the scheduler after this long, a "
+                                           f"positive finite number (default {DEFAULT_TIMEOUT:g})")
 
 
 def client_from_args(args) -> contextlib.AbstractContextManager:
@@ -197,8 +199,9 @@ def client_from_args(args) -> contextlib.AbstractContextManager:
     address = getattr(args, "dask", None)
     if not address:
         return contextlib.nullcontext(None)
-    if args.dask_timeout is None or not args.dask_timeout > 0:
-        raise UsageError("--dask-timeout must be > 0")
+    t = args.dask_timeout
+    if t is None or not math.isfinite(t) or not t > 0:
+        raise UsageError("--dask-timeout must be a positive finite number of seconds")
     return connect(address, n_workers=args.dask_workers, security=args.dask_security,
                    timeout=args.dask_timeout)
 

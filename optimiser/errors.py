@@ -33,7 +33,7 @@ class Problem:
 
 
 class InvalidInstanceError(OptimiserError):
-    """The instance breaks the format of SPEC section 2. Carries every problem found."""
+    """The instance breaks the format (docs/FORMAT.md). Carries every problem found."""
 
     def __init__(self, problems: list[Problem], path: str | None = None):
         self.problems = list(problems)
@@ -50,6 +50,11 @@ class InvalidPlanError(OptimiserError):
 
 class UsageError(OptimiserError):
     """Bad arguments or parameters (exit status 2)."""
+
+
+class PlanNotUsableError(UsageError):
+    """A plan whose status is not optimal or feasible was given where a plan is needed
+    (exit status 2); allow non-optimal plans explicitly to proceed."""
 
 
 class OutputExistsError(UsageError):

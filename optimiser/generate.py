@@ -21,6 +21,7 @@ are built in Python.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from pathlib import Path
 
@@ -30,7 +31,8 @@ import pyarrow as pa
 from ._atomic import atomic_dir
 from .errors import UsageError
 from .io import write_instance_tables
-from .schema import FORMAT_NAME, FORMAT_VERSION, TABLES_BY_NAME
+from .memory import available_bytes, fmt_bytes
+from .schema import BUDGET_LIMIT, FORMAT_NAME, FORMAT_VERSION, MAX_HORIZON_DAYS, TABLES_BY_NAME
 
 __all__ = ["generate_instance", "write_generated", "estimate_variables"]
 
@@ -64,20 +66,48 @@ def _pick(rng: np.random.Generator, rows: int, cols: int, count: np.ndarray) -> 
     return rank < np.minimum(count, cols)[:, None]
 
 
+def _start_date(start_date) -> str | None:
+    if start_date is None:
+        return None
+    if isinstance(start_date, _dt.date):
+        return start_date.isoformat()
+    try:
+        return _dt.date.fromisoformat(str(start_date)).isoformat()
+    except ValueError:
+        raise UsageError(f"--start-date must be an ISO 8601 date such as 2026-12-01 "
+                         f"(got {start_date!r})") from None
+
+
 def generate_instance(suppliers: int, nodes: int, commodities: int, days: int, seed: int = 0,
-                      budget: float | None = None, name: str | None = None
+                      budget: float | None = None, name: str | None = None,
+                      start_date: str | _dt.date | None = None
                       ) -> tuple[dict, dict[str, pa.Table]]:
     """A synthetic instance as (instance.json dict, {table name: pa.Table}).
 
-    Deterministic in its arguments. Raises UsageError for sizes < 1.
+    Deterministic in its arguments. `start_date` (optional) is written to instance.json;
+    the tables keep their day columns. Raises UsageError for sizes < 1, a horizon above
+    MAX_HORIZON_DAYS, a negative seed, or sizes whose arrays exceed the memory available.
     """
     for label, v in (("suppliers", suppliers), ("nodes", nodes), ("commodities", commodities),
                      ("days", days)):
         if not isinstance(v, int | np.integer) or v < 1:
             raise UsageError(f"--{label} must be an integer >= 1 (got {v!r})")
-    if budget is not None and (not np.isfinite(budget) or budget < 0):
-        raise UsageError(f"--budget must be a finite number >= 0 (got {budget!r})")
+    if days > MAX_HORIZON_DAYS:
+        raise UsageError(f"--days must be at most {MAX_HORIZON_DAYS:,} (got {days:,})")
+    if not isinstance(seed, int | np.integer) or not 0 <= seed < 2**128:
+        raise UsageError(f"--seed must be an integer from 0 to 2**128 - 1 (got {seed!r})")
+    if budget is not None and (not np.isfinite(budget) or budget < 0 or budget > BUDGET_LIMIT):
+        raise UsageError(f"--budget must be a finite number from 0 to {BUDGET_LIMIT:g} "
+                         f"(got {budget!r})")
+    start_iso = _start_date(start_date)
     S, N, K, T = int(suppliers), int(nodes), int(commodities), int(days)
+    # the generator's largest arrays: demand noise [consumers x commodities, T] (a few
+    # float64 copies), floors [depots x commodities, T], capacity ramps [S x K, T]
+    need = 8 * 6 * T * (N + S) * K
+    if need > available_bytes():
+        raise UsageError(f"generating {S:,} suppliers x {N:,} nodes x {K:,} commodities x {T:,} "
+                         f"days needs about {fmt_bytes(need)}, more than the "
+                         f"{fmt_bytes(available_bytes())} of memory available; choose smaller sizes")
     rng = np.random.default_rng(np.random.PCG64(seed))
 
     D = max(1, round(N / 3)) if N > 1 else 1  # depots
@@ -275,6 +305,7 @@ def generate_instance(suppliers: int, nodes: int, commodities: int, days: int, s
         "name": name or f"generated-s{S}-n{N}-k{K}-t{T}-seed{seed}",
         "horizon_days": T,
         "budget": None if budget is None else float(budget),
+        **({"start_date": start_iso} if start_iso else {}),
         "description": (f"synthetic instance: {S} suppliers, {D} depots, {C} consumers, "
                         f"{K} commodities, {T} days, seed {seed} (optimiser generate)"),
     }
@@ -284,7 +315,7 @@ def generate_instance(suppliers: int, nodes: int, commodities: int, days: int, s
 
 
 def estimate_variables(meta: dict, tables: dict[str, pa.Table]) -> int:
-    """LP variable count of SPEC section 3 from the tables (no Instance needed):
+    """LP variable count (docs/MODEL.md) from the tables (no Instance needed):
     sum over lanes of max(0, T - lead) + I*T + #(demand > 0) + #(floor > 0, soft)."""
     import pyarrow.compute as pc
 
@@ -311,11 +342,13 @@ def estimate_variables(meta: dict, tables: dict[str, pa.Table]) -> int:
 
 def write_generated(out: str | os.PathLike, suppliers: int, nodes: int, commodities: int,
                     days: int, seed: int = 0, budget: float | None = None, fmt: str = "arrow",
-                    force: bool = False, name: str | None = None) -> tuple[dict, dict[str, pa.Table]]:
+                    force: bool = False, name: str | None = None,
+                    start_date: str | _dt.date | None = None) -> tuple[dict, dict[str, pa.Table]]:
     """Generate and write an instance directory atomically. Returns (meta, tables)."""
     if fmt not in ("arrow", "parquet"):
         raise UsageError(f"--format must be arrow or parquet (got {fmt!r})")
-    meta, tables = generate_instance(suppliers, nodes, commodities, days, seed, budget, name)
+    meta, tables = generate_instance(suppliers, nodes, commodities, days, seed, budget, name,
+                                     start_date)
     with atomic_dir(Path(out), force=force) as tmp:
         write_instance_tables(meta, tables, tmp, fmt)
     return meta, tables

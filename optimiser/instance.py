@@ -1,13 +1,18 @@
-"""The in-memory instance: index maps and dense numpy arrays (SPEC section 2).
+"""The in-memory instance: index maps and dense numpy arrays (docs/FORMAT.md).
 
 Built from the normalised tables with vectorised numpy/pyarrow operations: no
 Python loop over rows or days. Ids are row order: supplier-commodity pair p is
 row p of suppliers, node-commodity pair i is row i of nodes, lane l is row l
 of lanes. This is what the LP model and the scenario kernels consume.
+
+Names are any string and stay Python str objects (object arrays) or Arrow
+strings: never fixed-width numpy strings, whose memory is rows x the longest
+name x 4 bytes (one 1 MB name among 3,000 suppliers would ask for gigabytes).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import os
 import time
@@ -19,8 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InvalidInstanceError, Problem
-from .io import as_numpy, file_names, read_instance_tables
-from .validate import validate_meta, validate_tables
+from .io import as_numpy, file_names, meta_start_date, read_instance_tables
+from .validate import resource_problems, validate_meta, validate_tables
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -28,9 +33,12 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _join(a: np.ndarray, sep: str, b: np.ndarray) -> np.ndarray:
-    return np.char.add(np.char.add(np.asarray(a).astype(str), sep),
-                       np.asarray(b).astype(str)).astype(object)
+def _join(a, sep: str, b) -> np.ndarray:
+    """Element-wise a + sep + b as an object array of str: Python string addition, exact for
+    any name (NUL, separators), memory the total length of the names, not rows x the
+    longest name x 4 as fixed-width numpy strings would take."""
+    out = np.asarray(a, dtype=object) + sep
+    return out + np.asarray(b, dtype=object)
 
 
 def _pair_ids(who, com, names: pa.Array, commodities: pa.Array, pair_who: np.ndarray,
@@ -96,6 +104,7 @@ class Instance:
     warnings: tuple[Problem, ...] = ()
     path: str | None = None
     load_seconds: float = 0.0
+    start_date: _dt.date | None = None  # calendar date of day 0 (instance.json start_date)
 
     # sizes
     @property
@@ -134,9 +143,20 @@ class Instance:
         """[L] "origin->destination commodity (mode)" of every lane (object array)."""
         base = _join(_join(self.lane_origin_name, "->", self.lane_dest_name), " ",
                      self.commodities[self.lane_commodity])
-        mode = self.lane_mode.astype(str)
-        with_mode = np.char.add(np.char.add(np.char.add(base.astype(str), " ("), mode), ")")
-        return np.where(mode != "", with_mode, base.astype(str)).astype(object)
+        mode = np.asarray(self.lane_mode, dtype=object)
+        has = mode != ""
+        out = base.copy()
+        if has.any():
+            out[has] = base[has] + " (" + mode[has] + ")"
+        return out
+
+    def date_of(self, day):
+        """The calendar date of a day (int or array of ints); None without start_date."""
+        if self.start_date is None:
+            return None
+        if np.ndim(day) == 0:
+            return self.start_date + _dt.timedelta(days=int(day))
+        return (np.datetime64(self.start_date, "D") + np.asarray(day, dtype=np.int64)).astype(object)
 
     def node_pair_ids(self, nodes, commodities) -> np.ndarray:
         """Node-commodity pair id of each (node, commodity) row of Arrow columns; -1 if none."""
@@ -164,35 +184,54 @@ class Instance:
                     fnames: dict[str, str] | None = None, path: str | None = None) -> Instance:
         """Validate and build. Raises InvalidInstanceError listing every problem."""
         from .io import check_schema, normalise
+        from .names import nearest, shown
         from .schema import TABLES_BY_NAME
 
-        fnames = fnames or {n: f"{n}.arrow" for n in TABLES_BY_NAME}
+        # built in memory: problems name the table, not a file that does not exist
+        fnames = fnames or {n: f"table {n}" for n in TABLES_BY_NAME}
         problems, horizon = validate_meta(meta)
+        start = meta_start_date(meta)
+        start = start if isinstance(start, _dt.date) or start is None else ...
         norm: dict[str, pa.Table] = {}
+        notes: list[Problem] = []
         for name, t in tables.items():
             if t is None:
                 continue
             decl = TABLES_BY_NAME.get(name)
             if decl is None:
-                problems.append(Problem(name, None, None, f"unknown table {name!r}"))
+                close = nearest(name, [n for n in TABLES_BY_NAME if tables.get(n) is None])
+                problems.append(Problem(f"table {name}" if fnames.get(name) is None else
+                                        fnames[name], None, None, f"unknown table {shown(name)}"
+                                        + (f"; did you mean {shown(close[0])}?" if close else "")))
                 continue
-            sp = check_schema(decl, fnames[name], t.schema)
+            sp = check_schema(decl, fnames[name], t.schema, start_date=start, notes=notes)
             if sp:
                 problems += sp
-            else:
-                norm[name] = normalise(decl, t)
+                continue
+            try:
+                nt = normalise(decl, t, fname=fnames[name], problems=problems,
+                               start_date=start if isinstance(start, _dt.date) else None)
+            except (pa.ArrowException, ValueError, OverflowError) as e:
+                problems.append(Problem(fnames[name], None, None, f"cannot be read ({e})"))
+                continue
+            if nt is not None:
+                norm[name] = nt
         for req in ("suppliers", "nodes", "lanes"):
             if req not in tables or tables[req] is None:
                 problems.append(Problem(fnames[req], None, None, "required table is missing"))
-        return cls._build(meta, norm, fnames, problems, horizon, path)
+        return cls._build(meta, norm, fnames, problems, horizon, path, notes)
 
     @classmethod
-    def _build(cls, meta, tables, fnames, problems, horizon, path) -> Instance:
+    def _build(cls, meta, tables, fnames, problems, horizon, path, notes=()) -> Instance:
         row_problems, warnings = validate_tables(meta, tables, fnames, horizon)
         problems = problems + row_problems
+        if not problems:
+            # the dense arrays are allocated next: refuse first if they cannot fit
+            problems = resource_problems(horizon, tables["suppliers"].num_rows,
+                                         tables["nodes"].num_rows, tables["lanes"].num_rows)
         if problems:
             raise InvalidInstanceError(problems, path)
-        return cls._assemble(meta, tables, tuple(warnings), path)
+        return cls._assemble(meta, tables, tuple(notes) + tuple(warnings), path)
 
     @classmethod
     def _assemble(cls, meta, tables, warnings, path) -> Instance:
@@ -261,13 +300,14 @@ class Instance:
             lane_from_supplier=ro(from_sup), lane_origin=ro(lane_origin.astype(np.int64)),
             lane_dest=ro(lane_dest.astype(np.int64)),
             lane_commodity=ro(_index_in(com, commodities)),
-            lane_mode=ro(as_numpy(lan.column("mode"), fill="").astype(object)),
+            lane_mode=ro(np.asarray(pc.fill_null(lan.column("mode"), "").to_pylist(), dtype=object)),
             lane_lead=ro(as_numpy(lan.column("lead_time_days")).astype(np.int64)),
             lane_cost=ro(as_numpy(lan.column("unit_cost")).astype(np.float64)),
             lane_capacity=ro(as_numpy(lan.column("daily_capacity"), fill=np.inf).astype(np.float64)),
-            lane_origin_name=ro(as_numpy(origin).astype(object)),
-            lane_dest_name=ro(as_numpy(lan.column("destination")).astype(object)),
+            lane_origin_name=ro(np.asarray(origin.to_pylist(), dtype=object)),
+            lane_dest_name=ro(np.asarray(lan.column("destination").to_pylist(), dtype=object)),
             tables=tables, warnings=warnings, path=path,
+            start_date=meta_start_date(meta),
         )
 
 
@@ -275,10 +315,11 @@ def load_instance(path: str | os.PathLike) -> Instance:
     """Read, validate and build an instance directory. Raises InvalidInstanceError."""
     t0 = time.perf_counter()
     path = Path(path)
-    meta, tables, problems = read_instance_tables(path)
+    notes: list[Problem] = []
+    meta, tables, problems = read_instance_tables(path, notes)
     fnames = file_names(path)
     meta_problems, horizon = validate_meta(meta)
-    inst = Instance._build(meta, tables, fnames, problems + meta_problems, horizon, str(path))
+    inst = Instance._build(meta, tables, fnames, problems + meta_problems, horizon, str(path), notes)
     object.__setattr__(inst, "load_seconds", time.perf_counter() - t0)
     return inst
 

@@ -1,4 +1,4 @@
-"""Deterministic stock recurrence of SPEC section 3's balance, used by plan readers."""
+"""Deterministic stock recurrence of the LP's balance (docs/MODEL.md), used by plan readers."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""The instance format of SPEC section 2, declared once as data.
+"""The instance format (docs/FORMAT.md), declared once as data.
 
 Everything else derives from these declarations: the Arrow schemas used to write
 tables, the defaults filled in on read, the type/null/range checks of validation,
-and the format reference in docs/FORMAT.md (``python -m optimiser.schema`` prints it).
+the value and size limits, and the format reference in docs/FORMAT.md
+(``python -m optimiser.schema`` prints it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,19 @@ from typing import Literal
 import pyarrow as pa
 
 Kind = Literal["string", "int", "float", "bool"]
+
+#: Largest magnitude of a finite quantity or money-per-unit value. The solvers work in
+#: double precision with tolerances near 1e-7 relative to the largest coefficient: past
+#: about 1e12 a penalty of 1e6 per unit can no longer be told apart from rounding, and a
+#: feasible instance could be called infeasible. Larger values are refused at validation.
+VALUE_LIMIT = 1e12
+#: Largest budget (total money, not per unit): 1e12 units x 1e6 per unit.
+BUDGET_LIMIT = 1e18
+#: Longest horizon, and longest lead time: 100,000 days (about 274 years) keeps every
+#: day + lead time inside 32 bits and any daily plan of one pair under a megabyte.
+MAX_HORIZON_DAYS = 100_000
+#: Largest file instance.json may be (it holds a few keys).
+META_MAX_BYTES = 1 << 20
 
 ARROW_TYPE: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -32,6 +46,7 @@ class Column:
     nullable: bool = False  # a null is allowed (and means "none": no limit)
     minimum: float | None = None  # smallest allowed value (inclusive)
     unit: str = ""
+    maximum: float | None = None  # largest allowed finite value (inclusive)
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -49,6 +64,8 @@ class Table:
     parent: str | None = None
     parent_who: str | None = None
     extra: dict = field(default_factory=dict)
+    # a per-day table: a `date` column (date32, needs start_date) may stand instead of `day`
+    dated: bool = False
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -68,12 +85,14 @@ def _day_table(name: str, who: str, parent: str, value: str, doc: str, value_doc
         key=(who, "commodity", "day"),
         parent=parent,
         parent_who=who,
+        dated=True,
         doc=doc,
         columns=(
             Column(who, "string", f"the {who} (must exist with this commodity in {parent})"),
             Column("commodity", "string", "commodity name"),
-            Column("day", "int", "day index, 0 <= day < horizon_days", minimum=0, unit="day"),
-            Column(value, "float", value_doc, minimum=0.0, unit="units"),
+            Column("day", "int", "day index, 0 <= day < horizon_days (or a `date` column instead, "
+                   "when instance.json has start_date)", minimum=0, unit="day"),
+            Column(value, "float", value_doc, minimum=0.0, maximum=VALUE_LIMIT, unit="units"),
         ),
     )
 
@@ -86,13 +105,13 @@ SUPPLIERS = Table(
     columns=(
         Column("supplier", "string", "supplier name"),
         Column("commodity", "string", "commodity name"),
-        Column("unit_price", "float", "paid per unit ordered", minimum=0.0, unit="money/unit"),
+        Column("unit_price", "float", "paid per unit ordered", minimum=0.0, maximum=VALUE_LIMIT, unit="money/unit"),
         Column("daily_capacity", "float", "most units that can be dispatched per day",
-               minimum=0.0, unit="units/day"),
+               minimum=0.0, maximum=VALUE_LIMIT, unit="units/day"),
         Column("contract_min", "float", "least total units over the horizon",
-               required=False, default=0.0, minimum=0.0, unit="units"),
+               required=False, default=0.0, minimum=0.0, maximum=VALUE_LIMIT, unit="units"),
         Column("contract_max", "float", "most total units over the horizon (null: none)",
-               required=False, default=None, nullable=True, minimum=0.0, unit="units"),
+               required=False, default=None, nullable=True, minimum=0.0, maximum=VALUE_LIMIT, unit="units"),
     ),
 )
 
@@ -105,17 +124,17 @@ NODES = Table(
         Column("node", "string", "node name (never also a supplier's name)"),
         Column("commodity", "string", "commodity name"),
         Column("initial_stock", "float", "stock at the start of day 0",
-               required=False, default=0.0, minimum=0.0, unit="units"),
+               required=False, default=0.0, minimum=0.0, maximum=VALUE_LIMIT, unit="units"),
         Column("floor", "float", "readiness floor on end-of-day stock",
-               required=False, default=0.0, minimum=0.0, unit="units"),
+               required=False, default=0.0, minimum=0.0, maximum=VALUE_LIMIT, unit="units"),
         Column("max_stock", "float", "storage limit on end-of-day stock (null: none)",
-               required=False, default=None, nullable=True, minimum=0.0, unit="units"),
+               required=False, default=None, nullable=True, minimum=0.0, maximum=VALUE_LIMIT, unit="units"),
         Column("holding_cost", "float", "per unit of end-of-day stock per day",
-               required=False, default=0.0, minimum=0.0, unit="money/unit/day"),
+               required=False, default=0.0, minimum=0.0, maximum=VALUE_LIMIT, unit="money/unit/day"),
         Column("shortfall_penalty", "float", "per unit of consumption not met",
-               required=False, default=1e6, minimum=0.0, unit="money/unit"),
+               required=False, default=1e6, minimum=0.0, maximum=VALUE_LIMIT, unit="money/unit"),
         Column("readiness_penalty", "float", "per unit below the floor per day",
-               required=False, default=1e3, minimum=0.0, unit="money/unit/day"),
+               required=False, default=1e3, minimum=0.0, maximum=VALUE_LIMIT, unit="money/unit/day"),
         Column("readiness_hard", "bool", "the floor may not be broken at all",
                required=False, default=False),
     ),
@@ -134,11 +153,11 @@ LANES = Table(
                required=False, default=""),
         Column("lead_time_days", "int",
                "days from dispatch to arrival; >= 1 when the origin is a node",
-               minimum=0, unit="days"),
+               minimum=0, maximum=MAX_HORIZON_DAYS, unit="days"),
         Column("unit_cost", "float", "per unit moved", required=False, default=0.0,
-               minimum=0.0, unit="money/unit"),
+               minimum=0.0, maximum=VALUE_LIMIT, unit="money/unit"),
         Column("daily_capacity", "float", "most units dispatched per day (null: none)",
-               required=False, default=None, nullable=True, minimum=0.0, unit="units/day"),
+               required=False, default=None, nullable=True, minimum=0.0, maximum=VALUE_LIMIT, unit="units/day"),
     ),
 )
 
@@ -162,10 +181,12 @@ INSTANCE_JSON: dict[str, tuple[str, bool, str]] = {
     "format": ('"optimiser-instance"', True, "identifies the file"),
     "version": ("1", True, "format version; a higher version is refused"),
     "name": ("string", True, "instance name"),
-    "horizon_days": ("int >= 1", True, "T; days are numbered 0..T-1"),
-    "budget": ("number >= 0 or null", False,
+    "horizon_days": (f"int, 1 to {MAX_HORIZON_DAYS:,}", True, "T; days are numbered 0..T-1"),
+    "budget": (f"number, 0 to {BUDGET_LIMIT:g}, or null", False,
                "cap on total procurement spend (sum of unit_price x quantity ordered)"),
     "description": ("string", False, "free text"),
+    "start_date": ("ISO 8601 date (YYYY-MM-DD)", False,
+                   "calendar date of day 0; day t is start_date + t days"),
 }
 
 FORMAT_NAME = "optimiser-instance"
@@ -182,14 +203,20 @@ def format_reference() -> str:
         out.append(f"| `{k}` | {typ} | {'yes' if req else 'no'} | {doc} |")
     for t in TABLES:
         out += ["", f"## {t.name} ({'required' if t.required else 'optional'})", "", t.doc,
-                f"Key (unique): {', '.join(t.key)}.", "",
-                "| column | type | default | nulls | min | unit | meaning |",
-                "|---|---|---|---|---|---|---|"]
+                f"Key (unique): {', '.join(t.key)}."]
+        if t.dated:
+            out.append("With `start_date` in instance.json, a `date` column (Arrow date32; an "
+                       "ISO date string in CSV) may stand instead of `day`; not both.")
+        out += ["", "| column | type | default | nulls | min | max | unit | meaning |",
+                "|---|---|---|---|---|---|---|---|"]
         for c in t.columns:
             default = "required" if c.required else ("null" if c.default is None else repr(c.default))
             mn = "" if c.minimum is None else str(c.minimum)
+            mx = "" if c.maximum is None else f"{c.maximum:g}"
+            if c.name == "day":
+                mx = "horizon_days - 1"
             out.append(f"| `{c.name}` | {c.kind} | {default} | {'null = none' if c.nullable else 'no'}"
-                       f" | {mn} | {c.unit} | {c.doc} |")
+                       f" | {mn} | {mx} | {c.unit} | {c.doc} |")
     return "\n".join(out) + "\n"
 
 

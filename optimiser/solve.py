@@ -27,9 +27,12 @@ from .model.backends import DEFAULT_SOLVER, SolverOptions, get_backend
 from .model.build import LP, build_lp
 from .model.decompose import can_decompose, concat_tables, split_by_commodity
 from .model.duals import kkt_check, shadow_prices
-from .model.status import Status
-from .plan import SHADOW_SCHEMA, Plan
+from .outputs import SHADOW_PRICES, start_date_of
+from .plan import Plan, plan_totals
 from .replay import stock_from_flows
+from .status import HAS_PLAN, Status
+
+SHADOW_SCHEMA = SHADOW_PRICES.schema
 
 ZERO = 1e-9  # solver noise below this (relative to 1) is written as exact zero
 MapFn = Callable[[Callable, Iterable], Iterable]
@@ -57,15 +60,22 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
           time_limit: float | None = None, threads: int | None = None,
           tolerance: float | None = None, verbose: bool = False, check: bool = True,
           explain: bool = True, decompose: str = "auto", map: MapFn | None = None,
-          method: str = "auto") -> Plan:
-    """Solve the LP of SPEC section 3 and return a Plan (with status; only malfunctions raise).
+          method: str = "auto", reliability: float | None = None, **reliability_options) -> Plan:
+    """Solve the LP of docs/MODEL.md and return a Plan (with status; only malfunctions raise).
 
     decompose: "auto" splits by commodity when no budget couples them, "never" solves the
     joint LP. map: how the blocks are solved (default: a thread pool of `threads` or all
     cores); pass e.g. a Dask-backed map to run them on a cluster.
+    reliability=R (with scope, service, confidence, train, certify, frontier, seed, params):
+    plan for reliability instead (optimiser.reliability.solve_reliable).
     """
     from .errors import UsageError
 
+    if reliability is not None or reliability_options:  # planning for reliability
+        from .reliability import solve_reliable  # (docs/RELIABILITY.md); options by name
+
+        return solve_reliable(instance, reliability=reliability, map=map, check=check,
+                              **reliability_options)
     if decompose not in ("auto", "never"):
         raise UsageError(f"decompose must be 'auto' or 'never', not {decompose!r}")
     if method not in ("auto", "network", "simplex", "ipm"):
@@ -101,7 +111,13 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
                          "backend_status": res.backend_status, **res.info}
     summary["size"] = res.size
     if res.infeasibility is not None:
-        plan.infeasibility, summary["infeasibility"] = res.infeasibility, res.infeasibility_info
+        from .model.infeasible import group_items
+
+        plan.infeasibility, items = group_items(inst, res.infeasibility)
+        summary["infeasibility"] = {**(res.infeasibility_info or {}), "items": items}
+        if items:
+            summary["message"] = ("the hard requirements cannot all hold; first to give way: "
+                                  f"{items[0]['why']} — {items[0]['fix']}")
     if res.duals:
         summary.update(res.duals)
     if res.shadow is not None:
@@ -111,12 +127,13 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
         from .check import check_plan
 
         t = time.perf_counter()
-        report = check_plan(inst, plan.flows, plan.stock, summary)
+        report = check_plan(inst, plan)
         timings["check"] = time.perf_counter() - t
         summary["check"] = report.as_dict()
         if not report.ok:
             summary["status_before_check"] = plan.status
-            plan.status = summary["status"] = Status.ERROR.value
+            plan.status = Status.ERROR
+            summary["status"] = Status.ERROR.value
             summary["message"] = "the plan failed the independent check: " + report.worst()
     timings["total"] = time.perf_counter() - t0
     summary["timings"] = timings
@@ -175,11 +192,11 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
     backend = get_backend(options.solver)
     start, net_info = None, {}
     if options.solver == "highs" and options.method in ("auto", "network") and inst.budget is None:
-        from .model.network import network_point
+        from .model.network import network_start
 
         t = time.perf_counter()
         try:
-            start, net_info = network_point(inst, lp)
+            start, net_info = network_start(inst, lp, options.network_solver)
         except Exception as e:  # the network path is only a warm start: fall back to the LP
             net_info = {"network": f"failed: {type(e).__name__}: {e}"}
         timings["network"] = time.perf_counter() - t
@@ -187,8 +204,12 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
         if options.time_limit is not None:  # the limit covers both stages
             options = dataclasses.replace(
                 options, time_limit=max(options.time_limit - timings["network"], 1e-3))
-        sol = backend.solve(lp, options, start=start)
+        basis = (start.col_status, start.row_status) if start.col_status is not None else None
+        sol = backend.solve(lp, options, start=None if basis else start.point, basis=basis)
         sol.seconds += timings["network"]
+        if sol.values is None and sol.status == Status.NO_SOLUTION:
+            # stopped at the time limit: the network's point is feasible, keep it
+            sol = _keep_network_point(lp, sol, start)
     else:
         sol = backend.solve(lp, options)
     sol.info.update(net_info)
@@ -220,6 +241,24 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
     return res
 
 
+def _keep_network_point(lp: LP, sol, start):
+    """HiGHS stopped before confirming the network's answer: the network's point is
+    feasible (exactly so with exact scaling), so the block is `feasible`, not empty."""
+    from .model.backends import RawSolution
+
+    v = start.point
+    act = lp.A @ v
+    scale = 1.0 + np.abs(np.where(np.isfinite(lp.row_hi), lp.row_hi,
+                                  np.where(np.isfinite(lp.row_lo), lp.row_lo, 0.0)))
+    ok = (np.all(act >= lp.row_lo - 1e-7 * scale) and np.all(act <= lp.row_hi + 1e-7 * scale)
+          and np.all(v >= lp.vars.lb - 1e-9) and np.all(v <= lp.vars.ub + 1e-9))
+    if not ok:
+        return sol
+    return RawSolution(status=Status.FEASIBLE, backend_status=sol.backend_status + "+network point",
+                       values=v, objective=float(lp.vars.cost @ v), seconds=sol.seconds,
+                       info=sol.info)
+
+
 def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
     """Shadow prices only from duals that pass the KKT check; re-derived otherwise."""
     out: dict = {}
@@ -227,7 +266,7 @@ def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
     y, source = sol.duals, options.solver
     report = kkt_check(lp, sol.values, y, primal_tol=primal_tol) if y is not None else None
     if report is None or not report.ok:
-        # e.g. HiGHS through OR-Tools returns row activities as duals (SPEC section 6)
+        # e.g. HiGHS through OR-Tools returns row activities as duals (docs/MODEL.md)
         out["duals_rejected"] = (report.as_dict() if report else
                                  {"reason": f"{options.solver} reported no duals"})
         y = None
@@ -318,14 +357,14 @@ def _merge(inst: Instance, blocks, results: list[BlockResult]) -> BlockResult:
                 by[k] = by.get(k, 0.0) + v
         res.infeasibility_info = {"explained": all(i.get("explained") for i in infos),
                                   "total_violation": float(sum(by.values())),
-                                  "by_requirement": by, "items": res.infeasibility.num_rows}
+                                  "by_requirement": by}
     return res
 
 
 # plan ---------------------------------------------------------------------
 def _plan_from_arrays(inst: Instance, res: BlockResult) -> Plan:
     x, u = res.x, res.u
-    has = res.status in (Status.OPTIMAL, Status.FEASIBLE)
+    has = res.status in HAS_PLAN
     if has:
         x, u = _repair_negative_stock(inst, x, u)
     # stock follows from flows and unmet exactly (so a replay of the written plan reproduces it)
@@ -333,13 +372,17 @@ def _plan_from_arrays(inst: Instance, res: BlockResult) -> Plan:
     r = np.where(inst.readiness_hard[:, None], 0.0, np.maximum(inst.floor - s, 0.0))
     parts = breakdown(inst, x, s, u, r)
     status = res.status
+    start = start_date_of(inst)
+    # without a plan there are no costs or totals to report: nulls, never figures of a
+    # point that breaks the model (an infeasible solve's stock may be negative)
     summary = {
         "format": "optimiser-plan", "version": 1, "instance": inst.name,
+        "start_date": None if start is None else start.isoformat(),
         "status": status.value,
         "objective": float(sum(parts.values())) if has else None,
-        "solver_objective": res.solver_objective,
-        "breakdown": parts,
-        "totals": _totals(inst, x, s, u),
+        "solver_objective": res.solver_objective if has else None,
+        "breakdown": parts if has else dict.fromkeys(parts),
+        "totals": plan_totals(inst, x, s, u) if has else None,
     }
     if status in (Status.NO_SOLUTION, Status.ERROR, Status.INFEASIBLE):
         summary["message"] = {
@@ -347,7 +390,7 @@ def _plan_from_arrays(inst: Instance, res: BlockResult) -> Plan:
             Status.ERROR: f"the solver ended with {res.backend_status}",
             Status.INFEASIBLE: "the hard requirements cannot all hold; see infeasibility",
         }[status]
-    return Plan(instance=inst, status=status.value, x=x, s=s, u=u, r=r, summary=summary)
+    return Plan(instance=inst, status=status, x=x, s=s, u=u, r=r, summary=summary)
 
 
 def _repair_negative_stock(inst: Instance, x: np.ndarray, u: np.ndarray):
@@ -392,24 +435,6 @@ def _repair_negative_stock(inst: Instance, x: np.ndarray, u: np.ndarray):
             outflow[:, t] -= cut
             stock += cut
     return x, u
-
-
-def _totals(inst: Instance, x, s, u) -> dict:
-    sup = inst.lane_from_supplier
-    ordered_pair = np.zeros(inst.n_supplier_pairs)
-    np.add.at(ordered_pair, inst.lane_origin[sup], x[sup].sum(axis=1))
-    ordered = np.zeros(len(inst.supplier_names))
-    np.add.at(ordered, inst.sp_supplier, ordered_pair)
-    below = np.maximum(inst.floor - s, 0.0)
-    below[below < 1e-9] = 0.0
-    return {
-        "ordered": {str(n): float(q) for n, q in zip(inst.supplier_names, ordered)},
-        "procurement_spend": float(inst.unit_price @ ordered_pair),
-        "demand": float(inst.demand.sum()),
-        "unmet": float(u.sum()),
-        "below_floor_unit_days": float(below.sum()),
-        "days_below_floor": int((below > 0).any(axis=0).sum()),
-    }
 
 
 def _binding_summary(t: pa.Table) -> dict:

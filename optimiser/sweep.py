@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 import re
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,29 +57,46 @@ EVAL_STATS = ("mean", "p95")
 FAILED = "failed"
 
 
+KEEP_BUILT = 16  # up to this many variants keep their checked instance; more are rebuilt
+MAX_VARIANTS = 100_000  # more is a generated file gone wrong, not a sweep
+MAX_LEAD_DAYS = 2**31 - 1  # lead times are int32 in the instance format
+
+
 @dataclass(frozen=True, eq=False)
 class Variant:
+    """A named change of the base instance. `instance` is the changed instance, checked
+    when the variants were read; in large sweeps it is rebuilt on each access and not
+    kept, so variants stream (one changed instance in memory at a time per worker)."""
+
     name: str
     description: str
     changes: dict  # the variant's table from the file, as given
-    instance: Instance  # the changed instance, validated
+    base: Instance
+    built: Instance | None = None  # kept when the sweep is small
+
+    @property
+    def instance(self) -> Instance:
+        if self.built is not None:
+            return self.built
+        return Instance.from_tables(_meta(self.base, self.changes),
+                                    apply_changes(self.base, self.changes, []))
 
 
 # ---------------------------------------------------------------- reading and checking
 def read_variants(instance: Instance | str, path: str | Path) -> list[Variant]:
     """Parse a variants TOML file and build every variant; UsageError lists all problems."""
+    from ._textfile import parse, read_text
+
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UsageError(f"cannot read variants file {path}: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"cannot parse variants file {path}: {e}") from None
+    data = parse(read_text(path, "variants file"), path, "variants file", as_json=False)
     return build_variants(instance, data, source=str(path))
 
 
-def build_variants(instance: Instance | str, data: Mapping, source: str = "variants"
-                   ) -> list[Variant]:
+def build_variants(instance: Instance | str, data: Mapping, source: str = "variants",
+                   keep: bool | None = None) -> list[Variant]:
+    """Check every variant (each changed instance is built and validated, one at a time)
+    and return them; UsageError lists every problem. keep: keep the built instances
+    (default: when there are at most KEEP_BUILT variants)."""
     inst = as_instance(instance)
     problems: list[str] = []
     extra = sorted(set(data) - {"variants"})
@@ -91,6 +107,11 @@ def build_variants(instance: Instance | str, data: Mapping, source: str = "varia
     if not isinstance(table, Mapping) or not table:
         problems.append(f"{source}: no variants; add at least one [variants.NAME] table")
         raise UsageError("invalid variants:\n  - " + "\n  - ".join(problems))
+    if len(table) > MAX_VARIANTS:
+        raise UsageError(f"{source}: {len(table):,} variants, more than the {MAX_VARIANTS:,} "
+                         "a sweep runs; split the file into several sweeps")
+    if keep is None:
+        keep = len(table) <= KEEP_BUILT
     out = []
     for name, changes in table.items():
         where = f"variant {name!r}"
@@ -113,7 +134,8 @@ def build_variants(instance: Instance | str, data: Mapping, source: str = "varia
             problems += [f"{where}: the changed instance is invalid: {p}" for p in e.problems]
             continue
         out.append(Variant(name=name, description=str(changes.get("description", "")),
-                           changes=dict(changes), instance=vinst))
+                           changes=dict(changes), base=inst, built=vinst if keep else None))
+        del vinst  # large sweeps: checked, then let go
     if problems:
         raise UsageError(f"invalid variants in {source} ({len(problems)} problem(s)); "
                          "nothing was run:\n  - " + "\n  - ".join(problems))
@@ -240,8 +262,9 @@ def _lane_change(tables, names, ch, key, errs) -> None:
         errs.append(f"key '{key}.mode': must be a string")
         return
     lead = ch["lead_time_days"]
-    if not (_is_num(lead) and float(lead).is_integer() and lead >= 0):
-        errs.append(f"key '{key}.lead_time_days': {lead!r} must be a whole number of days >= 0")
+    if not (_is_num(lead) and 0 <= lead <= MAX_LEAD_DAYS and float(lead).is_integer()):
+        errs.append(f"key '{key}.lead_time_days': {lead!r:.40} must be a whole number of days "
+                    f"from 0 to {MAX_LEAD_DAYS} (a lead time beyond the horizon never arrives)")
         return
     m = pc.and_(pc.equal(lanes.column("origin"), ch["origin"]),
                 pc.equal(lanes.column("destination"), ch["destination"]))
@@ -308,7 +331,11 @@ def _keys(ch: Mapping, key: str, allowed: set, required: set, errs: list[str]) -
 
 
 def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return abs(v) <= 1e300  # TOML integers may have any number of digits
+    return isinstance(v, float) and math.isfinite(v)
 
 
 def _scale(ch: Mapping, k: str, key: str, errs: list[str]) -> float | None:
@@ -404,10 +431,25 @@ def _prepare_task(inst: Instance, outcome: SolveOutcome):
 class VariantResult:
     variant: Variant
     status: str
-    plan: Any = None  # Plan, None when the solve failed
-    evaluation: Any = None  # Evaluation, None when not evaluated
+    plan: Any = None  # Plan, None when the solve failed (or once streamed to disk)
+    evaluation: Any = None  # Evaluation, None when not evaluated (or once streamed)
     error: str | None = None
     seconds: float = 0.0
+    plan_summary: dict | None = None  # kept when the plan itself is let go
+    eval_summary: dict | None = None
+
+    def release(self) -> None:
+        """Keep the summaries (for the table), let go of the plan and evaluation arrays."""
+        if self.plan is not None:
+            self.plan_summary = self.plan.summary
+        if self.evaluation is not None:
+            self.eval_summary = self.evaluation.summary
+        self.plan = self.evaluation = None
+
+    def summaries(self) -> tuple[dict, dict | None]:
+        ps = self.plan.summary if self.plan is not None else (self.plan_summary or {})
+        es = self.evaluation.summary if self.evaluation is not None else self.eval_summary
+        return ps, es
 
 
 @dataclass(eq=False)
@@ -428,22 +470,35 @@ class SweepResult:
     def write(self, path, force: bool = False, protect: tuple = ()) -> Path:
         """OUT/variants.arrow, OUT/summary.json, OUT/plans/<variant>/ and, when evaluated,
         OUT/evaluations/<variant>/: written beside OUT and renamed into place when complete."""
-        import json
-
         from ._atomic import atomic_dir
-        from .io import write_table
-        from .scenarios.results import _clean
 
         with atomic_dir(path, force=force, protect=protect) as tmp:
-            write_table(self.table, tmp / "variants.arrow")
             for r in self.results:
-                if r.plan is not None:
-                    r.plan.write(tmp / "plans" / r.variant.name)
-                if r.evaluation is not None:
-                    r.evaluation.write(tmp / "evaluations" / r.variant.name)
-            (tmp / "summary.json").write_text(json.dumps(_clean(self.summary), indent=2) + "\n",
-                                              encoding="utf-8")
+                write_variant(tmp, r)
+            self.write_index(tmp)
         return Path(path)
+
+    def write_index(self, directory: Path) -> None:
+        """variants.arrow and summary.json into `directory` (the plans are written already)."""
+        from ._json import write_json
+        from .io import write_table
+
+        write_table(self.table, directory / "variants.arrow")
+        write_json(directory / "summary.json", self.summary)
+
+
+def write_variant(directory: Path, r: VariantResult) -> None:
+    """plans/<variant>/ and evaluations/<variant>/ of one result into `directory`."""
+    from .plan import write_plan_files
+
+    if r.plan is not None:
+        d = directory / "plans" / r.variant.name
+        d.mkdir(parents=True)
+        write_plan_files(r.plan, d)
+    if r.evaluation is not None:
+        d = directory / "evaluations" / r.variant.name
+        d.parent.mkdir(parents=True, exist_ok=True)
+        r.evaluation.write(d)
 
 
 def sweep(instance: Instance | str, variants: list[Variant], *, client=None,
@@ -451,12 +506,19 @@ def sweep(instance: Instance | str, variants: list[Variant], *, client=None,
           threads: int | None = None, scenarios: int = 0, seed: int = 0,
           params=None, chunk_size: int | None = None,
           progress: Callable[[str, VariantResult], None] | None = None,
-          retries: int | None = None, **param_kwargs) -> SweepResult:
+          retries: int | None = None, sink: Callable[[VariantResult], None] | None = None,
+          in_flight: int | None = None, **param_kwargs) -> SweepResult:
     """Solve every variant, and evaluate each plan under `scenarios` sampled futures
     (0: no evaluation) with the same seed and parameters, so variants are compared on
     the same futures. client: a Dask client (variants, their commodity blocks and the
     scenario chunks run as tasks on it); None runs the variants one after another here.
     progress(name, result) is called as each variant completes.
+
+    sink(result), when given, is called as each variant completes (after progress), and
+    the result's plan and evaluation are then let go (summaries kept for the table):
+    a sweep of many variants streams to disk instead of holding every plan.
+    in_flight: with Dask, at most this many variants submitted at once (default twice
+    the workers), so changed instances are built as they are needed.
     """
     from .distributed import DEFAULT_RETRIES
     from .scenarios import ScenarioParams
@@ -472,13 +534,20 @@ def sweep(instance: Instance | str, variants: list[Variant], *, client=None,
     if solver is not None:
         solve_kwargs["solver"] = solver
     retries = DEFAULT_RETRIES if retries is None else retries
+    def done(name: str, res: VariantResult) -> None:
+        if progress:
+            progress(name, res)
+        if sink is not None:
+            sink(res)
+            res.release()
+
     if client is None:
-        results = [_run_local(v, solve_kwargs, int(scenarios), seed, prm, chunk_size, progress)
+        results = [_run_local(v, solve_kwargs, int(scenarios), seed, prm, chunk_size, done)
                    for v in variants]
         engine = {"engine": "local"}
     else:
         results = _run_dask(client, variants, solve_kwargs, int(scenarios), seed, prm,
-                            chunk_size, retries, progress)
+                            chunk_size, retries, done, in_flight=in_flight)
         from .distributed import n_workers
         engine = {"engine": "dask", "scheduler": client.scheduler.address,
                   "workers": n_workers(client)}
@@ -501,13 +570,14 @@ def _run_local(v: Variant, solve_kwargs, scenarios, seed, prm, chunk_size, progr
     t = time.perf_counter()
     res = VariantResult(v, FAILED)
     try:
-        plan = solve(v.instance, **solve_kwargs)
+        vinst = v.instance  # built here, for this variant only
+        plan = solve(vinst, **solve_kwargs)
         res.plan, res.status = plan, plan.status
         _tag(plan, v)
         if scenarios and plan.status in HAS_PLAN:
             from .scenarios import evaluate
 
-            res.evaluation = evaluate(v.instance, plan, scenarios=scenarios, seed=seed,
+            res.evaluation = evaluate(vinst, plan, scenarios=scenarios, seed=seed,
                                       params=prm, chunk_size=chunk_size, fan=False)
     except Exception as e:  # a malfunction in one variant must not stop the others
         res.status, res.error = FAILED, f"{type(e).__name__}: {e}"
@@ -522,40 +592,58 @@ def _tag(plan, v: Variant) -> None:
 
 
 def _run_dask(client, variants, solve_kwargs, scenarios, seed, prm, chunk_size, retries,
-              progress, solve_task=None):
+              progress, solve_task=None, in_flight: int | None = None):
     """Per variant: a solve task, then (if evaluating) a prepare task and one task per
-    scenario chunk, all chained by futures so nothing waits on the client in between."""
+    scenario chunk, all chained by futures so nothing waits on the client in between.
+    At most `in_flight` variants are submitted at once (default twice the workers); the
+    next is built and submitted as one completes."""
     from distributed import as_completed
 
     from .distributed import ChunkCollector, _token, default_chunk, n_workers, submit_chunks
     from .scenarios import Evaluation
 
     t0 = time.perf_counter()
-    chunk = (chunk_size or default_chunk(scenarios, n_workers(client))) if scenarios else 0
-    insts = client.scatter([v.instance for v in variants], hash=False)
+    workers = n_workers(client)
+    chunk = (chunk_size or default_chunk(scenarios, workers)) if scenarios else 0
+    limit = max(1, int(in_flight or 2 * max(workers, 1)))
     tok = _token("sweep")
     jobs: dict = {}  # future -> (variant index, kind)
-    solve_f, chunks = [], []
-    for i, inst_f in enumerate(insts):
+    solve_f: dict[int, Any] = {}
+    live: dict[int, tuple] = {}  # variant index -> (instance, its scattered future)
+    results = [VariantResult(v, FAILED) for v in variants]
+    collectors: dict[int, ChunkCollector] = {}
+    pending: dict[int, int] = {}
+
+    def submit(i: int) -> list:
+        inst = variants[i].instance
+        (inst_f,) = client.scatter([inst], hash=False)
+        live[i] = (inst, inst_f)
         f = client.submit(solve_task or _solve_task, inst_f, solve_kwargs, key=f"{tok}-solve-{i}",
                           retries=retries, pure=False)
         jobs[f] = (i, "solve")
-        solve_f.append(f)
-        cf = []
+        solve_f[i] = f
+        new = [f]
         if scenarios:
             arr = client.submit(_prepare_task, inst_f, f, key=f"{tok}-prepare-{i}",
                                 retries=retries, pure=False)
-            cf = submit_chunks(client, arr, prm, seed, scenarios, chunk, False, None, retries,
-                               prefix=f"sweep-{i}-chunk")
-            for c in cf:
+            for c in submit_chunks(client, arr, prm, seed, scenarios, chunk, False, None,
+                                   retries, prefix=f"sweep-{i}-chunk"):
                 jobs[c] = (i, "chunk")
-        chunks.append(cf)
-    results = [VariantResult(v, FAILED) for v in variants]
-    collectors = [ChunkCollector() for _ in variants]
-    pending = [1 + len(cf) for cf in chunks]
-    for f in as_completed(list(jobs)):
+                new.append(c)
+        collectors[i] = ChunkCollector()
+        pending[i] = len(new)
+        return new
+
+    nxt = 0
+    first = []
+    while nxt < len(variants) and nxt < limit:
+        first += submit(nxt)
+        nxt += 1
+    ac = as_completed(first)
+    for f in ac:
         i, kind = jobs.pop(f)
         res = results[i]
+        inst = live[i][0]
         if f.status == "error":
             if res.error is None:
                 exc = f.exception()
@@ -563,7 +651,7 @@ def _run_dask(client, variants, solve_kwargs, scenarios, seed, prm, chunk_size, 
                 res.error = during + f"{type(exc).__name__}: {exc}"
                 res.status = FAILED
         elif kind == "solve":
-            plan = f.result().plan(variants[i].instance)
+            plan = f.result().plan(inst)
             _tag(plan, variants[i])
             res.plan = plan
             if res.error is None:
@@ -575,16 +663,20 @@ def _run_dask(client, variants, solve_kwargs, scenarios, seed, prm, chunk_size, 
         f.release()
         pending[i] -= 1
         if pending[i] == 0:
-            if res.error is None and collectors[i].parts:
-                ev = Evaluation.from_result(variants[i].instance, None, collectors[i].result(),
-                                            seed, prm)
+            col = collectors.pop(i)
+            if res.error is None and col.parts:
+                ev = Evaluation.from_result(inst, None, col.result(), seed, prm)
                 ev.summary["execution"] = {"engine": "dask", "chunk_size": chunk}
                 res.evaluation = ev
             res.seconds = time.perf_counter() - t0
+            live.pop(i)[1].release()
+            solve_f.pop(i)
             if progress:
                 progress(variants[i].name, res)
-    for f in insts:
-        f.release()
+            if nxt < len(variants):
+                for g in submit(nxt):
+                    ac.add(g)
+                nxt += 1
     return results
 
 
@@ -603,11 +695,11 @@ def eval_columns() -> list[tuple[str, Callable[[dict], Any]]]:
 def variants_table(results: list[VariantResult]) -> pa.Table:
     """One row per variant: status, objective and its breakdown, the plan's unmet and
     unit-days below floor, evaluation KPIs (when evaluated), seconds, error message."""
-    evaluated = any(r.evaluation is not None for r in results)
+    evaluated = any(r.summaries()[1] is not None for r in results)
     ecols = eval_columns() if evaluated else []
     rows = []
     for r in results:
-        s = r.plan.summary if r.plan is not None else {}
+        s, es = r.summaries()
         has = s.get("objective") is not None
         row = {"variant": r.variant.name, "description": r.variant.description,
                "status": r.status, "objective": s.get("objective") if has else None}
@@ -615,7 +707,6 @@ def variants_table(results: list[VariantResult]) -> pa.Table:
             row[k] = s["breakdown"].get(k) if has else None
         row["unmet"] = s["totals"]["unmet"] if has else None
         row["below_floor_unit_days"] = s["totals"]["below_floor_unit_days"] if has else None
-        es = r.evaluation.summary if r.evaluation is not None else None
         for c, get in ecols:
             row[c] = get(es) if es is not None else None
         row["seconds"] = r.seconds

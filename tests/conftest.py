@@ -74,3 +74,23 @@ def write_instance(tmp_path):
         return write_instance_dir(tmp_path / (name or f"inst{counter[0]}"), meta, tables, fmt)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def generated_small():
+    """A generated instance: 6 suppliers, 12 nodes, 2 commodities, 30 days (seed 7)."""
+    from optimiser import Instance
+    from optimiser.generate import generate_instance
+
+    meta, tables = generate_instance(suppliers=6, nodes=12, commodities=2, days=30, seed=7)
+    return Instance.from_tables(meta, tables)
+
+
+@pytest.fixture(scope="session")
+def generated_medium():
+    """A generated instance: 20 suppliers, 70 nodes, 2 commodities, 120 days (seed 3)."""
+    from optimiser import Instance
+    from optimiser.generate import generate_instance
+
+    meta, tables = generate_instance(suppliers=20, nodes=70, commodities=2, days=120, seed=3)
+    return Instance.from_tables(meta, tables)

@@ -112,8 +112,26 @@ def test_killing_a_worker_mid_run_gives_the_same_result(client, seed_case):
                       progress=progress, **PARAMS)
     assert killed
     _same(local, dist)
+    # the chunks the dead worker was running were handed to another worker and run again
+    rerun = client.run_on_scheduler(_chunks_taken_back)
+    assert rerun, "no chunk task was taken back from the killed worker"
+    done = client.run_on_scheduler(_chunks_finished)
+    assert set(rerun) <= set(done)
     client.wait_for_workers(2, timeout=30)  # the nanny restarts it
     assert victim not in client.run(os.getpid).values()
+
+
+def _chunks_taken_back(dask_scheduler=None) -> list[str]:
+    """Chunk tasks the scheduler took back while processing (their worker died)."""
+    return sorted({str(e[0]) for e in dask_scheduler.transition_log
+                   if str(e[0]).startswith("optimiser-chunk-") and e[1] == "processing"
+                   and e[2] in ("released", "waiting", "no-worker", "queued")})
+
+
+def _chunks_finished(dask_scheduler=None) -> list[str]:
+    return sorted({str(e[0]) for e in dask_scheduler.transition_log
+                   if str(e[0]).startswith("optimiser-chunk-") and e[1] == "processing"
+                   and e[2] == "memory"})
 
 
 def test_decomposed_solve_runs_blocks_as_dask_tasks(client, tiny_instance):

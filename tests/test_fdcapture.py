@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -33,4 +32,21 @@ def test_interleaved_guards_restore_stdout():
     assert p.returncode == 0, p.stderr
     assert p.stdout == "clean\n"
     assert "native-a" in p.stderr and "native-b" in p.stderr
-    assert os.environ is not None
+
+
+def test_guard_sends_native_writes_to_stderr_and_restores():
+    code = textwrap.dedent("""
+        import os
+        from optimiser._fdcapture import stdout_to_stderr
+        os.write(1, b"before\\n")
+        with stdout_to_stderr():
+            os.write(1, b"inside\\n")  # what a solver's C code would print
+            with stdout_to_stderr():  # nested: still stderr
+                os.write(1, b"nested\\n")
+            os.write(1, b"inside again\\n")
+        os.write(1, b"after\\n")
+    """)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "before\nafter\n"
+    assert p.stderr == "inside\nnested\ninside again\n"

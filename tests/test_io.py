@@ -11,6 +11,7 @@ import pytest
 from optimiser import InvalidInstanceError, load_instance
 from optimiser.io import as_numpy, read_instance_tables, write_instance_tables
 from optimiser.schema import TABLES_BY_NAME
+from optimiser.tables import table_from_rows
 
 TABLE_NAMES = ("suppliers", "nodes", "lanes", "demand", "capacity", "floors", "pipeline")
 
@@ -45,9 +46,14 @@ def test_arrow_parquet_arrow_round_trip(which, tmp_path, tiny_instance, seed_ins
     c = load_instance(tmp_path / "back")
     same_values(a, b)
     same_values(a, c)
+    # Arrow -> Parquet -> Arrow gives back every table, column types and metadata included
+    meta3, tables3, problems3 = read_instance_tables(tmp_path / "back")
+    assert not problems3 and meta3 == meta
+    assert sorted(tables3) == sorted(tables)
     for name in tables:
-        assert (tmp_path / "back" / f"{name}.arrow").read_bytes() == \
-            (tmp_path / "back" / f"{name}.arrow").read_bytes()
+        assert tables3[name].schema == tables[name].schema, name
+        assert tables3[name].equals(tables[name], check_metadata=True), name
+        assert tables2[name].equals(tables[name]), name
 
 
 def _exotic(table: pa.Table) -> pa.Table:
@@ -173,3 +179,84 @@ def test_seed_instance_encodes_the_report(seed_instance):
             assert inst.lane_origin_name[lane].startswith("US-") and \
                 not inst.lane_from_supplier[lane]
     assert "military" not in " ".join(inst.supplier_names).lower()
+
+
+# --- v2: sizes from metadata, special files, many columns, typos -----------------------------
+
+@pytest.mark.parametrize("compression", [None, "zstd", "lz4"])
+def test_table_size_from_arrow_metadata(tmp_path, compression):
+    import pyarrow.ipc as ipc
+
+    from optimiser.io import table_size
+
+    t = pa.table({"node": pa.array(["a", "bb"] * 500).dictionary_encode(),
+                  "day": pa.array(np.arange(1000, dtype=np.int32)), "quantity": np.zeros(1000)})
+    path = tmp_path / "t.arrow"
+    with ipc.new_file(str(path), t.schema,
+                      options=ipc.IpcWriteOptions(compression=compression)) as w:
+        w.write_table(t, max_chunksize=300)
+    rows, nbytes = table_size(path)
+    assert rows == 1000
+    assert t.nbytes <= nbytes <= t.nbytes + 1024  # buffers are padded to 8 bytes
+
+
+def test_table_size_from_parquet_metadata(tmp_path):
+    import pyarrow.parquet as pq
+
+    from optimiser.io import table_size
+
+    t = pa.table({"quantity": np.arange(5000, dtype=np.float64)})
+    pq.write_table(t, tmp_path / "t.parquet", row_group_size=1000)
+    rows, nbytes = table_size(tmp_path / "t.parquet")
+    assert rows == 5000 and nbytes >= 5000 * 8
+
+
+def test_not_regular(tmp_path):
+    import os
+
+    from optimiser.io import not_regular
+
+    (tmp_path / "f").write_text("x")
+    os.mkfifo(tmp_path / "p")
+    os.symlink(tmp_path / "nothing", tmp_path / "dangling")
+    assert not_regular(tmp_path / "f") is None
+    assert not_regular(tmp_path / "absent") is None
+    assert "FIFO" in not_regular(tmp_path / "p")
+    assert "directory" in not_regular(tmp_path)
+    assert "link to nothing" in not_regular(tmp_path / "dangling")
+
+
+def test_100k_columns_checked_in_linear_time(tiny_rows, write_instance):
+    meta, rows = tiny_rows
+    t = table_from_rows("suppliers", rows.pop("suppliers"))
+    extra = {f"c{i}": pa.array([0] * t.num_rows, pa.int8()) for i in range(100_000)}
+    t = pa.table({**{n: t.column(n) for n in t.column_names}, **extra})
+    notes = []
+    meta_, tables, problems = read_instance_tables(write_instance(meta, {**rows, "suppliers": t}),
+                                                   notes)
+    assert problems == [] and tables["suppliers"].num_columns == 6
+    assert len(notes) == 11 and "99,990 more columns" in notes[-1].message
+
+
+def test_ignored_files_noted_and_misspelt_ones_refused(tiny_rows, write_instance):
+    meta, rows = tiny_rows
+    path = write_instance(meta, rows)
+    feather.write_feather(table_from_rows("lanes", rows["lanes"]), path / "lane.arrow")
+    (path / "notes.parquet").write_bytes(b"")
+    notes = []
+    _, _, problems = read_instance_tables(path, notes)
+    # 'lane' is within two edits of 'lanes', but lanes.arrow is present: only noted
+    assert problems == []
+    assert {n.table for n in notes} == {"lane.arrow", "notes.parquet"}
+    assert "not to be confused with 'lanes'" in [n for n in notes if n.table == "lane.arrow"][0].message
+
+
+def test_feather_suffix_for_a_known_table_refused(tiny_rows, write_instance):
+    meta, rows = tiny_rows
+    demand = rows.pop("demand")
+    path = write_instance(meta, rows)
+    feather.write_feather(table_from_rows("demand", demand), path / "demand.feather")
+    with pytest.raises(InvalidInstanceError) as e:
+        load_instance(path)
+    assert any(p.table == "demand.feather" and "rename it demand.arrow" in p.message
+               for p in e.value.problems)

@@ -30,8 +30,9 @@ def test_format_md_generated_part_matches_schema():
 
 def test_format_md_has_decisions_section():
     text = (ROOT / "docs" / "FORMAT.md").read_text(encoding="utf-8")
-    assert "# Decisions where SPEC.md is silent" in text
+    assert "# Decisions and limits" in text
     assert "0-based" in text
+    assert "SPEC" not in text and "../shared" not in text  # the docs stand alone
 
 
 def test_tables_of_spec_section_2():

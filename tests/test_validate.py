@@ -6,15 +6,19 @@ asserts the table, the 0-based row, the column and a message substring.
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import json
 import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.feather
 import pyarrow.parquet as pq
 import pytest
 
 from optimiser import Instance, InvalidInstanceError, load_instance
+from optimiser.schema import BUDGET_LIMIT, MAX_HORIZON_DAYS, TABLES, TABLES_BY_NAME, VALUE_LIMIT
 from optimiser.tables import table_from_rows
 from optimiser.validate import MAX_ROWS_PER_PROBLEM
 
@@ -136,7 +140,7 @@ def test_wrong_type(tiny_rows, table, column, array):
         t = t.set_column(t.column_names.index(column), column, array)
     else:
         t = t.append_column(column, array)
-    assert_problem(problems({**META, **meta}, rows, {table: t}), f"{table}.arrow", None, column,
+    assert_problem(problems({**META, **meta}, rows, {table: t}), f"table {table}", None, column,
                    "has type")
 
 
@@ -148,7 +152,7 @@ def test_wrong_type(tiny_rows, table, column, array):
 def test_null_not_allowed(tiny_rows, table, row, column):
     meta, rows = tiny_rows
     rows[table][row][column] = None
-    assert_problem(problems({**META, **meta}, rows), f"{table}.arrow", row, column, "is null")
+    assert_problem(problems({**META, **meta}, rows), f"table {table}", row, column, "is null")
 
 
 @pytest.mark.parametrize("table, row, column", [
@@ -163,7 +167,7 @@ def test_null_not_allowed(tiny_rows, table, row, column):
 def test_negative_refused(tiny_rows, table, row, column):
     meta, rows = tiny_rows
     rows[table][row][column] = -1 if column in ("day", "lead_time_days") else -1.5
-    assert_problem(problems({**META, **meta}, rows), f"{table}.arrow", row, column, "must be >= 0")
+    assert_problem(problems({**META, **meta}, rows), f"table {table}", row, column, "must be >= 0")
 
 
 @pytest.mark.parametrize("table, row, column", [
@@ -173,7 +177,7 @@ def test_negative_refused(tiny_rows, table, row, column):
 def test_nan_refused(tiny_rows, table, row, column):
     meta, rows = tiny_rows
     rows[table][row][column] = math.nan
-    assert_problem(problems({**META, **meta}, rows), f"{table}.arrow", row, column, "is NaN")
+    assert_problem(problems({**META, **meta}, rows), f"table {table}", row, column, "is NaN")
 
 
 @pytest.mark.parametrize("table, row, column", [
@@ -183,7 +187,7 @@ def test_nan_refused(tiny_rows, table, row, column):
 def test_infinity_refused_where_not_a_limit(tiny_rows, table, row, column):
     meta, rows = tiny_rows
     rows[table][row][column] = math.inf
-    assert_problem(problems({**META, **meta}, rows), f"{table}.arrow", row, column, "is infinite")
+    assert_problem(problems({**META, **meta}, rows), f"table {table}", row, column, "is infinite")
 
 
 def test_plus_infinity_is_no_limit_in_nullable_columns(tiny_rows):
@@ -194,7 +198,7 @@ def test_plus_infinity_is_no_limit_in_nullable_columns(tiny_rows):
     inst = build({**META, **meta}, rows)
     assert np.isinf(inst.contract_max[1]) and np.isinf(inst.max_stock[2])
     rows["lanes"][1]["daily_capacity"] = -math.inf
-    assert_problem(problems({**META, **meta}, rows), "lanes.arrow", 1, "daily_capacity", "infinite")
+    assert_problem(problems({**META, **meta}, rows), "table lanes", 1, "daily_capacity", "infinite")
 
 
 @pytest.mark.parametrize("table, row, copy_of, column", [
@@ -206,7 +210,7 @@ def test_duplicate_key(tiny_rows, table, row, copy_of, column):
     meta, rows = tiny_rows
     rows[table].append(dict(rows[table][copy_of]))
     assert len(rows[table]) == row + 1
-    assert_problem(problems({**META, **meta}, rows), f"{table}.arrow", row, column,
+    assert_problem(problems({**META, **meta}, rows), f"table {table}", row, column,
                    f"first seen at row {copy_of}")
 
 
@@ -214,7 +218,7 @@ def test_parallel_lanes_differ_by_mode(tiny_rows):
     meta, rows = tiny_rows  # lanes 0 and 1: alpha -> depot-north shells, sea and air
     build({**META, **meta}, rows)
     rows["lanes"][1]["mode"] = "sea"
-    assert_problem(problems({**META, **meta}, rows), "lanes.arrow", 1, "origin", "duplicate key")
+    assert_problem(problems({**META, **meta}, rows), "table lanes", 1, "origin", "duplicate key")
 
 
 # --- cross-table rules ---------------------------------------------------------------
@@ -222,20 +226,20 @@ def test_parallel_lanes_differ_by_mode(tiny_rows):
 def test_contract_min_above_max(tiny_rows):
     meta, rows = tiny_rows
     rows["suppliers"][1]["contract_min"] = 301.0
-    assert_problem(problems({**META, **meta}, rows), "suppliers.arrow", 1, "contract_min",
+    assert_problem(problems({**META, **meta}, rows), "table suppliers", 1, "contract_min",
                    "above contract_max")
 
 
 def test_floor_above_max_stock(tiny_rows):
     meta, rows = tiny_rows
     rows["nodes"][2]["floor"] = 201.0
-    assert_problem(problems({**META, **meta}, rows), "nodes.arrow", 2, "floor", "above max_stock")
+    assert_problem(problems({**META, **meta}, rows), "table nodes", 2, "floor", "above max_stock")
 
 
 def test_floors_row_above_max_stock(tiny_rows):
     meta, rows = tiny_rows
     rows["floors"].append({"node": "depot-south", "commodity": "shells", "day": 4, "floor": 250.0})
-    assert_problem(problems({**META, **meta}, rows), "floors.arrow", 3, "floor",
+    assert_problem(problems({**META, **meta}, rows), "table floors", 3, "floor",
                    "above the node's max_stock")
 
 
@@ -248,7 +252,7 @@ def test_initial_stock_above_max_stock_accepted(tiny_rows):
 def test_name_both_supplier_and_node(tiny_rows):
     meta, rows = tiny_rows
     rows["nodes"].append({"node": "beta", "commodity": "fuses"})
-    assert_problem(problems({**META, **meta}, rows), "nodes.arrow", 5, "node",
+    assert_problem(problems({**META, **meta}, rows), "table nodes", 5, "node",
                    "also a supplier's name")
 
 
@@ -265,20 +269,20 @@ def test_name_both_supplier_and_node(tiny_rows):
 def test_lane_endpoints(tiny_rows, change, column, text):
     meta, rows = tiny_rows
     rows["lanes"][0].update(change)
-    assert_problem(problems({**META, **meta}, rows), "lanes.arrow", 0, column, text)
+    assert_problem(problems({**META, **meta}, rows), "table lanes", 0, column, text)
 
 
 def test_lane_origin_equals_destination(tiny_rows):
     meta, rows = tiny_rows
     rows["lanes"][4]["destination"] = "depot-north"
-    assert_problem(problems({**META, **meta}, rows), "lanes.arrow", 4, "destination",
+    assert_problem(problems({**META, **meta}, rows), "table lanes", 4, "destination",
                    "must join two places")
 
 
 def test_lane_out_of_node_needs_lead_time(tiny_rows):
     meta, rows = tiny_rows
     rows["lanes"][5]["lead_time_days"] = 0
-    assert_problem(problems({**META, **meta}, rows), "lanes.arrow", 5, "lead_time_days",
+    assert_problem(problems({**META, **meta}, rows), "table lanes", 5, "lead_time_days",
                    "lead time >= 1")
     rows["lanes"][5]["lead_time_days"] = 1
     rows["lanes"][0]["lead_time_days"] = 0  # out of a supplier: 0 is fine
@@ -290,7 +294,7 @@ def test_lead_time_beyond_horizon_is_a_warning(tiny_rows):
     rows["lanes"][3]["lead_time_days"] = 10
     inst = build({**META, **meta}, rows)
     assert [(w.table, w.row, w.column) for w in inst.warnings] == [
-        ("lanes.arrow", 3, "lead_time_days")]
+        ("table lanes", 3, "lead_time_days")]
     assert "never deliver" in inst.warnings[0].message
 
 
@@ -306,7 +310,7 @@ def test_day_table_pair_must_exist(tiny_rows, table, row, who, change):
     meta, rows = tiny_rows
     rows[table][row].update(change)
     parent = "suppliers" if table == "capacity" else "nodes"
-    assert_problem(problems({**META, **meta}, rows), f"{table}.arrow", row, who,
+    assert_problem(problems({**META, **meta}, rows), f"table {table}", row, who,
                    f"is not in {parent}")
 
 
@@ -314,7 +318,7 @@ def test_day_table_pair_must_exist(tiny_rows, table, row, who, change):
 def test_day_out_of_horizon(tiny_rows, table):
     meta, rows = tiny_rows
     rows[table][0]["day"] = 10
-    assert_problem(problems({**META, **meta}, rows), f"{table}.arrow", 0, "day", "days run 0..9")
+    assert_problem(problems({**META, **meta}, rows), f"table {table}", 0, "day", "days run 0..9")
 
 
 def test_huge_integer_day_is_out_of_range_not_wrapped(tiny_rows):
@@ -323,7 +327,7 @@ def test_huge_integer_day_is_out_of_range_not_wrapped(tiny_rows):
     days = np.array(t.column("day").to_pylist(), dtype=np.int64)
     days[0] = 2**32  # would wrap to 0 in int32
     t = t.set_column(2, "day", pa.array(days))
-    assert_problem(problems({**META, **meta}, rows, {"demand": t}), "demand.arrow", 0, "day",
+    assert_problem(problems({**META, **meta}, rows, {"demand": t}), "table demand", 0, "day",
                    "days run 0..9")
 
 
@@ -337,10 +341,10 @@ def test_every_problem_reported_at_once(tiny_rows):
     rows["demand"][0]["day"] = 99
     found = problems({**META, **meta, "horizon_days": 10, "budget": -5}, rows)
     assert_problem(found, "instance.json", None, "budget", "")
-    assert_problem(found, "suppliers.arrow", 0, "unit_price", "must be >= 0")
-    assert_problem(found, "nodes.arrow", 2, "floor", "above max_stock")
-    assert_problem(found, "lanes.arrow", 0, "origin", "neither")
-    assert_problem(found, "demand.arrow", 0, "day", "days run")
+    assert_problem(found, "table suppliers", 0, "unit_price", "must be >= 0")
+    assert_problem(found, "table nodes", 2, "floor", "above max_stock")
+    assert_problem(found, "table lanes", 0, "origin", "neither")
+    assert_problem(found, "table demand", 0, "day", "days run")
     assert len(found) == 5
 
 
@@ -360,7 +364,7 @@ def test_error_message_lists_where(tiny_rows):
     rows["suppliers"][2]["daily_capacity"] = -3.0
     with pytest.raises(InvalidInstanceError) as e:
         build({**META, **meta}, rows)
-    assert "suppliers.arrow row 2, column 'daily_capacity': is -3 but must be >= 0" in str(e.value)
+    assert "table suppliers row 2, column 'daily_capacity': is -3 but must be >= 0" in str(e.value)
 
 
 # --- file-level rules ---------------------------------------------------------------
@@ -404,3 +408,126 @@ def test_unknown_columns_and_files_ignored(tiny_rows, write_instance):
     (path / "instance.json").write_text(json.dumps(meta_file))
     inst = load_instance(path)
     assert "notes" not in inst.tables["suppliers"].column_names
+
+
+# --- v2: value limits, dates, names --------------------------------------------------------
+
+_FLOAT_CELLS = [(t.name, c.name) for t in TABLES for c in t.columns if c.kind == "float"]
+
+
+@pytest.mark.parametrize("table, column", _FLOAT_CELLS)
+def test_values_above_1e12_refused_in_every_quantity_and_price(tiny_rows, table, column):
+    meta, rows = tiny_rows
+    rows[table][0][column] = 1e13
+    found = problems({**META, **meta}, rows)
+    assert_problem(found, f"table {table}", 0, column, "above the largest value accepted (1e+12")
+
+
+@pytest.mark.parametrize("table, column", _FLOAT_CELLS)
+def test_values_of_exactly_1e12_accepted(tiny_rows, table, column):
+    meta, rows = tiny_rows
+    rows[table][0][column] = 1e12
+    try:
+        build({**META, **meta}, rows)
+    except InvalidInstanceError as e:  # other rules (floor <= max_stock ...) may object
+        assert not [p for p in e.problems if "largest value" in p.message], e
+
+
+def test_value_limit_is_declared_in_the_schema():
+    for t in TABLES:
+        for c in t.columns:
+            if c.kind == "float":
+                assert c.maximum == VALUE_LIMIT == 1e12
+    assert TABLES_BY_NAME["lanes"].column("lead_time_days").maximum == MAX_HORIZON_DAYS
+
+
+@pytest.mark.parametrize("change, column, text", [
+    ({"horizon_days": MAX_HORIZON_DAYS + 1}, "horizon_days", "at most 100,000 days"),
+    ({"budget": 1e19}, "budget", "largest budget accepted (1e+18)"),
+    ({"start_date": "2026-02-30"}, "start_date", "ISO 8601 date"),
+    ({"start_date": "30/11/2026"}, "start_date", "ISO 8601 date"),
+    ({"start_date": 20261130}, "start_date", "ISO 8601 date"),
+    ({"start_date": "9999-12-25"}, "start_date", "after 9999-12-31"),
+])
+def test_instance_json_v2_limits(tiny_rows, change, column, text):
+    _, rows = tiny_rows
+    assert_problem(problems({**META, **change}, rows), "instance.json", None, column, text)
+
+
+def test_largest_horizon_and_budget_accepted(tiny_rows):
+    _, rows = tiny_rows
+    inst = build({**META, "budget": BUDGET_LIMIT, "start_date": "2026-11-30"}, rows)
+    assert inst.budget == 1e18 and str(inst.start_date) == "2026-11-30"
+
+
+def _dated(rows, table):
+    t = table_from_rows(table, rows.pop(table))
+    days = t.column("day").to_pylist()
+    dates = [dt.date(2026, 12, 1) + dt.timedelta(days=d) for d in days]
+    return t.drop_columns(["day"]).append_column("date", pa.array(dates, pa.date32())), days
+
+
+@pytest.mark.parametrize("table", ["demand", "capacity", "floors", "pipeline"])
+def test_date_column_instead_of_day(tiny_rows, table):
+    meta, rows = tiny_rows
+    expected = build({**META, **meta}, copy.deepcopy(rows))
+    t, _ = _dated(rows, table)
+    inst = build({**META, **meta, "start_date": "2026-12-01"}, rows, {table: t})
+    for k in ("demand", "capacity", "floor", "pipeline"):
+        np.testing.assert_array_equal(getattr(inst, k), getattr(expected, k))
+
+
+def test_date_outside_horizon_is_an_error_in_dates(tiny_rows):
+    meta, rows = tiny_rows
+    t, _ = _dated(rows, "demand")
+    found = problems({**META, **meta, "start_date": "2026-12-03"}, rows, {"demand": t})
+    assert_problem(found, "table demand", 0, "date",
+                   "but the horizon runs 2026-12-03..2026-12-12")
+
+
+def test_date_without_start_date_refused(tiny_rows):
+    meta, rows = tiny_rows
+    t, _ = _dated(rows, "demand")
+    assert_problem(problems({**META, **meta}, rows, {"demand": t}), "table demand", None, "date",
+                   'set "start_date"')
+
+
+def test_day_and_date_together_refused(tiny_rows):
+    meta, rows = tiny_rows
+    t, days = _dated(rows, "demand")
+    t = t.append_column("day", pa.array(days, pa.int32()))
+    assert_problem(problems({**META, **meta, "start_date": "2026-12-01"}, rows, {"demand": t}),
+                   "table demand", None, "date", "both a day and a date column")
+
+
+def test_unknown_names_get_the_nearest_known(tiny_rows):
+    meta, rows = tiny_rows
+    node = rows["nodes"][0]["node"]
+    typo = node[1] + node[0] + node[2:]  # two letters swapped
+    rows["demand"][0]["node"] = typo
+    rows["lanes"][0]["origin"] = rows["suppliers"][0]["supplier"].upper() + "x"
+    found = problems({**META, **meta}, rows)
+    assert_problem(found, "table demand", 0, "node", f"did you mean {node!r}")
+    assert_problem(found, "table lanes", 0, "origin", "did you mean")
+
+
+def test_misspelt_column_refused_but_near_present_one_only_noted(tiny_rows):
+    meta, rows = tiny_rows
+    nodes = table_from_rows("nodes", rows.pop("nodes"))
+    typo = nodes.drop_columns(["max_stock"]).append_column("max_stok", nodes.column("max_stock"))
+    assert_problem(problems({**META, **meta}, rows, {"nodes": typo}), "table nodes", None,
+                   "max_stok", "did you mean 'max_stock'?")
+    noted = nodes.append_column("note", pa.array(["x"] * nodes.num_rows))
+    inst = build({**META, **meta}, rows, {"nodes": noted})
+    assert [(w.table, w.column) for w in inst.warnings] == [("table nodes", "note")]
+    assert "not to be confused with 'node'" in inst.warnings[0].message
+
+
+def test_misspelt_table_file_refused(tiny_rows, write_instance):
+    meta, rows = tiny_rows
+    floors = rows.pop("floors")
+    path = write_instance(meta, rows)
+    pa.feather.write_feather(table_from_rows("floors", floors), path / "floor.arrow")
+    with pytest.raises(InvalidInstanceError) as e:
+        load_instance(path)
+    assert_problem(e.value.problems, "floor.arrow", None, None, "did you mean 'floors.arrow'?")

@@ -138,6 +138,27 @@ def apply(meta: dict, tables: dict, files: dict, change) -> None:
             meta[key] = value
 
 
+COLUMN_KINDS = ("drop_column", "wrong_type", "null", "negative", "nan", "unknown_name")
+
+
+def touched(change) -> tuple[str, str | None]:
+    """(file, column or None) a change breaks: what the refusal must name."""
+    kind, args = change
+    if kind == "meta":
+        return "instance.json", None
+    if kind == "day_out":
+        return f"{args[0]}.arrow", "day"
+    if kind in COLUMN_KINDS:
+        return f"{args[0]}.arrow", args[1] if kind in ("drop_column", "wrong_type") else args[2]
+    return f"{args[0]}.arrow", None
+
+
+def _file_of(table: str) -> str:
+    """'suppliers.arrow' / 'suppliers' / a path ending in suppliers.arrow -> 'suppliers.arrow'."""
+    name = Path(table).name
+    return name if "." in name else f"{name}.arrow"
+
+
 def write(directory: Path, meta: dict, tables: dict, files: dict) -> None:
     (directory / "instance.json").write_text(json.dumps(meta), encoding="utf-8")
     for name, t in tables.items():
@@ -159,14 +180,14 @@ def write(directory: Path, meta: dict, tables: dict, files: dict) -> None:
 @given(st.lists(breakage(), min_size=1, max_size=3))
 def test_broken_instances_are_refused_cleanly(changes):
     meta, tables, files = dict(META), dict(TABLES), {}
-    applied = 0
+    applied = []
     for change in changes:
         try:  # a change may not fit what an earlier one left (dropped table or column)
             apply(meta, tables, files, change)
-            applied += 1
+            applied.append(change)
         except (KeyError, ValueError, TypeError, pa.ArrowException):
             pass
-    assume(applied > 0)
+    assume(applied)
     directory = Path(tempfile.mkdtemp(prefix="broken-"))
     try:
         write(directory, meta, tables, files)
@@ -177,6 +198,15 @@ def test_broken_instances_are_refused_cleanly(changes):
             for p in e.problems:
                 assert p.table and p.message
                 assert p.row is None or 0 <= p.row
+            # the user is sent to the file (and, for one change, the column) they broke
+            named = {_file_of(p.table) for p in e.problems}
+            assert named & {f for f, _ in map(touched, applied)}, (applied, e.problems)
+            if len(applied) == 1:
+                file, column = touched(applied[0])
+                if column is not None:
+                    assert any(_file_of(p.table) == file and (p.column == column
+                               or repr(column) in p.message or column in p.message)
+                               for p in e.problems), (applied, e.problems)
         else:
             raise AssertionError(f"accepted a broken instance: {changes}")
         err, out = io.StringIO(), io.StringIO()

@@ -1,4 +1,4 @@
-"""The `optimiser` command line (SPEC section 7).
+"""The `optimiser` command line (README.md lists the commands; exit codes below).
 
 Each subcommand lives in its own module `cmd_<name>.py` exposing
 `register(subparsers)` and `run(args) -> int`. Errors are mapped to exit codes
@@ -16,7 +16,7 @@ from ..errors import InvalidInstanceError, InvalidPlanError, OptimiserError, Usa
 from .common import EXIT_INTERNAL, EXIT_USAGE, emit_json, log
 
 COMMANDS = ("validate", "info", "generate", "import_csv", "solve", "check", "evaluate",
-            "sweep", "report", "bench")
+            "sweep", "report", "bench", "show")
 
 EPILOG = """\
 exit status: 0 success (optimal, or feasible at a limit); 1 internal error;
@@ -26,8 +26,20 @@ With --json, stdout holds exactly one JSON document; logs and progress go to std
 Docs: README.md, docs/FORMAT.md (instance format), docs/MODEL.md (the LP)."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the house rules: a bad flag is exit 2 with the flag named, and under
+    --json stdout still holds one JSON document (the error)."""
+
+    json_wanted = False
+
+    def error(self, message: str):  # noqa: D401  (argparse's hook)
+        if Parser.json_wanted:
+            emit_json({"status": "error", "error": f"{self.prog}: {message}"})
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="optimiser",
         description="Procurement and stockpile planning: solve the LP of an instance, check "
                     "plans, and stress-test them under sampled scenarios.",
@@ -52,6 +64,7 @@ def _json_wanted(argv: list[str]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    Parser.json_wanted = _json_wanted(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

@@ -7,11 +7,17 @@ import argparse
 from .common import EXIT_INFEASIBLE, EXIT_OK, emit_json
 
 HELP = """\
-Verify PLAN against INSTANCE independently of the solver: every constraint of SPEC
-section 3 (balance, bounds, readiness, supplier and lane capacity, contracts,
-budget) is re-evaluated from PLAN's tables, and the objective is recomputed and
-compared with PLAN/summary.json. Reports the largest violation of each kind and
-where it is. Exit status 0 if the plan passes, 3 if it fails, 2 if unreadable."""
+Verify PLAN against INSTANCE independently of the solver: every constraint of the LP
+(docs/MODEL.md: balance, bounds, readiness, supplier and lane capacity, contracts,
+budget) is re-evaluated from PLAN's tables (Arrow IPC or Parquet), and the objective
+is recomputed and compared with PLAN/summary.json. Reports the largest violation of
+each kind and where it is.
+
+A plan whose status is not optimal or feasible (infeasible, no_solution, error) is
+refused unless --allow-nonoptimal.
+
+exit status: 0 the plan passes; 3 it fails; 2 unreadable, or refused as not optimal
+or feasible."""
 
 
 def register(sub) -> None:
@@ -21,16 +27,26 @@ def register(sub) -> None:
     p.add_argument("plan", metavar="PLAN")
     p.add_argument("--tolerance", type=float, default=None,
                    help="relative tolerance (default 1e-6)")
+    p.add_argument("--allow-nonoptimal", action="store_true",
+                   help="check a plan whose status is not optimal or feasible")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from ..check import TOLERANCE, check_plan_dir
-    from ..instance import load_instance
+    import math
 
+    from ..check import TOLERANCE, check_plan_dir
+    from ..errors import UsageError
+    from ..instance import load_instance
+    from ..plan import require_usable
+
+    if args.tolerance is not None and not (math.isfinite(args.tolerance) and args.tolerance > 0):
+        raise UsageError(f"--tolerance {args.tolerance}: give a positive number such as 1e-6")
+    require_usable(args.plan, args.allow_nonoptimal, what="check")  # before loading anything
     inst = load_instance(args.instance)
-    rep = check_plan_dir(inst, args.plan, args.tolerance or TOLERANCE)
+    rep = check_plan_dir(inst, args.plan, args.tolerance or TOLERANCE,
+                         allow_nonoptimal=args.allow_nonoptimal)
     if args.json:
         emit_json(rep.as_dict())
     else:

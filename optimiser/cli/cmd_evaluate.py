@@ -6,18 +6,24 @@ import argparse
 import functools
 import time
 
+from . import common
 from .common import Progress, emit_json, log
 
 HELP = """\
-Replay PLAN (a plan directory for INSTANCE) against N sampled futures (SPEC section 5)
+Replay PLAN (a plan directory for INSTANCE) against N sampled futures (docs/SCENARIOS.md)
 and write EVAL/: scenarios.arrow (one row of KPIs per scenario), fan.arrow (p5/p50/p95
 of end-of-day stock per node, commodity and day) and summary.json (mean, sd, p5, p50,
 p95 of every KPI, unmet CVaR95, P(any shortfall), P(any floor breach)).
 
-Scenario parameters: --params FILE (TOML or JSON, names of SPEC section 5) and/or one
+Scenario parameters: --params FILE (TOML or JSON, the names below) and/or one
 flag per parameter (--demand-sigma 0.3 ...); flags override the file. Results depend
 only on the seed, the parameters and N: never on --chunk-size or --threads.
-docs/SCENARIOS.md describes the model and every choice the spec leaves open.
+docs/SCENARIOS.md describes the model and every modelling choice made.
+
+EVAL is checked before any work: an existing EVAL is refused unless --force; an
+EVAL that is, contains or lies inside INSTANCE, PLAN or the --params file is
+refused even with --force. --scenarios is checked against the memory available
+for the per-scenario results (one row of KPIs each) before anything is allocated.
 
 exit status: 0 success; 2 usage error, invalid instance or plan; 1 internal error."""
 
@@ -30,26 +36,49 @@ def register(sub) -> None:
     p.add_argument("instance", metavar="INSTANCE", help="instance directory")
     p.add_argument("plan", metavar="PLAN", help="plan directory")
     p.add_argument("-o", "--output", required=True, metavar="EVAL", help="directory to write")
-    p.add_argument("--scenarios", type=int, required=True, metavar="N", help="scenarios to replay")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--scenarios", type=common.whole(1), required=True, metavar="N",
+                   help="scenarios to replay (>= 1, bounded by the memory available)")
+    p.add_argument("--seed", type=common.seed, default=0, metavar="S",
+                   help="random seed, 0..2**64-1 (default 0)")
     p.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
     add_cli_flags(p)
-    p.add_argument("--chunk-size", type=int, metavar="N",
+    p.add_argument("--chunk-size", type=common.whole(1), metavar="N",
                    help="scenarios per chunk (memory; never changes results)")
-    p.add_argument("--threads", type=int, metavar="N", help="numba threads")
+    p.add_argument("--threads", type=common.threads, metavar="N",
+                   help=f"numba threads, 1..{common.MAX_THREADS}")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
     p.add_argument("--force", action="store_true", help="replace EVAL if it exists")
+    p.add_argument("--format", choices=("arrow", "parquet"), default="arrow",
+                   help="table files as NAME.arrow (default) or NAME.parquet")
     from ..distributed import add_cli_flags as add_dask_flags
     add_dask_flags(p)  # --dask local|tcp://HOST:PORT: chunks on a Dask cluster (same bits)
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
-    from pathlib import Path
+def scenario_results_bytes(scenarios: int) -> int:
+    """Memory the per-scenario results of `scenarios` need at their peak: the kernel's
+    KPI rows (scenario id + one float per KPI), the scenarios table built from them and
+    the sorted copy the percentiles take."""
+    from ..scenarios.kernels import N_KPI
 
-    from .._atomic import atomic_dir  # noqa: F401  (the writer below uses it)
-    from ..errors import OutputExistsError, UsageError
+    return 3 * int(scenarios) * 8 * (1 + N_KPI)
+
+
+def check_scenarios_memory(scenarios: int, flag: str = "--scenarios", times: int = 1) -> None:
+    """Refuse, before any allocation, a scenario count whose results cannot fit in memory."""
+    need = times * scenario_results_bytes(scenarios)
+    avail = common.memory_available()
+    fit = max(avail // max(times * scenario_results_bytes(1), 1), 0) if avail else None
+    common.require_memory(
+        need, f"{flag} {scenarios:,} (one row of KPIs per scenario, kept for scenarios.arrow)",
+        (f"use at most about {fit:,} scenarios here, " if fit is not None else "use fewer scenarios, ")
+        + "or run several evaluations with different --seed values (and merge their "
+          "scenarios.arrow files) on machines with more memory")
+
+
+def run(args) -> int:
+    from .._atomic import check_output
     from ..instance import load_instance
     from ..plan import read_plan
     from ..scenarios import evaluate
@@ -58,11 +87,9 @@ def run(args) -> int:
 
     t0 = time.perf_counter()
     params = params_from_cli(args)  # usage errors before any work
-    if args.scenarios is None or args.scenarios < 1:
-        raise UsageError("--scenarios must be >= 1")
-    out = Path(args.output)
-    if out.exists() and not args.force:  # refuse early; atomic_dir checks again
-        raise OutputExistsError(f"{out.absolute()} exists; pass --force to replace it")
+    protect = (args.instance, args.plan, getattr(args, "params", None))
+    check_output(args.output, args.force, protect)
+    check_scenarios_memory(args.scenarios)
     inst = load_instance(args.instance)
     for w in inst.warnings:
         log(f"warning: {w}")
@@ -76,14 +103,12 @@ def run(args) -> int:
                           chunk_size=args.chunk_size, threads=args.threads, progress=bar.update)
     finally:
         bar.close()
-    ev.write(out, force=args.force, protect=(args.instance, args.plan))
+    # wall: the command up to writing EVAL (summary.json is written once, in the commit)
     ev.summary["timings"]["wall"] = time.perf_counter() - t0
-    from ..scenarios.results import summary_json
-    (out / "summary.json").write_text(summary_json(ev.summary), encoding="utf-8")
+    ev.write(args.output, force=args.force, protect=protect, fmt=args.format)
     if args.json:
-        from ..scenarios.results import _clean
-        emit_json(_clean(ev.summary))
+        emit_json(ev.summary)
     else:
         print(format_summary(ev.summary))
-        print(f"wrote {out}")
+        print(f"wrote {args.output}")
     return 0

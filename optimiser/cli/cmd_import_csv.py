@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import common
 from .common import EXIT_OK, emit_json, log
 
 
@@ -16,9 +17,9 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("arrow", "parquet"), default="arrow",
                    help="table file format (default arrow)")
     p.add_argument("--name", default=None, help="instance name (overrides instance.json)")
-    p.add_argument("--horizon-days", type=int, default=None, metavar="T",
+    p.add_argument("--horizon-days", type=common.whole(1), default=None, metavar="T",
                    help="horizon (overrides instance.json; required without one)")
-    p.add_argument("--budget", type=float, default=None, metavar="X",
+    p.add_argument("--budget", type=common.money, default=None, metavar="X",
                    help="procurement budget (overrides instance.json)")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -26,8 +27,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from .._atomic import check_output
     from ..csvimport import import_csv
 
+    check_output(args.out, args.force, (args.csv_dir,))  # before reading the CSV files
     notes: list[str] = []
     meta, tables = import_csv(args.csv_dir, args.out, fmt=args.format, force=args.force,
                               name=args.name, horizon_days=args.horizon_days,

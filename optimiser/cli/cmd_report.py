@@ -30,7 +30,9 @@ how to read each part."""
 
 EPILOG = """\
 REPORT is written to a temporary directory beside it and renamed into place
-when complete; an existing REPORT is refused unless --force.
+when complete; an existing REPORT is refused unless --force, and a REPORT that
+is, contains or lies inside an input (after resolving '..' and symlinks) is
+refused even with --force.
 Needs matplotlib: pip install 'optimiser[plot]'.
 exit status: 0 written (also when the plan fails the check: the report says so,
 and a warning goes to stderr); 2 bad arguments, invalid instance, missing or
@@ -71,9 +73,12 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report; 0 when written, 2 on bad input (message on stderr)."""
+    from .._atomic import check_output
     from ..report import build
 
     try:
+        # before loading anything: REPORT exists, overlaps an input, cannot be written
+        check_output(args.output, args.force, (args.instance, args.plan, args.evaluation))
         build.require_matplotlib()
         rep = build.prepare(args.instance, args.plan, args.evaluation, top=args.top)
         index = build.write(rep, args.output, force=args.force)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from . import common
 from .common import EXIT_INTERNAL, emit_json, log
 
 HELP = """\
@@ -15,8 +16,12 @@ futures. Writes OUT/: variants.arrow (one row per variant: status, objective and
 breakdown, unmet, unit-days below floor, evaluation KPIs, error), summary.json,
 plans/<variant>/ and evaluations/<variant>/.
 
-Every variant is checked before anything runs; a problem in any of them is reported
-(naming the variant and the key) and nothing is solved. A variant that fails while
+OUT is checked first (an existing OUT is refused unless --force; an OUT that is,
+contains or lies inside INSTANCE, VARIANTS or the --params file is refused even
+with --force). Every variant is checked before anything runs; a problem in any of
+them is reported (naming the variant and the key) and nothing is solved. Variants
+then run one at a time (or a few per Dask worker), each plan written into the
+temporary OUT as it completes, so memory does not grow with the number of variants. A variant that fails while
 running is reported as 'failed' with its reason; the others complete.
 
 Without --dask the variants run one after another here (each solve and evaluation uses
@@ -38,14 +43,17 @@ def register(sub) -> None:
     p.add_argument("variants", metavar="VARIANTS", help="variants file (TOML)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="directory to write")
     p.add_argument("--solver", choices=list(BACKENDS), default=None, help="LP backend")
-    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per variant solve")
-    p.add_argument("--threads", type=int, metavar="N", help="solver threads per variant")
-    p.add_argument("--scenarios", type=int, default=0, metavar="N",
+    p.add_argument("--time-limit", type=common.seconds, metavar="SECONDS",
+                   help="per variant solve (a positive finite number)")
+    p.add_argument("--threads", type=common.threads, metavar="N",
+                   help=f"solver threads per variant, 1..{common.MAX_THREADS}")
+    p.add_argument("--scenarios", type=common.whole(0), default=0, metavar="N",
                    help="evaluate each plan under N scenarios (default 0: no evaluation)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--seed", type=common.seed, default=0, metavar="S",
+                   help="random seed, 0..2**64-1 (default 0)")
     p.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
     add_cli_flags(p)
-    p.add_argument("--chunk-size", type=int, metavar="N",
+    p.add_argument("--chunk-size", type=common.whole(1), metavar="N",
                    help="scenarios per chunk (never changes results)")
     add_dask_flags(p)
     p.add_argument("--json", action="store_true",
@@ -55,25 +63,19 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
+    from .._atomic import atomic_dir, check_output
     from ..distributed import client_from_args
-    from ..errors import OutputExistsError, UsageError
     from ..instance import load_instance
     from ..scenarios.params import params_from_cli
-    from ..sweep import FAILED, read_variants, sweep
+    from ..sweep import FAILED, read_variants, sweep, write_variant
+    from .cmd_evaluate import check_scenarios_memory
 
     t0 = time.perf_counter()
     params = params_from_cli(args)
-    if args.scenarios is None or args.scenarios < 0:
-        raise UsageError("--scenarios must be >= 0")
-    if args.threads is not None and args.threads < 1:
-        raise UsageError("--threads must be >= 1")
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise UsageError("--chunk-size must be >= 1")
-    out = Path(args.output)
-    if out.exists() and not args.force:  # refuse before any work; atomic_dir checks again
-        raise OutputExistsError(f"{out.absolute()} exists; pass --force to replace it")
+    protect = (args.instance, args.variants, getattr(args, "params", None))
+    check_output(args.output, args.force, protect)  # refuse before any work
+    if args.scenarios:
+        check_scenarios_memory(args.scenarios)
     inst = load_instance(args.instance)
     for w in inst.warnings:
         log(f"warning: {w}")
@@ -87,19 +89,21 @@ def run(args) -> int:
         log(f"  {name}: {res.status}" + (f", objective {obj:,.2f}" if obj is not None else "")
             + (f" ({res.error})" if res.error else "") + f" [{res.seconds:.2f}s]")
 
-    with client_from_args(args) as client:
-        result = sweep(inst, variants, client=client, solver=args.solver,
-                       time_limit=args.time_limit, threads=args.threads,
-                       scenarios=args.scenarios, seed=args.seed, params=params,
-                       chunk_size=args.chunk_size, progress=progress)
-    result.summary["wall_seconds"] = time.perf_counter() - t0
-    result.write(out, force=args.force, protect=(args.instance, args.variants))
+    with atomic_dir(args.output, force=args.force, protect=protect) as tmp:
+        with client_from_args(args) as client:
+            result = sweep(inst, variants, client=client, solver=args.solver,
+                           time_limit=args.time_limit, threads=args.threads,
+                           scenarios=args.scenarios, seed=args.seed, params=params,
+                           chunk_size=args.chunk_size, progress=progress,
+                           sink=lambda r: write_variant(tmp, r))
+        result.summary["wall_seconds"] = time.perf_counter() - t0
+        result.write_index(tmp)
     table = result.table
     if args.json:
-        emit_json({**result.summary, "output": str(out), "rows": table.to_pylist()})
+        emit_json({**result.summary, "output": str(args.output), "rows": table.to_pylist()})
     else:
         print(format_table(table))
-        print(f"wrote {out}")
+        print(f"wrote {args.output}")
     return EXIT_INTERNAL if result.summary["statuses"].get(FAILED) else 0
 
 

@@ -1,8 +1,14 @@
-"""Shared CLI conventions (SPEC section 7): exit codes, JSON on stdout, logs on stderr."""
+"""Shared CLI conventions: exit codes, JSON on stdout, logs on stderr, checked flag values.
+
+Flag values are checked when the command line is parsed (argparse `type=`), so a
+mistake is exit 2 with a message naming the flag before anything is loaded or solved.
+"""
 
 from __future__ import annotations
 
-import json
+import argparse
+import math
+import os
 import sys
 import time
 from typing import Any
@@ -13,26 +19,136 @@ EXIT_USAGE = 2  # usage error or invalid instance
 EXIT_INFEASIBLE = 3  # infeasible, or a plan that fails check
 EXIT_NO_SOLUTION = 4  # no solution within the limit
 
+MAX_THREADS = 4096  # more threads than any machine this runs on has cores: a typo
+MAX_SEED = 2**64 - 1  # seeds are 64-bit unsigned in the scenario streams
+MAX_SECONDS = 10**9  # about 31 years: larger "limits" are typos
+
 
 def log(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
 def emit_json(doc: Any) -> None:
-    """The one JSON document a --json command prints on stdout."""
-    sys.stdout.write(json.dumps(doc, indent=2, default=_default) + "\n")
+    """The one JSON document a --json command prints on stdout (strict JSON: NaN -> null)."""
+    from .._json import dumps
+
+    sys.stdout.write(dumps(doc))
     sys.stdout.flush()
 
 
-def _default(o: Any) -> Any:
-    from .._json import json_default
-
+# ---------------------------------------------------------------- flag value types
+def _number(text: str, what: str) -> float:
     try:
-        return json_default(o)
-    except TypeError:
-        return str(o)  # a CLI document never fails on an odd value
+        v = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r} (not a finite number)")
+    return v
 
 
+def _whole(text: str, what: str) -> int:
+    try:
+        return int(str(text).strip().replace("_", ""), 10)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds (time limits, timeouts)."""
+    what = "a positive finite number of seconds, such as 60"
+    v = _number(text, what)
+    if not 0 < v <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"expected {what} (at most {MAX_SECONDS:g}), got {text!r}")
+    return v
+
+
+def tolerance(text: str) -> float:
+    """A feasibility/optimality tolerance: finite, in (0, 1)."""
+    what = "a tolerance in (0, 1), such as 1e-7"
+    v = _number(text, what)
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return v
+
+
+def money(text: str) -> float:
+    """A finite amount >= 0 (a budget)."""
+    what = "a finite amount >= 0, such as 2.5e6"
+    v = _number(text, what)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return v
+
+
+def threads(text: str) -> int:
+    """A thread or worker count in 1..MAX_THREADS."""
+    what = f"a whole number from 1 to {MAX_THREADS}"
+    v = _whole(text, what)
+    if not 1 <= v <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return v
+
+
+def seed(text: str) -> int:
+    """A random seed in 0..2**64-1."""
+    what = "a whole number from 0 to 2**64-1 (18446744073709551615)"
+    v = _whole(text, what)
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return v
+
+
+def whole(lo: int, hi: int | None = None, example: str = ""):
+    """A whole-number type in lo..hi (hi None: no upper bound)."""
+    what = f"a whole number >= {lo}" + (f" and <= {hi}" if hi is not None else "") + example
+
+    def parse(text: str) -> int:
+        v = _whole(text, what)
+        if v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+
+    parse.__name__ = "whole"
+    return parse
+
+
+# ---------------------------------------------------------------- memory
+def memory_available() -> int | None:
+    """Bytes of memory available to a new allocation without swapping (Linux MemAvailable;
+    elsewhere the free physical pages); None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:,.1f} {unit}" if unit != "B" else f"{n:,.0f} B"
+        n /= 1024
+    return f"{n:,.1f} PiB"  # pragma: no cover
+
+
+def require_memory(nbytes: int, what: str, advice: str) -> None:
+    """UsageError when `nbytes` exceeds the memory available now (checked before allocating)."""
+    avail = memory_available()
+    if avail is not None and nbytes > avail:
+        from ..errors import UsageError
+
+        raise UsageError(f"{what} needs about {human_bytes(nbytes)} of memory, more than the "
+                         f"{human_bytes(avail)} available; {advice}")
+
+
+# ---------------------------------------------------------------- progress
 class Progress:
     """A plain progress bar on stderr, drawn only when stderr is a terminal or forced."""
 

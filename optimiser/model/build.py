@@ -80,7 +80,13 @@ class LP:
 
 
 # variables ----------------------------------------------------------------
-def define_variables(inst: Instance) -> Variables:
+def define_variables(inst: Instance, full: bool = False, *,
+                     unmet_cap: np.ndarray | None = None) -> Variables:
+    """full: a u for every (pair, day) and an r (with its soft-floor row) for every one,
+    bounds 0 where there is no demand or soft floor, so that later changes of demand or
+    floors change bounds only (model/session.py keeps one model across such changes).
+    unmet_cap [I, T] (optional): a further upper bound on u (planning for reliability
+    caps consumption rationing at the expected-demand plan's)."""
     T = inst.horizon
     n_per_lane = np.maximum(T - inst.lane_lead, 0)
     x_offset = np.zeros(inst.n_lanes + 1, dtype=np.int64)
@@ -90,9 +96,12 @@ def define_variables(inst: Instance) -> Variables:
     x_day = np.arange(nx, dtype=np.int64) - x_offset[x_lane]
     I = inst.n_pairs
     ns = I * T
-    u_flat = np.flatnonzero(inst.demand.ravel() > 0)
     soft = np.repeat(~inst.readiness_hard, T)
-    r_flat = np.flatnonzero((inst.floor.ravel() > 0) & soft)
+    if full:
+        u_flat = r_flat = np.arange(I * T, dtype=np.int64)
+    else:
+        u_flat = np.flatnonzero(inst.demand.ravel() > 0)
+        r_flat = np.flatnonzero((inst.floor.ravel() > 0) & soft)
     s_start, u_start = nx, nx + ns
     r_start = u_start + len(u_flat)
     n = r_start + len(r_flat)
@@ -107,8 +116,11 @@ def define_variables(inst: Instance) -> Variables:
     ub[s_start:u_start] = np.repeat(inst.max_stock, T)
     cost[s_start:u_start] = np.repeat(inst.holding_cost, T)
     ub[u_start:r_start] = inst.demand.ravel()[u_flat]
+    if unmet_cap is not None:
+        ub[u_start:r_start] = np.minimum(ub[u_start:r_start],
+                                         np.maximum(np.asarray(unmet_cap, float).ravel()[u_flat], 0.0))
     cost[u_start:r_start] = inst.shortfall_penalty[u_flat // T]
-    ub[r_start:] = inst.floor.ravel()[r_flat]
+    ub[r_start:] = np.where(soft[r_flat], inst.floor.ravel()[r_flat], 0.0)
     cost[r_start:] = inst.readiness_penalty[r_flat // T]
     return Variables(n=n, x_start=0, x_lane=x_lane, x_day=x_day, x_offset=x_offset,
                      s_start=s_start, u_start=u_start, u_flat=u_flat, r_start=r_start,
@@ -138,12 +150,14 @@ def define_balance(inst: Instance, v: Variables) -> Block:
 
 
 def define_readiness(inst: Instance, v: Variables) -> Block:
-    """s[i,t] + r[i,t] >= floor[i,t] where the floor is soft and positive."""
+    """s[i,t] + r[i,t] >= floor[i,t] where the floor is soft and positive (full: every
+    (pair, day), with 0 where the floor is hard or zero)."""
     n = len(v.r_flat)
     k = np.arange(n, dtype=np.int64)
     rows = np.concatenate([k, k])
     cols = np.concatenate([v.s_start + v.r_flat, v.r_start + k])
-    lo = inst.floor.ravel()[v.r_flat]
+    soft = ~inst.readiness_hard[v.r_flat // inst.horizon]
+    lo = np.where(soft, inst.floor.ravel()[v.r_flat], 0.0)
     return Block("readiness", rows, cols, np.ones(2 * n), lo, np.full(n, INF),
                  meta={"flat": v.r_flat})
 
@@ -166,9 +180,10 @@ def define_supplier_capacity(inst: Instance, v: Variables) -> Block:
                  np.full(len(keys), -INF), hi, meta={"pair": keys // T, "day": keys % T})
 
 
-def define_contracts(inst: Instance, v: Variables) -> Block:
-    """contract_min <= Σ_{l out of p, t} x[l,t] <= contract_max, for p with a contract."""
-    has = (inst.contract_min > 0) | np.isfinite(inst.contract_max)
+def define_contracts(inst: Instance, v: Variables, full: bool = False) -> Block:
+    """contract_min <= Σ_{l out of p, t} x[l,t] <= contract_max, for p with a contract
+    (full: for every supplier pair)."""
+    has = (inst.contract_min > 0) | np.isfinite(inst.contract_max) | full
     pairs = np.flatnonzero(has)
     row_of = np.full(inst.n_supplier_pairs, -1, dtype=np.int64)
     row_of[pairs] = np.arange(len(pairs))
@@ -195,9 +210,13 @@ BLOCKS = (define_balance, define_readiness, define_supplier_capacity, define_con
           define_budget)
 
 
-def build_lp(inst: Instance) -> LP:
-    v = define_variables(inst)
-    blocks = [f(inst, v) for f in BLOCKS]
+def build_lp(inst: Instance, full: bool = False, *, unmet_cap: np.ndarray | None = None) -> LP:
+    """full: the structure stays the same when demand, floors, contracts change (every u, r,
+    soft-floor row and contract row present, zero bounds where unused).
+    unmet_cap: see define_variables."""
+    v = define_variables(inst, full, unmet_cap=unmet_cap)
+    blocks = [define_contracts(inst, v, full) if f is define_contracts else f(inst, v)
+              for f in BLOCKS]
     offsets = np.cumsum([0] + [b.n for b in blocks])
     rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets)])
     cols = np.concatenate([b.cols for b in blocks])

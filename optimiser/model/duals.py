@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ..plan import SHADOW_SCHEMA
+from ..outputs import SHADOW_PRICES
 from .build import LP
 
 
@@ -119,7 +120,7 @@ def shadow_prices(lp: LP, v: np.ndarray, y: np.ndarray, rel: float = 1e-9) -> pa
     # budget
     sl = lp.blocks["budget"]
     if sl.stop > sl.start and -y[sl.start] > thr:
-        add("budget", np.array(["budget"], dtype=object), np.array([-y[sl.start]]),
+        add("budget", pa.array(["budget"]), np.array([-y[sl.start]]),
             lp.row_hi[sl], act[sl])
     # storage (max_stock) and hard floors: bounds of s
     ss = slice(lp.vars.s_start, lp.vars.u_start)
@@ -135,8 +136,16 @@ def shadow_prices(lp: LP, v: np.ndarray, y: np.ndarray, rel: float = 1e-9) -> pa
     return _to_table(parts)
 
 
-def _names(prefix: np.ndarray, sep: str, day: np.ndarray) -> np.ndarray:
-    return np.char.add(np.char.add(prefix.astype(str), sep), day.astype(str)).astype(object)
+SHADOW_SCHEMA = SHADOW_PRICES.schema
+
+
+def _names(prefix: np.ndarray, sep: str, day: np.ndarray) -> pa.Array:
+    """prefix + sep + day, built by Arrow (no fixed-width numpy strings)."""
+    if len(prefix) == 0:
+        return pa.array([], pa.string())
+    return pc.binary_join_element_wise(pa.array(prefix, pa.string()),
+                                       pa.array(np.asarray(day, dtype=np.int64)).cast(pa.string()),
+                                       sep)
 
 
 def _to_table(parts: list[dict]) -> pa.Table:
@@ -150,9 +159,12 @@ def _to_table(parts: list[dict]) -> pa.Table:
             if val is None:
                 cols[f.name].append(pa.nulls(n, f.type))
             else:
+                if isinstance(val, (pa.Array, pa.ChunkedArray)):
+                    cols[f.name].append(val.cast(f.type))
+                    continue
                 if np.ndim(val) == 0:
                     val = [val] * n
-                cols[f.name].append(pa.array(np.asarray(val).tolist() if f.type == pa.string()
+                cols[f.name].append(pa.array(np.asarray(val, dtype=object) if f.type == pa.string()
                                              else np.asarray(val), type=f.type))
     arrays = [pa.concat_arrays(c) if c else pa.array([], type=f.type)
               for f, c in zip(SHADOW_SCHEMA, cols.values())]

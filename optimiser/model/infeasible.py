@@ -1,10 +1,12 @@
-"""Explaining an infeasible instance (SPEC section 3).
+"""Explaining an infeasible instance (docs/MODEL.md, docs/OUTPUTS.md).
 
 The hard requirements — hard readiness floors, contract minimums, the budget,
 and storage limits (which bind when initial stock or scheduled arrivals exceed
 max_stock) — are each given an elastic variable, and the least total violation
 is found (a phase-one LP: only the violations are priced, one per unit). The
 non-zero elastics say which requirement must give way, where, when and by how much.
+`group_items` turns the per-day rows into items a planner can act on: consecutive days
+grouped, the largest first, each with why it cannot hold and what would fix it.
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from ..outputs import INFEASIBILITY
 from .backends import SolverOptions, get_backend
 from .build import LP, Variables
 
-INFEASIBILITY_SCHEMA = pa.schema([
-    ("requirement", pa.string()), ("name", pa.string()), ("supplier", pa.string()),
-    ("node", pa.string()), ("commodity", pa.string()), ("day", pa.int32()),
-    ("required", pa.float64()), ("achievable", pa.float64()), ("violation", pa.float64()),
-])
+INFEASIBILITY_SCHEMA = INFEASIBILITY.schema
 
 
 def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dict]:
@@ -113,7 +112,7 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
     for r in recs:
         totals[r["requirement"]] = totals.get(r["requirement"], 0.0) + r["violation"]
     return table, {"explained": True, "total_violation": float(sum(totals.values())),
-                   "by_requirement": totals, "items": len(recs)}
+                   "by_requirement": totals}
 
 
 def get_backend_ok(name: str) -> bool:
@@ -122,3 +121,159 @@ def get_backend_ok(name: str) -> bool:
     except Exception:
         return False
     return True
+
+
+# items a planner can act on ------------------------------------------------------
+def group_items(inst, table: pa.Table) -> tuple[pa.Table, list[dict]]:
+    """Group the per-day rows into items (consecutive days of one requirement at one place),
+    largest violation first, each with `why` and `fix`; the table gains the `item` column."""
+    n = table.num_rows
+    if n == 0:
+        return table.append_column("item", pa.array([], pa.int32())), []
+    cols = table.to_pydict()
+    keys = [(cols["requirement"][j], cols["node"][j], cols["supplier"][j], cols["commodity"][j])
+            for j in range(n)]
+    order = sorted(range(n), key=lambda j: (tuple("" if v is None else v for v in keys[j]),
+                                            -1 if cols["day"][j] is None else cols["day"][j]))
+    groups: list[list[int]] = []
+    for j in order:
+        day = cols["day"][j]
+        if groups:
+            last = groups[-1][-1]
+            prev = cols["day"][last]
+            if keys[last] == keys[j] and day is not None and prev is not None and day == prev + 1:
+                groups[-1].append(j)
+                continue
+        groups.append([j])
+    items = []
+    for g in groups:
+        req, node, sup, com = keys[g[0]]
+        days = [cols["day"][j] for j in g]
+        worst = max(g, key=lambda j: cols["violation"][j])
+        item = {"requirement": req, "node": node, "supplier": sup, "commodity": com,
+                "first_day": days[0], "last_day": days[-1],
+                "violation": float(cols["violation"][worst]),
+                "required": float(cols["required"][worst]),
+                "achievable": float(min(cols["achievable"][j] for j in g)) if req != "budget"
+                else float(cols["achievable"][worst])}
+        item["why"], item["fix"] = explain_item(inst, item)
+        items.append((item, g))
+    items.sort(key=lambda ig: -ig[0]["violation"])
+    item_of = np.zeros(n, dtype=np.int32)
+    for k, (_, g) in enumerate(items):
+        item_of[g] = k
+    start = getattr(inst, "start_date", None)
+    out = []
+    for item, _ in items:
+        if start is not None and item["first_day"] is not None:
+            import datetime as dt
+
+            from ..outputs import start_date_of
+            d0 = start_date_of(inst)
+            item["first_date"] = (d0 + dt.timedelta(days=item["first_day"])).isoformat()
+            item["last_date"] = (d0 + dt.timedelta(days=item["last_day"])).isoformat()
+        out.append(item)
+    return table.append_column("item", pa.array(item_of, pa.int32())), out
+
+
+def _days(a, b) -> str:
+    return f"day {a}" if a == b else f"days {a}-{b}"
+
+
+def _num(v: float) -> str:
+    return f"{float(v) + 0.0:,.6g}"  # + 0.0: never "-0"
+
+
+def explain_item(inst, item: dict) -> tuple[str, str]:
+    """(why the requirement cannot hold, what would fix it) for one grouped item."""
+    req, v = item["requirement"], item["violation"]
+    a, b = item["first_day"], item["last_day"]
+    if req == "readiness_floor":
+        return _why_floor(inst, item)
+    if req == "storage":
+        i = _pair(inst, item["node"], item["commodity"])
+        init = float(inst.initial_stock[i]) if i is not None else 0.0
+        mx = float(inst.max_stock[i]) if i is not None else item["required"]
+        pipe = float(inst.pipeline[i, :b + 1].sum()) if i is not None else 0.0
+        why = (f"initial stock {_num(init)} and scheduled arrivals {_num(pipe)} by day {b} "
+               f"exceed the storage limit {_num(mx)} of {item['node']}/{item['commodity']} on "
+               f"{_days(a, b)} even with every unit moved or consumed as early as possible")
+        fix = (f"raise max_stock of {item['node']}/{item['commodity']} to at least "
+               f"{_num(mx + v)}, or lower its initial stock or scheduled arrivals by {_num(v)}")
+        return why, fix
+    if req == "contract_min":
+        p = _supplier_pair(inst, item["supplier"], item["commodity"])
+        reach = _dispatchable(inst, p) if p is not None else 0.0
+        label = f"{item['supplier']}/{item['commodity']}"
+        if p is not None and reach < item["required"] - 1e-9:
+            why = (f"the contract minimum {_num(item['required'])} of {label} exceeds what can be "
+                   f"dispatched within the horizon: at most {_num(reach)} (daily capacity on the "
+                   "days a lane can still deliver before the horizon ends)")
+        else:
+            why = (f"taking the contract minimum {_num(item['required'])} of {label} would break "
+                   "another hard requirement (the budget or a storage limit)")
+        fix = (f"lower contract_min of {label} to {_num(item['achievable'])}, or raise its "
+               f"capacity (or storage, budget) so that {_num(v)} more can be taken")
+        return why, fix
+    if req == "budget":
+        need = item["required"] + v
+        why = (f"the hard requirements (contract minimums, hard floors) cost at least "
+               f"{_num(need)} in procurement, above the budget {_num(item['required'])}")
+        fix = (f"raise the budget to at least {_num(need)}, or lower the contract minimums or "
+               "make floors soft")
+        return why, fix
+    return "", ""
+
+
+def _pair(inst, node, com):
+    hit = np.flatnonzero((inst.node_names[inst.nc_node] == node)
+                         & (inst.commodities[inst.nc_commodity] == com))
+    return int(hit[0]) if len(hit) else None
+
+
+def _supplier_pair(inst, sup, com):
+    hit = np.flatnonzero((inst.supplier_names[inst.sp_supplier] == sup)
+                         & (inst.commodities[inst.sp_commodity] == com))
+    return int(hit[0]) if len(hit) else None
+
+
+def _dispatchable(inst, p: int) -> float:
+    """Most units supplier pair p can dispatch on days a lane can still arrive by T-1."""
+    T = inst.horizon
+    lanes = np.flatnonzero(inst.lane_from_supplier & (inst.lane_origin == p))
+    lane_cap = np.zeros(T)
+    for lane in lanes:
+        last = T - 1 - int(inst.lane_lead[lane])
+        if last >= 0:
+            lane_cap[:last + 1] += inst.lane_capacity[lane]
+    return float(np.minimum(inst.capacity[p], lane_cap).sum())
+
+
+def _why_floor(inst, item) -> tuple[str, str]:
+    a, b, v = item["first_day"], item["last_day"], item["violation"]
+    node, com = item["node"], item["commodity"]
+    i = _pair(inst, node, com)
+    label = f"{node}/{com}"
+    lower = (f"lower the floor of {label} on {_days(a, b)} to at most "
+             f"{_num(max(item['achievable'], 0.0))}, or make it soft (readiness_hard false)")
+    if i is None:
+        return "", lower
+    incoming = np.flatnonzero((inst.lane_dest == i) & (inst.lane_capacity > 0))
+    init = float(inst.initial_stock[i])
+    if len(incoming) == 0:
+        why = (f"no lane delivers {com} to {node}: only its initial stock {_num(init)} and "
+               f"scheduled arrivals can hold the floor {_num(item['required'])} on {_days(a, b)}")
+        return why, f"{lower}; or add {_num(v)} of initial stock, or a lane into {node}"
+    lead = inst.lane_lead[incoming]
+    earliest = int(lead.min())
+    if a < earliest:
+        why = (f"no lane can deliver {com} to {node} before day {earliest} (shortest lead time "
+               f"{earliest} days), and initial stock {_num(init)} with scheduled arrivals "
+               f"falls short of the floor {_num(item['required'])} on {_days(a, b)} by up to "
+               f"{_num(v)}")
+        return why, f"{lower}; or add {_num(v)} of initial stock at {node}"
+    why = (f"supply and lane capacity that can reach {node} by day {b} (lead times "
+           f"{int(lead.min())}-{int(lead.max())} days), less consumption, fall short of the "
+           f"floor {_num(item['required'])} on {_days(a, b)} by up to {_num(v)}")
+    return why, (f"{lower}; or add {_num(v)} of initial stock at {node}, or raise the capacity "
+                 f"(or contracts) of the suppliers and lanes feeding {label} before day {b}")

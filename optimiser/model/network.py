@@ -1,20 +1,25 @@
-"""The LP of one commodity (no budget) as a minimum-cost network flow.
+"""The LP of one commodity (no budget) as a minimum-cost network flow, and its basis.
 
-Without a budget, every row of SPEC section 3 is a flow-conservation or capacity
-constraint on a time-expanded network, so OR-Tools' SimpleMinCostFlow (cost
-scaling, integer data) finds an optimal flow several times faster than a general
-LP solver. Its point is then handed to HiGHS (setSolution), whose simplex turns it
-into an exact optimal vertex with correct duals in a few hundred iterations — the
-network solve is a warm start, never the final word, so the plan's accuracy and
-its shadow prices are HiGHS's.
+Without a budget, every row of the LP (docs/MODEL.md) is a flow-conservation or
+capacity constraint on a time-expanded network, so a network simplex finds an
+optimal flow many times faster than a general LP solver. The default is LEMON's
+network simplex (through `pylmcf`); OR-Tools' `SimpleMinCostFlow` (cost scaling)
+stays selectable (`network_solver="ortools"`) as a peer for the benchmark suite.
+
+The network's answer is never the final word. Its flow is mapped back to an LP
+point, and its optimality certificate (the node potentials) to an LP *basis*
+(model/basis.py in this module: `lp_basis`): every LP column and row gets a basis
+status, so HiGHS starts from an optimal (or, with rounded data, nearly optimal)
+vertex and only confirms it — computing the exact vertex and the duals, which
+are then KKT-checked like any other.
 
 Nodes: N(i,t) per node-commodity pair and day; P(p,t) per supplier pair and day;
 A(p) per supplier pair (the contract); SRC and SINK. Arcs, in the LP's terms:
 
+* lane arcs, in the LP's x order: P(p,t) or N(o,t) -> N(d,t+L), lane capacity, lane cost;
 * A(p) -> P(p,t): capacity[p,t], cost unit_price — what is ordered on day t;
 * SRC -> A(p): contract_max - contract_min; A(p) is given contract_min as supply
   (a lower bound moved into the supplies);
-* lane arcs, in the LP's x order: P(p,t) or N(o,t) -> N(d,t+L), lane capacity, unit_cost;
 * stock arcs N(i,t) -> N(i,t+1) (-> SINK after the last day): the end-of-day stock;
   a soft floor f splits it in two: a first slice of f at holding - readiness_penalty
   (the penalty avoided per unit held up to the floor; a constant sum of penalty x f
@@ -23,13 +28,20 @@ A(p) per supplier pair (the contract); SRC and SINK. Arcs, in the LP's terms:
 * SRC -> N(i,t): the unmet consumption, up to demand[i,t], at shortfall_penalty;
 * supplies: initial stock on day 0, pipeline, minus demand; SRC -> SINK balances.
 
+Arcs with a negative cost (a first slice whose penalty exceeds the holding cost)
+are reversed for LEMON, which needs costs >= 0: the arc is saturated (its
+capacity moved into the supplies of its two ends), a reverse arc of the opposite
+cost carries what is *not* sent, and cost x capacity is added as a constant.
+
 Quantities and costs are scaled to integers: exactly when the data allow (all
 quantities integral at some 10^k, k <= 3; costs at 10^k, k <= 6), else rounded
-(then the polish has more to do). If the network solve fails for any reason the
-caller solves the LP cold.
+(the network answer is then near-optimal; its basis is still a good start and
+HiGHS finishes on the true data).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,6 +51,7 @@ from .build import LP
 _SCALES = (1, 10, 100, 1000)
 _COST_SCALES = (1, 10, 100, 1000, 10_000, 100_000, 1_000_000)
 _INT_LIMIT = 2**52  # keep scaled values exactly representable and far from int64 overflow
+NETWORK_SOLVERS = ("lemon", "ortools")
 
 
 def _scale_for(values: np.ndarray, scales) -> tuple[int, bool]:
@@ -50,20 +63,42 @@ def _scale_for(values: np.ndarray, scales) -> tuple[int, bool]:
     return scales[-1], False
 
 
-def network_point(inst: Instance, lp: LP) -> tuple[np.ndarray | None, dict]:
-    """An optimal (or, with rounded data, near-optimal) point of `lp`, or None."""
-    from ortools.graph.python import min_cost_flow
+@dataclass(eq=False)
+class Network:
+    """The time-expanded network of one LP, in scaled integers, with the arc groups' offsets."""
 
+    n_nodes: int
+    tails: np.ndarray  # int64
+    heads: np.ndarray
+    caps: np.ndarray  # int64 (scaled quantities)
+    costs: np.ndarray  # int64 (scaled costs; may be negative)
+    supply: np.ndarray  # int64
+    Q: int
+    C: int
+    exact: bool
+    lb: np.ndarray  # hard-floor lower bound of each stock arc (scaled, float)
+    cmin: np.ndarray  # contract_min per supplier pair (scaled, float)
+    offsets: dict  # group -> first arc: lane, proc, contract, slice1, slice2, unmet, srcsink
+    nodes: dict  # nN, nP, A0, SRC, SINK
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.tails)
+
+
+def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
     if inst.budget is not None:
         return None, {"network": "not a network: the budget couples all procurement"}
     T, I, P = inst.horizon, inst.n_pairs, inst.n_supplier_pairs
     v = lp.vars
-    soft_floor = np.where(inst.readiness_hard[:, None], 0.0, inst.floor)
-    hard_floor = np.where(inst.readiness_hard[:, None], inst.floor, 0.0)
-    quantities = np.concatenate([inst.capacity.ravel(), inst.demand.ravel(),
-                                 inst.pipeline.ravel(), inst.initial_stock, inst.floor.ravel(),
-                                 inst.max_stock, inst.contract_min, inst.contract_max,
-                                 inst.lane_capacity])
+    # bounds come from the LP (so extra bounds a session puts on it are honoured)
+    s_lb, s_ub = v.lb[v.s_start:v.u_start], v.ub[v.s_start:v.u_start]
+    u_ub = v.ub[v.u_start:v.r_start]
+    soft_floor = np.zeros(I * T)
+    soft_floor[v.r_flat] = v.ub[v.r_start:]
+    rhs = lp.row_lo[lp.blocks["balance"]]
+    quantities = np.concatenate([inst.capacity.ravel(), rhs, s_lb, s_ub, u_ub, soft_floor,
+                                 inst.contract_min, inst.contract_max, v.ub[:v.nx]])
     costs = np.concatenate([inst.unit_price, inst.lane_cost, inst.holding_cost,
                             inst.shortfall_penalty, inst.readiness_penalty])
     Q, q_exact = _scale_for(quantities, _SCALES)
@@ -77,11 +112,11 @@ def network_point(inst: Instance, lp: LP) -> tuple[np.ndarray | None, dict]:
     SRC, SINK = A0 + P, A0 + P + 1
     n_nodes = SINK + 1
     supply = np.zeros(n_nodes)
-    total = (qi(inst.initial_stock).sum() + qi(inst.pipeline).sum() + qi(inst.demand).sum()
+    total = (np.abs(qi(rhs)).sum() + qi(u_ub).sum() + qi(s_lb).sum()
              + np.minimum(qi(inst.contract_max), qi(inst.capacity).sum(axis=1)).sum())
     BIG = float(total + 1)
     # cost x flow must stay far inside int64: coarsen the cost scale if needed (then the
-    # point is near-optimal and the HiGHS polish does a little more work; still exact)
+    # network answer is near-optimal and HiGHS does a little more work; still exact)
     max_cost = max(1.0, float(np.abs(costs).max(initial=0)))
     while C > 1 and BIG * max_cost * C * 4 > _INT_LIMIT * 1e3:
         C, c_exact = C // 10, False
@@ -96,13 +131,14 @@ def network_point(inst: Instance, lp: LP) -> tuple[np.ndarray | None, dict]:
         return np.where(np.isfinite(a), np.minimum(a, BIG), BIG)
 
     tails, heads, caps, cost = [], [], [], []
+    offsets: dict[str, int] = {}
 
-    def arcs(t_, h_, c_, k_):
+    def arcs(name, t_, h_, c_, k_):
+        offsets[name] = sum(len(t) for t in tails)
         tails.append(np.asarray(t_, dtype=np.int64))
         heads.append(np.asarray(h_, dtype=np.int64))
         caps.append(np.broadcast_to(np.asarray(c_, dtype=np.float64), np.shape(t_)))
         cost.append(np.broadcast_to(np.asarray(k_, dtype=np.float64), np.shape(t_)))
-        return sum(len(t) for t in tails) - len(tails[-1])
 
     # lane arcs first, in the LP's x order, so arc k is x variable k
     lane, day = v.x_lane, v.x_day
@@ -110,17 +146,17 @@ def network_point(inst: Instance, lp: LP) -> tuple[np.ndarray | None, dict]:
     org = inst.lane_origin[lane]
     tail = np.where(fs, nN + org * T + day, org * T + day)
     head = inst.lane_dest[lane] * T + day + inst.lane_lead[lane]
-    arcs(tail, head, cap(inst.lane_capacity[lane]), ci(inst.lane_cost[lane]))
+    arcs("lane", tail, head, cap(v.ub[:v.nx]), ci(inst.lane_cost[lane]))
     # procurement: A(p) -> P(p,t)
     p_idx = np.repeat(np.arange(P), T)
     t_idx = np.tile(np.arange(T), P)
-    arcs(A0 + p_idx, nN + p_idx * T + t_idx, cap(inst.capacity.ravel()),
+    arcs("proc", A0 + p_idx, nN + p_idx * T + t_idx, cap(inst.capacity.ravel()),
          ci(inst.unit_price[p_idx]))
     # contracts: SRC -> A(p), contract_min as supply at A(p)
     cmin = qi(inst.contract_min)
     # no more than the horizon's capacity can leave A(p): a tight arc keeps SRC's supply small
     amax = np.minimum(cap(inst.contract_max), qi(inst.capacity).sum(axis=1))
-    arcs(np.full(P, SRC), A0 + np.arange(P), np.maximum(amax - cmin, 0.0), np.zeros(P))
+    arcs("contract", np.full(P, SRC), A0 + np.arange(P), np.maximum(amax - cmin, 0.0), np.zeros(P))
     supply[A0:A0 + P] += cmin
     supply[SRC] -= cmin.sum()
     # stock arcs
@@ -128,47 +164,182 @@ def network_point(inst: Instance, lp: LP) -> tuple[np.ndarray | None, dict]:
     t_all = np.tile(np.arange(T), I)
     flat = i_idx * T + t_all
     nxt = np.where(t_all < T - 1, flat + 1, SINK)
-    lb = qi(hard_floor.ravel())
-    mx = cap(np.repeat(inst.max_stock, T)) - lb
-    f = np.minimum(qi(soft_floor.ravel()), mx)
+    lb = qi(s_lb)
+    mx = cap(s_ub) - lb
+    f = np.minimum(qi(soft_floor), mx)
     hold = ci(inst.holding_cost[i_idx])
-    slice1 = arcs(flat, nxt, f, hold - ci(inst.readiness_penalty[i_idx]))
-    slice2 = arcs(flat, nxt, mx - f, hold)
+    arcs("slice1", flat, nxt, f, hold - ci(inst.readiness_penalty[i_idx]))
+    arcs("slice2", flat, nxt, mx - f, hold)
     np.add.at(supply, flat, -lb)
     np.add.at(supply, nxt, lb)
     # unmet consumption
     uf = v.u_flat
-    unmet = arcs(np.full(len(uf), SRC), uf, qi(inst.demand.ravel()[uf]),
-                 ci(inst.shortfall_penalty[uf // T]))
-    # supplies: initial stock, pipeline, demand; SRC feeds unmet and contracts, SINK absorbs
-    supply[:nN] += qi(inst.pipeline.ravel()) - qi(inst.demand.ravel())
-    supply[np.arange(I) * T] += qi(inst.initial_stock)
-    src_out = qi(inst.demand.ravel()[uf]).sum() + np.maximum(amax - cmin, 0.0).sum()
+    arcs("unmet", np.full(len(uf), SRC), uf, qi(u_ub), ci(inst.shortfall_penalty[uf // T]))
+    # supplies: initial stock, pipeline, demand (the balance rows' right-hand sides); SRC
+    # feeds unmet and contracts, SINK absorbs
+    supply[:nN] += qi(rhs)
+    src_out = qi(u_ub).sum() + np.maximum(amax - cmin, 0.0).sum()
     supply[SRC] += src_out
-    arcs([SRC], [SINK], src_out, 0.0)
+    arcs("srcsink", [SRC], [SINK], src_out, 0.0)
     supply[SINK] -= supply.sum()
 
-    tails_a = np.concatenate(tails)
     caps_a = np.concatenate(caps)
+    info = {"quantity_scale": Q, "cost_scale": C, "exact_scaling": bool(q_exact and c_exact),
+            "network_arcs": int(len(caps_a))}
     if caps_a.min(initial=0) < 0 or np.abs(supply).max() > _INT_LIMIT:
-        return None, {"network": "negative capacity after moving lower bounds"}
+        return None, {**info, "network": "negative capacity after moving lower bounds"}
+    net = Network(n_nodes=n_nodes, tails=np.concatenate(tails), heads=np.concatenate(heads),
+                  caps=caps_a.astype(np.int64), costs=np.concatenate(cost).astype(np.int64),
+                  supply=supply.astype(np.int64), Q=Q, C=C, exact=bool(q_exact and c_exact),
+                  lb=lb, cmin=cmin, offsets=offsets,
+                  nodes={"nN": nN, "nP": nP, "A0": A0, "SRC": SRC, "SINK": SINK})
+    return net, info
+
+
+# solvers -------------------------------------------------------------------
+def solve_lemon(net: Network, keep: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """LEMON's network simplex: (flow per arc, potentials per node), LEMON's convention
+    (reduced cost of u->v is cost + pi[u] - pi[v]). Raises RuntimeError if infeasible.
+
+    keep: a dict that holds the pylmcf graph between calls (a session's): when the arcs
+    are the same, only supplies, capacities and costs are set and LEMON restarts from
+    its last spanning tree (counted in keep["warm_starts"])."""
+    import pylmcf
+
+    t, h, c, k, s = _lemon_arrays(net)
+    g = None
+    if keep is not None and keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
+            and np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
+        g, order = keep["graph"], keep["order"]
+        warm_before = g.warm_start_count()
+    if g is None:
+        order = np.lexsort((h, t))  # pylmcf wants arcs sorted by (tail, head)
+        g = pylmcf.Graph(net.n_nodes, t[order], h[order])
+        g.set_warm_repair("dual_ratio")  # the default strategy may restart cold
+        warm_before = None
+        if keep is not None:
+            keep.update(graph=g, order=order, tails=t, heads=h, n_nodes=net.n_nodes)
+    g.set_node_supply(s)
+    g.set_edge_capacities(np.ascontiguousarray(c[order]))
+    g.set_edge_costs(np.ascontiguousarray(k[order]))
+    g.solve()
+    if keep is not None and warm_before is not None:
+        keep["warm"] = g.warm_start_count() > warm_before
+    flow = np.empty(net.n_arcs, dtype=np.int64)
+    flow[order] = g.result()
+    pot = np.asarray(g.potentials(), dtype=np.int64)
+    return _unreverse(net, flow), pot
+
+
+def _lemon_arrays(net: Network):
+    """Arcs with costs >= 0: each negative-cost arc reversed (saturated, the reverse arc
+    carries what is not sent)."""
+    neg = net.costs < 0
+    t = np.where(neg, net.heads, net.tails)
+    h = np.where(neg, net.tails, net.heads)
+    k = np.abs(net.costs)
+    s = net.supply.copy()
+    np.add.at(s, net.tails[neg], -net.caps[neg])
+    np.add.at(s, net.heads[neg], net.caps[neg])
+    return (np.ascontiguousarray(t), np.ascontiguousarray(h), net.caps,
+            np.ascontiguousarray(k), s)
+
+
+def _unreverse(net: Network, flow: np.ndarray) -> np.ndarray:
+    neg = net.costs < 0
+    return np.where(neg, net.caps - flow, flow)
+
+
+def solve_ortools(net: Network) -> tuple[np.ndarray, None]:
+    """OR-Tools' SimpleMinCostFlow (cost scaling; negative costs allowed): flow, no potentials."""
+    from ortools.graph.python import min_cost_flow
+
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(
-        tails_a.astype(np.int32), np.concatenate(heads).astype(np.int32),
-        caps_a.astype(np.int64), np.concatenate(cost).astype(np.int64))
-    smcf.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), supply.astype(np.int64))
+        net.tails.astype(np.int32), net.heads.astype(np.int32), net.caps, net.costs)
+    smcf.set_nodes_supplies(np.arange(net.n_nodes, dtype=np.int32), net.supply)
     status = smcf.solve()
-    info = {"network_status": status.name, "quantity_scale": Q, "cost_scale": C,
-            "exact_scaling": bool(q_exact and c_exact), "network_arcs": int(len(tails_a))}
     if status != smcf.OPTIMAL:
-        return None, info
-    flow = np.asarray(smcf.flows(np.arange(len(tails_a), dtype=np.int64)),
-                      dtype=np.float64) / Q
+        raise RuntimeError(status.name)
+    flow = np.asarray(smcf.flows(np.arange(net.n_arcs, dtype=np.int64)), dtype=np.int64)
+    return flow, None
+
+
+def solve_network(net: Network, solver: str = "lemon", keep: dict | None = None):
+    if solver not in NETWORK_SOLVERS:
+        raise ValueError(f"network solver must be one of {NETWORK_SOLVERS}, not {solver!r}")
+    return solve_lemon(net, keep) if solver == "lemon" else solve_ortools(net)
+
+
+def network_cost(net: Network, flow: np.ndarray) -> int:
+    """sum cost x flow in scaled units (exact integer arithmetic)."""
+    return int(np.dot(net.costs.astype(object), flow.astype(object)))
+
+
+# back to the LP ------------------------------------------------------------
+def lp_point(inst: Instance, lp: LP, net: Network, flow: np.ndarray) -> np.ndarray:
+    v, o = lp.vars, net.offsets
+    I, T = inst.n_pairs, inst.horizon
+    f = flow.astype(np.float64) / net.Q
     point = np.zeros(v.n)
-    point[:v.nx] = flow[:v.nx]
+    point[:v.nx] = f[:v.nx]
     n_stock = I * T
-    s = flow[slice1:slice1 + n_stock] + flow[slice2:slice2 + n_stock] + lb / Q
+    s = f[o["slice1"]:o["slice1"] + n_stock] + f[o["slice2"]:o["slice2"] + n_stock] + net.lb / net.Q
     point[v.s_start:v.u_start] = s
-    point[v.u_start:v.r_start] = flow[unmet:unmet + len(uf)]
-    point[v.r_start:] = np.maximum(inst.floor.ravel()[v.r_flat] - s[v.r_flat], 0.0)
-    return point, info
+    point[v.u_start:v.r_start] = f[o["unmet"]:o["unmet"] + len(v.u_flat)]
+    point[v.r_start:] = np.maximum(v.ub[v.r_start:] - s[v.r_flat], 0.0)
+    return point
+
+
+@dataclass
+class NetworkStart:
+    point: np.ndarray
+    col_status: np.ndarray | None = None  # int8 HighsBasisStatus codes, or None
+    row_status: np.ndarray | None = None
+    flow: np.ndarray | None = None
+    potentials: np.ndarray | None = None
+
+
+def network_start(inst: Instance, lp: LP, solver: str = "lemon",
+                  keep: dict | None = None) -> tuple[NetworkStart | None, dict]:
+    """Solve the network; map its flow to an LP point and its tree to an LP basis.
+    keep: see solve_lemon (a session's retained network)."""
+    import time
+
+    net, info = build_network(inst, lp)
+    if net is None:
+        return None, info
+    t = time.perf_counter()
+    try:
+        flow, pot = solve_network(net, solver, keep)
+    except RuntimeError as e:  # infeasible network: the LP says why
+        info.update(network_status=f"{str(e) or 'INFEASIBLE'}", network_solver=solver)
+        return None, info
+    info.update(network_status="OPTIMAL", network_solver=solver,
+                network_solve_seconds=time.perf_counter() - t)
+    if keep is not None and "warm" in keep:
+        info["network_warm"] = keep.pop("warm")
+    start = NetworkStart(point=lp_point(inst, lp, net, flow), flow=flow, potentials=pot)
+    from .basis import lp_basis
+
+    t = time.perf_counter()
+    basis, why = lp_basis(inst, lp, net, flow, pot, start.point)
+    info["network_basis_seconds"] = time.perf_counter() - t
+    if basis is not None:
+        start.col_status, start.row_status = basis
+    info["network_basis"] = why or "spanning tree"
+    return start, info
+
+
+def network_point(inst: Instance, lp: LP, solver: str = "lemon") -> tuple[np.ndarray | None, dict]:
+    """An optimal (or, with rounded data, near-optimal) point of `lp`, or None."""
+    net, info = build_network(inst, lp)
+    if net is None:
+        return None, info
+    try:
+        flow, _ = solve_network(net, solver)
+    except RuntimeError as e:
+        info.update(network_status=str(e) or "INFEASIBLE", network_solver=solver)
+        return None, info
+    info.update(network_status="OPTIMAL", network_solver=solver)
+    return lp_point(inst, lp, net, flow), info

@@ -1,17 +1,18 @@
-"""The engine's statuses (SPEC section 3) and the one place solver statuses map to them."""
+"""The one place solver statuses map to the engine's statuses (optimiser/status.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Status(StrEnum):
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"  # a limit stopped the solver with a solution in hand
-    INFEASIBLE = "infeasible"
-    NO_SOLUTION = "no_solution"  # no solution within the limit
-    ERROR = "error"
-
+from ..status import (  # noqa: F401  (re-exported: the statuses and exit codes live there)
+    EXIT_CODE,
+    EXIT_INFEASIBLE,
+    EXIT_INTERNAL,
+    EXIT_NO_SOLUTION,
+    EXIT_OK,
+    EXIT_USAGE,
+    HAS_PLAN,
+    Status,
+    exit_code,
+)
 
 #: (backend family, solver status name) -> Status, for statuses reached at termination.
 #: "limit" statuses become FEASIBLE or NO_SOLUTION depending on whether a primal point exists.
@@ -50,8 +51,3 @@ def map_status(family: str, name: str, has_solution: bool) -> Status:
     if s == "limit":
         return Status.FEASIBLE if has_solution else Status.NO_SOLUTION
     return Status(s)
-
-
-#: CLI exit code per status (SPEC section 7)
-EXIT_CODE = {Status.OPTIMAL: 0, Status.FEASIBLE: 0, Status.INFEASIBLE: 3,
-             Status.NO_SOLUTION: 4, Status.ERROR: 1}

@@ -46,6 +46,8 @@ class ReplayArrays:
     ready_pen: np.ndarray  # [I]
     pair_node: np.ndarray  # [I]
     pair_has_demand: np.ndarray  # [I] bool
+    pair_com: np.ndarray  # [I] commodity id of each pair
+    n_com: int  # commodities
     fan_e_lo: np.ndarray  # [T*I] int32: lowest resolved float32 exponent of each fan cell
     fan_upper: np.ndarray  # [T*I] upper bound on end-of-day stock in any scenario
 
@@ -120,6 +122,7 @@ def prepare(inst: Instance, x: np.ndarray, u: np.ndarray) -> ReplayArrays:
         floor=_c(inst.floor.T), init=_c(inst.initial_stock), hold=_c(inst.holding_cost),
         short_pen=_c(inst.shortfall_penalty), ready_pen=_c(inst.readiness_penalty),
         pair_node=_c(inst.nc_node, np.int64), pair_has_demand=_c((inst.demand > 0).any(axis=1), bool),
+        pair_com=_c(inst.nc_commodity, np.int64), n_com=len(inst.commodities),
         fan_e_lo=_fan_e_lo(upper), fan_upper=_c(upper.ravel()),
     )
 

@@ -23,10 +23,12 @@ import numpy as np
 from ..errors import UsageError
 from .arrays import ReplayArrays, prepare
 from .kernels import (
+    COMMODITY_KPI_NAMES,
     KPI_NAMES,
     LANES,
     MANT_BITS,
     N_BINS,
+    N_CKPI,
     N_KPI,
     OCTAVES,
     fan_accumulate,
@@ -50,6 +52,7 @@ class ChunkResult:
     fan_min: np.ndarray | None  # [T*I] float32
     fan_max: np.ndarray | None  # [T*I] float32
     seconds: float = 0.0
+    kpis_c: np.ndarray | None = None  # [n, commodities, N_CKPI], columns COMMODITY_KPI_NAMES
 
     @property
     def n(self) -> int:
@@ -63,6 +66,9 @@ class ChunkResult:
         if len(sc) > 1 and (np.diff(sc) == 0).any():
             raise ValueError("merging chunks that share scenarios")
         kp = np.concatenate([self.kpis, other.kpis])[order]
+        if (self.kpis_c is None) != (other.kpis_c is None):
+            raise ValueError("merging a chunk with per-commodity KPIs and one without")
+        kc = None if self.kpis_c is None else np.concatenate([self.kpis_c, other.kpis_c])[order]
         if (self.fan_counts is None) != (other.fan_counts is None):
             raise ValueError("merging a chunk with a fan and one without")
         if self.fan_counts is None:
@@ -71,7 +77,7 @@ class ChunkResult:
             counts = self.fan_counts + other.fan_counts
             mn = np.minimum(self.fan_min, other.fan_min)
             mx = np.maximum(self.fan_max, other.fan_max)
-        return ChunkResult(sc, kp, counts, mn, mx, self.seconds + other.seconds)
+        return ChunkResult(sc, kp, counts, mn, mx, self.seconds + other.seconds, kc)
 
     @staticmethod
     def merge_all(parts: list[ChunkResult]) -> ChunkResult:
@@ -102,21 +108,48 @@ def run_kernel(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: i
 
     Returns the KPI array [n, N_KPI].
     """
+    return replay_full(arrays, params, seed, start, n, stock_out)[0]
+
+
+def replay_full(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int, n: int,
+                stock_out: np.ndarray | None = None, pair_flags: bool = False):
+    """Replay scenarios start..start+n-1 -> (kpis [n, N_KPI], kpis by commodity
+    [n, commodities, N_CKPI], flags [n, I] uint8 or None); fills stock_out [n, T, I] if given.
+
+    flags (with pair_flags): per scenario and pair, FLAG_BREACH (end-of-day stock below
+    floor - 1e-6 * max(1, floor) on some day) | FLAG_SHORT (some day's consumption short
+    of its target -- realised demand less the plan's own rationing -- by more than
+    1e-6 * max(1, planned demand)); test with `flags & FLAG_BREACH != 0`.
+    """
     if stock_out is None:
-        return _replay(arrays, params, seed, start, n, None)
+        return _replay(arrays, params, seed, start, n, None, pair_flags)
     T, I = arrays.T, arrays.n_pairs
     blocks = np.empty(((n + LANES - 1) // LANES, T * I, LANES), dtype=stock_out.dtype)
-    kpi = _replay(arrays, params, seed, start, n, blocks)
+    out = _replay(arrays, params, seed, start, n, blocks, pair_flags)
     stock_out[...] = blocks.transpose(0, 2, 1).reshape(-1, T, I)[:n]
-    return kpi
+    return out
+
+
+def pair_indicators(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
+                    n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(breach, short) bool [n, I] for scenarios start..start+n-1: did pair i break its floor
+    on some day; did its consumption fall short beyond the plan's own rationing on some day.
+    Tolerances as the KPIs'; the draws are those of every other replay of the same seed."""
+    from .kernels import FLAG_BREACH, FLAG_SHORT
+
+    f = _replay(arrays, params, seed, start, n, None, True)[2]
+    return (f & FLAG_BREACH) != 0, (f & FLAG_SHORT) != 0
 
 
 def _replay(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int, n: int,
-            blocks: np.ndarray | None) -> np.ndarray:
+            blocks: np.ndarray | None, pair_flags: bool = False):
     """The one entry point to `replay_kernel`; blocks: its block-major stock record
-    [ceil(n / LANES) or more, T*I, LANES] (see replay_kernel), or None."""
+    [ceil(n / LANES) or more, T*I, LANES] (see replay_kernel), or None.
+    -> (kpis, kpis by commodity, pair flags or None)."""
     a, p = arrays, params
     kpi = np.empty((n, N_KPI))
+    kpi_c = np.empty((n, a.n_com, N_CKPI))
+    flags = np.zeros((n, a.n_pairs) if pair_flags else (1, 1), dtype=np.uint8)
     record = blocks is not None
     if blocks is None:
         blocks = np.empty((1, 1, 1), dtype=np.float32)
@@ -130,8 +163,9 @@ def _replay(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
         a.node_lane, a.node_q, a.lane_lead, a.lane_dest, a.lane_unit, a.lane_supplier,
         a.demand, a.unmet_plan, a.pipeline, a.floor,
         a.init, a.hold, a.short_pen, a.ready_pen, a.pair_node, a.pair_has_demand,
-        np.int64(a.max_lead), kpi, blocks, record)
-    return kpi
+        np.int64(a.max_lead), a.pair_com, np.int64(a.n_com),
+        kpi, kpi_c, blocks, record, flags, pair_flags)
+    return kpi, kpi_c, (flags if pair_flags else None)
 
 
 def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
@@ -155,8 +189,9 @@ def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, star
     C = T * I
     if shortcut and params.deterministic and n > 0:
         buf = np.empty((1, C, LANES), dtype=np.float32) if fan else None
-        row = _replay(arrays, params, seed, start, 1, buf)
+        row, row_c, _ = _replay(arrays, params, seed, start, 1, buf)
         kpis = np.repeat(row, n, axis=0)
+        kpis_c = np.repeat(row_c, n, axis=0)
         if fan:
             fan_accumulate(buf, 1, arrays.fan_e_lo, counts, mn, mx)
             counts *= np.uint32(n)
@@ -164,19 +199,21 @@ def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, star
             progress(n)
     else:
         kpis = np.empty((n, N_KPI))
+        kpis_c = np.empty((n, arrays.n_com, N_CKPI))
         bs = block_size(arrays) if fan else max(1, min(n, 65536))
         # block-major [blocks, T*I, LANES]: each kernel block writes one contiguous sweep
         buf = np.empty(((min(bs, n) + LANES - 1) // LANES, C, LANES), dtype=np.float32) \
             if fan and n else None
         for b0 in range(0, n, bs):
             m = min(bs, n - b0)
-            kpis[b0:b0 + m] = _replay(arrays, params, seed, start + b0, m, buf)
+            kpis[b0:b0 + m], kpis_c[b0:b0 + m], _ = _replay(arrays, params, seed, start + b0,
+                                                            m, buf)
             if fan:
                 fan_accumulate(buf, m, arrays.fan_e_lo, counts, mn, mx)
             if progress:
                 progress(m)
     return ChunkResult(np.arange(start, stop, dtype=np.int64), kpis, counts, mn, mx,
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0, kpis_c)
 
 
 # ---------------------------------------------------------------- summary
@@ -198,18 +235,37 @@ def cvar(v: np.ndarray, level: float = 0.95) -> float:
     return float(np.mean(np.sort(v)[len(v) - k:]))
 
 
-def summarise(result: ChunkResult, seed: int, params: ScenarioParams) -> dict:
+def summarise(result: ChunkResult, seed: int, params: ScenarioParams,
+              commodities=None) -> dict:
+    """The evaluation summary: per KPI mean, sd, p5, p50, p95, unmet CVaR95, P(any shortfall),
+    P(any breach); with `commodities` (names, in the order of result.kpis_c) the same per
+    commodity under "by_commodity"."""
     k = result.kpis
     col = {name: k[:, j] for j, name in enumerate(KPI_NAMES)}
     out: dict = {"scenarios": result.n, "seed": int(seed), "params": params.as_dict()}
-    for name in KPI_NAMES:
-        out[name] = _stats(col[name])
-    out["unmet_cvar95"] = cvar(col["unmet"]) if result.n else None
-    out["p_any_shortfall"] = float(np.mean(col["shortfall_days"] > 0)) if result.n else None
-    out["p_any_breach"] = float(np.mean(col["breach_days"] > 0)) if result.n else None
+    out.update(_kpi_stats(col, result.n))
+    if result.kpis_c is not None and commodities is not None:
+        out["by_commodity"] = by_commodity(result.kpis_c, commodities)
     out["fan"] = {"percentiles": [5, 50, 95], "method": "log-linear histogram per (pair, day)",
                   "relative_bin_width": 2.0 ** -MANT_BITS, "octaves": OCTAVES}
     return out
+
+
+def _kpi_stats(col: dict, n: int) -> dict:
+    out = {name: _stats(v) for name, v in col.items()}
+    out["unmet_cvar95"] = cvar(col["unmet"]) if n else None
+    out["p_any_shortfall"] = float(np.mean(col["shortfall_days"] > 0)) if n else None
+    out["p_any_breach"] = float(np.mean(col["breach_days"] > 0)) if n else None
+    return out
+
+
+def by_commodity(kpis_c: np.ndarray, commodities) -> dict:
+    """{commodity: {KPI: {mean, sd, p5, p50, p95}, unmet_cvar95, p_any_shortfall,
+    p_any_breach}} from per-commodity KPI rows [n, commodities, N_CKPI]."""
+    n = kpis_c.shape[0]
+    return {str(c): _kpi_stats({name: kpis_c[:, ci, j]
+                                for j, name in enumerate(COMMODITY_KPI_NAMES)}, n)
+            for ci, c in enumerate(commodities)}
 
 
 # ---------------------------------------------------------------- API
@@ -287,28 +343,33 @@ class Evaluation:
     scenarios: object  # pa.Table
     fan: object  # pa.Table or None
     result: ChunkResult = field(repr=False)
+    scenarios_by_commodity: object = None  # pa.Table: one row per (scenario, commodity)
 
     @classmethod
     def from_result(cls, inst, arrays: ReplayArrays, result: ChunkResult, seed: int,
                     params: ScenarioParams, timings: dict | None = None) -> Evaluation:
-        from .results import fan_table, scenarios_table
+        from .results import fan_table, scenarios_by_commodity_table, scenarios_table
 
         if result.n and not np.array_equal(result.scenario, np.arange(result.n)):
             raise ValueError("an evaluation needs scenarios 0..N-1 exactly")
         t0 = time.perf_counter()
-        summary = summarise(result, seed, params)
+        summary = summarise(result, seed, params, commodities=inst.commodities)
         scen = scenarios_table(result)
+        scen_c = scenarios_by_commodity_table(inst, result) if result.kpis_c is not None \
+            else None
         fan = fan_table(inst, arrays, result) if result.fan_counts is not None else None
         summary["timings"] = {**(timings or {}), "summarise": time.perf_counter() - t0}
         summary["instance"] = inst.name
-        return cls(summary=summary, scenarios=scen, fan=fan, result=result)
+        return cls(summary=summary, scenarios=scen, fan=fan, result=result,
+                   scenarios_by_commodity=scen_c)
 
     def write(self, path: str | os.PathLike, force: bool = False,
-              protect: tuple = ()) -> Path:
-        """Write EVAL/ atomically: scenarios.arrow, fan.arrow, summary.json."""
+              protect: tuple = (), fmt: str = "arrow") -> Path:
+        """Write EVAL/ atomically: scenarios, scenarios_by_commodity and fan tables (as
+        NAME.arrow, or NAME.parquet with fmt="parquet") and summary.json."""
         from .results import write_evaluation
 
-        return write_evaluation(self, Path(path), force=force, protect=protect)
+        return write_evaluation(self, Path(path), force=force, protect=protect, fmt=fmt)
 
     def __repr__(self) -> str:
         s = self.summary

@@ -79,6 +79,23 @@ N_W = 17
 KPI_NAMES = ("demand", "unmet", "fill_rate", "shortfall_days", "below_floor",
              "breach_days", "min_floor_ratio", "cost")
 N_KPI = len(KPI_NAMES)
+K_DEMAND, K_UNMET, K_FILL_RATE, K_SHORTFALL_DAYS, K_BELOW_FLOOR, K_BREACH_DAYS, \
+    K_MIN_FLOOR_RATIO, K_COST = range(N_KPI)
+# columns of the per-commodity KPI array [n, commodities, N_CKPI]: the KPIs above
+# restricted to one commodity's pairs (cost, money, is only reported as a whole)
+COMMODITY_KPI_NAMES = KPI_NAMES[:K_COST]
+N_CKPI = len(COMMODITY_KPI_NAMES)
+
+# rows of the per-block per-commodity accumulators (each n_com * LANES long)
+CW_DEMAND, CW_UNMET, CW_BELOW, CW_MIN_RATIO, CW_SHORT_DAYS, CW_BREACH_DAYS, CW_N_SHORT, \
+    CW_N_BREACH = range(8)
+N_CW = 8
+
+# bits of the per-(scenario, pair) indicator array: the pair broke its floor on some day
+# (stock < floor - COUNT_TOL * max(1, floor)); some day's consumption fell short by more
+# than the plan's own rationing (target - met > COUNT_TOL * max(1, planned demand))
+FLAG_BREACH = 1
+FLAG_SHORT = 2
 
 # a day counts as a shortfall / breach day when some pair's unmet (shortfall below
 # floor) exceeds COUNT_TOL * max(1, planned demand (floor)) units: LP round-off in
@@ -109,9 +126,11 @@ def replay_kernel(start, n, seed,
                   lane_lead, lane_dest, lane_unit, lane_supplier,
                   demand, unmet_plan, pipeline, floor,  # [T, I]
                   init, hold, short_pen, ready_pen, pair_node, pair_has_demand,
-                  max_lead,
-                  kpi_out, stock_out, record):
-    """Replay scenarios start..start+n-1. kpi_out [n, N_KPI]; if record, end-of-day stock
+                  max_lead, pair_com, n_com,
+                  kpi_out, kpi_c_out, stock_out, record, flags_out, flags):
+    """Replay scenarios start..start+n-1. kpi_out [n, N_KPI], kpi_c_out [n, n_com, N_CKPI]
+    (per commodity; pair_com [I] is each pair's commodity); if flags, flags_out [n, I] uint8
+    gets FLAG_BREACH | FLAG_SHORT per pair; if record, end-of-day stock
     into stock_out [n_blocks, T*I, LANES] (block-major: block b's scenario start + 32b + k,
     day t, pair i at [b, t*I + i, k]; each block's writes are one contiguous sweep; lanes
     past n hold scenarios nobody asked for).
@@ -153,6 +172,13 @@ def replay_kernel(start, n, seed,
         w = np.zeros(N_W * K)
         for k in range(K):
             w[W_MIN_RATIO + k] = np.inf
+        C = n_com
+        wc = np.zeros(N_CW * C * K)
+        for c in range(C):
+            for k in range(K):
+                wc[(CW_MIN_RATIO * C + c) * K + k] = np.inf
+        any_floor_c = np.zeros(C, dtype=np.bool_)
+        pf = np.zeros(I * K if flags else K, dtype=np.uint8)
         off = np.empty(K, dtype=np.int64)
         eb = np.empty(2 * K, dtype=np.int64)
         ebf = eb.view(np.float64)
@@ -235,6 +261,10 @@ def replay_kernel(start, n, seed,
                     nb = pair_node[i] * K
                     for k in range(K):
                         w[W_DK + k] = w[W_DK + k] * node_mult[nb + k]
+                cb = pair_com[i]
+                od = (CW_DEMAND * C + cb) * K
+                ou = (CW_UNMET * C + cb) * K
+                on = (CW_N_SHORT * C + cb) * K
                 for k in range(K):
                     st = stock[sb + k] + (ring[rb + k] + p_in)
                     ring[rb + k] = 0.0
@@ -248,6 +278,13 @@ def replay_kernel(start, n, seed,
                     w[W_TOT_UNMET + k] += unmet
                     w[W_C_SHORT + k] += spen * unmet
                     w[W_N_SHORT + k] += unmet > tol
+                    wc[od + k] += d
+                    wc[ou + k] += unmet
+                    wc[on + k] += unmet > tol
+                    w[W_EV + k] = target - met
+                if flags:
+                    for k in range(K):
+                        pf[sb + k] |= FLAG_SHORT if w[W_EV + k] > tol else 0
                 # 4. node dispatches out of pair i, scaled by min(1, stock / planned total)
                 if g < g_end and grp_pair[g] == i:
                     total = grp_total[g]
@@ -275,16 +312,27 @@ def replay_kernel(start, n, seed,
                 f = floor[t, i]
                 if f > 0.0:
                     any_floor = True
+                    any_floor_c[cb] = True
                     rp = ready_pen[i]
                     ftol = COUNT_TOL * max(1.0, f)
+                    om = (CW_MIN_RATIO * C + cb) * K
+                    ob = (CW_BELOW * C + cb) * K
+                    on = (CW_N_BREACH * C + cb) * K
                     for k in range(K):
                         st = stock[sb + k]
                         r = st / f
                         w[W_MIN_RATIO + k] = r if r < w[W_MIN_RATIO + k] else w[W_MIN_RATIO + k]
+                        wc[om + k] = r if r < wc[om + k] else wc[om + k]
                         below = f - st if st < f else 0.0
                         w[W_BELOW_TOT + k] += below
                         w[W_C_READY + k] += rp * below
                         w[W_N_BREACH + k] += below > ftol
+                        wc[ob + k] += below
+                        wc[on + k] += below > ftol
+                    if flags:
+                        for k in range(K):
+                            st = stock[sb + k]
+                            pf[sb + k] |= FLAG_BREACH if f - st > ftol else 0
                 if record:
                     ci = t * I + i
                     for k in range(K):
@@ -294,6 +342,16 @@ def replay_kernel(start, n, seed,
                 w[W_BREACH_DAYS + k] += w[W_N_BREACH + k] > 0
                 w[W_N_SHORT + k] = 0
                 w[W_N_BREACH + k] = 0
+            for c in range(C):
+                o1 = (CW_SHORT_DAYS * C + c) * K
+                o2 = (CW_BREACH_DAYS * C + c) * K
+                o3 = (CW_N_SHORT * C + c) * K
+                o4 = (CW_N_BREACH * C + c) * K
+                for k in range(K):
+                    wc[o1 + k] += wc[o3 + k] > 0
+                    wc[o2 + k] += wc[o4 + k] > 0
+                    wc[o3 + k] = 0
+                    wc[o4 + k] = 0
             if outage_on:
                 for s in range(n_suppliers * K):
                     if outage_left[s] > 0:
@@ -309,15 +367,29 @@ def replay_kernel(start, n, seed,
             j = j0 + k
             dem = w[W_TOT_DEMAND + k]
             unm = w[W_TOT_UNMET + k]
-            kpi_out[j, 0] = dem
-            kpi_out[j, 1] = unm
-            kpi_out[j, 2] = 1.0 - unm / dem if dem > 0.0 else 1.0
-            kpi_out[j, 3] = w[W_SHORT_DAYS + k]
-            kpi_out[j, 4] = w[W_BELOW_TOT + k]
-            kpi_out[j, 5] = w[W_BREACH_DAYS + k]
-            kpi_out[j, 6] = w[W_MIN_RATIO + k] if any_floor else np.nan
-            kpi_out[j, 7] = ((w[W_C_SHIP + k] + w[W_C_SHORT + k]) + w[W_C_HOLD + k]) \
+            kpi_out[j, K_DEMAND] = dem
+            kpi_out[j, K_UNMET] = unm
+            kpi_out[j, K_FILL_RATE] = 1.0 - unm / dem if dem > 0.0 else 1.0
+            kpi_out[j, K_SHORTFALL_DAYS] = w[W_SHORT_DAYS + k]
+            kpi_out[j, K_BELOW_FLOOR] = w[W_BELOW_TOT + k]
+            kpi_out[j, K_BREACH_DAYS] = w[W_BREACH_DAYS + k]
+            kpi_out[j, K_MIN_FLOOR_RATIO] = w[W_MIN_RATIO + k] if any_floor else np.nan
+            kpi_out[j, K_COST] = ((w[W_C_SHIP + k] + w[W_C_SHORT + k]) + w[W_C_HOLD + k]) \
                 + w[W_C_READY + k]
+            for c in range(C):
+                dem = wc[(CW_DEMAND * C + c) * K + k]
+                unm = wc[(CW_UNMET * C + c) * K + k]
+                kpi_c_out[j, c, K_DEMAND] = dem
+                kpi_c_out[j, c, K_UNMET] = unm
+                kpi_c_out[j, c, K_FILL_RATE] = 1.0 - unm / dem if dem > 0.0 else 1.0
+                kpi_c_out[j, c, K_SHORTFALL_DAYS] = wc[(CW_SHORT_DAYS * C + c) * K + k]
+                kpi_c_out[j, c, K_BELOW_FLOOR] = wc[(CW_BELOW * C + c) * K + k]
+                kpi_c_out[j, c, K_BREACH_DAYS] = wc[(CW_BREACH_DAYS * C + c) * K + k]
+                kpi_c_out[j, c, K_MIN_FLOOR_RATIO] = wc[(CW_MIN_RATIO * C + c) * K + k] \
+                    if any_floor_c[c] else np.nan
+            if flags:
+                for i in range(I):
+                    flags_out[j, i] = pf[i * K + k]
 
 
 @jit(inline="always")

@@ -1,4 +1,4 @@
-"""The scenario model of SPEC section 5: one frozen dataclass, declared once as data.
+"""The scenario model (docs/SCENARIOS.md): one frozen dataclass, declared once as data.
 
 Parameters come from keyword arguments, from a TOML or JSON file (`--params FILE`)
 and from command-line flags (`--demand-sigma 0.3`); flags override the file.
@@ -8,9 +8,7 @@ names the parameter and says what is allowed.
 
 from __future__ import annotations
 
-import json
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -36,7 +34,7 @@ PARAMETERS: dict[str, tuple[float | int, type, str]] = {
 
 @dataclass(frozen=True)
 class ScenarioParams:
-    """Scenario parameters (SPEC section 5). Defaults give the deterministic future."""
+    """Scenario parameters (docs/SCENARIOS.md). Defaults give the deterministic future."""
 
     demand_sigma: float = 0.0
     demand_phi: float = 0.0
@@ -116,18 +114,12 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
     A table `[scenario]` / key "scenario" holding the parameters is accepted too.
     Dashes in names are read as underscores (the CLI spelling).
     """
+    from .._textfile import parse, read_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise UsageError(f"cannot read parameter file {path}: {e}") from e
-    try:
-        if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
-        raise UsageError(f"cannot parse parameter file {path}: {e}") from e
+    text = read_text(path, "parameter file")  # regular files only, size capped
+    as_json = path.suffix.lower() == ".json" or text.lstrip().startswith("{")
+    data = parse(text, path, "parameter file", as_json)
     if not isinstance(data, dict):
         raise UsageError(f"parameter file {path} must hold a table of name = value")
     if set(data) == {"scenario"} and isinstance(data["scenario"], dict):
@@ -135,14 +127,30 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
+# bounds beyond which a value is a typo, not a scenario (docs/SCENARIOS.md)
+MAX_DAYS = 100_000  # day counts: longer than any planning horizon (about 274 years)
+MAX_SIGMA = 10.0  # sd of a log multiplier: exp(10) is a factor of 22,000 already
+MAX_MULTIPLIER = 1e6
+
+
 def _coerce(name: str, v: Any, typ: type) -> float | int:
     if isinstance(v, bool):
         raise UsageError(f"scenario parameter {name} must be a number, got {v!r}")
-    if not isinstance(v, (int, float)):
+    if isinstance(v, int):
+        if typ is int:
+            return int(v)
+        if abs(v) > 1e300:
+            raise UsageError(f"scenario parameter {name} must be finite, got a number of "
+                             f"{len(str(abs(v)))} digits")
+        return float(v)
+    if not isinstance(v, float):
         try:
-            v = float(str(v).strip())
-        except ValueError:
-            raise UsageError(f"scenario parameter {name} must be a number, got {v!r}") from None
+            text = str(v).strip()
+            v = int(text) if typ is int and text.lstrip("+-").isdigit() else float(text)
+        except (ValueError, OverflowError):
+            raise UsageError(f"scenario parameter {name} must be a number, got {v!r:.60}") from None
+        if isinstance(v, int):
+            return v
     if not math.isfinite(v):
         raise UsageError(f"scenario parameter {name} must be finite, got {v!r}")
     if typ is int:
@@ -164,10 +172,17 @@ def _check(p: ScenarioParams) -> list[str]:
         out.append(f"demand_sigma = {p.demand_sigma} must be >= 0")
     if p.surge_multiplier < 0:
         out.append(f"surge_multiplier = {p.surge_multiplier} must be >= 0")
+    if p.demand_sigma > MAX_SIGMA:
+        out.append(f"demand_sigma = {p.demand_sigma} must be <= {MAX_SIGMA:g}")
+    if p.surge_multiplier > MAX_MULTIPLIER:
+        out.append(f"surge_multiplier = {p.surge_multiplier} must be <= {MAX_MULTIPLIER:g}")
     for name in ("surge_days", "outage_days", "delay_max_days"):
         v = getattr(p, name)
         if v < 0:
             out.append(f"{name} = {v} must be >= 0 days")
+        elif v > MAX_DAYS:
+            shown = str(v) if len(str(v)) < 25 else f"{str(v)[:6]}... ({len(str(v))} digits)"
+            out.append(f"{name} = {shown} must be <= {MAX_DAYS} days (longer than any horizon)")
     if p.delay_prob > 0 and p.delay_max_days < 1:
         out.append(f"delay_prob = {p.delay_prob} > 0 needs delay_max_days >= 1 "
                    f"(got {p.delay_max_days}): how late is a late shipment?")
@@ -176,7 +191,7 @@ def _check(p: ScenarioParams) -> list[str]:
 
 def add_cli_flags(parser) -> None:
     """One `--name-with-dashes VALUE` flag per parameter (default None: not given)."""
-    g = parser.add_argument_group("scenario parameters (SPEC section 5; override --params)")
+    g = parser.add_argument_group("scenario parameters (docs/SCENARIOS.md; override --params)")
     for name, (default, typ, meaning) in PARAMETERS.items():
         g.add_argument("--" + name.replace("_", "-"), dest=f"param_{name}", type=str,
                        default=None, metavar="X" if typ is float else "DAYS",

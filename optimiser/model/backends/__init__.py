@@ -27,6 +27,7 @@ class SolverOptions:
     tolerance: float | None = None  # primal/dual feasibility (simplex) or eps_optimal (PDLP)
     verbose: bool = False  # solver log to stderr
     method: str = "auto"  # HiGHS: simplex | ipm | auto (see highs.IPM_ABOVE)
+    network_solver: str = "lemon"  # the min-cost-flow stage: lemon (pylmcf) | ortools
 
     def as_dict(self) -> dict:
         return {"name": self.solver, "method": self.method, "time_limit": self.time_limit,

@@ -78,21 +78,51 @@ def make_highs(lp, options):
     return h
 
 
-def solve(lp, options, start=None):
+def solve(lp, options, start=None, basis=None):
     """start: a primal point (e.g. the network solve's); simplex then polishes it to an
-    optimal vertex with exact duals (crossover from the point)."""
+    optimal vertex with exact duals (crossover from the point). basis: (col_status,
+    row_status) as HighsBasisStatus codes (e.g. from the network's spanning tree);
+    simplex starts from that vertex, so an optimal basis costs no iteration."""
     import highspy
 
-    if start is not None:
+    if start is not None or basis is not None:
         from dataclasses import replace
 
         options = replace(options, method="simplex")
     h = make_highs(lp, options)
-    if start is not None:
+    if basis is not None:
+        set_basis(h, *basis)
+    elif start is not None:
         hs = highspy.HighsSolution()
         hs.col_value = start
         hs.value_valid = True
         h.setSolution(hs)
+    return run(h, lp, options, warm=start is not None or basis is not None)
+
+
+_STATUS = None
+
+
+def set_basis(h, col_status, row_status) -> None:
+    import highspy
+
+    global _STATUS
+    if _STATUS is None:
+        _STATUS = [highspy.HighsBasisStatus(k) for k in range(5)]
+    b = highspy.HighsBasis()
+    b.col_status = [_STATUS[k] for k in col_status.tolist()]
+    b.row_status = [_STATUS[k] for k in row_status.tolist()]
+    b.valid = True
+    h.setBasis(b)
+
+
+def get_basis(h) -> tuple[np.ndarray, np.ndarray]:
+    b = h.getBasis()
+    return (np.fromiter((int(k) for k in b.col_status), dtype=np.int8),
+            np.fromiter((int(k) for k in b.row_status), dtype=np.int8))
+
+
+def run(h, lp, options, warm: bool = False):
     t0 = time.perf_counter()
     with stdout_to_stderr():
         h.run()
@@ -109,7 +139,7 @@ def solve(lp, options, start=None):
     sol = RawSolution(status=status, backend_status=name, seconds=seconds,
                       info={"simplex_iterations": int(info.simplex_iteration_count),
                             "ipm_iterations": int(info.ipm_iteration_count),
-                            "highs_method": "warm simplex" if start is not None
+                            "highs_method": "warm simplex" if warm
                             else chosen_method(lp, options)})
     if has or status.value == "optimal":
         s = h.getSolution()

@@ -1,0 +1,238 @@
+"""Warm re-solve sessions: one model kept between solves of related LPs.
+
+    from optimiser.model.session import Session
+
+    s = Session(instance, deterministic=True)
+    plan = s.solve()                                  # cold: network basis, then HiGHS
+    s.update(demand=inst.demand * 1.05)               # any Instance array of the same shape
+    s.update(floor=planning_floor, readiness_hard=protected)   # floors made hard
+    s.set_unmet_max(cap)                              # u[i,t] <= cap[i,t]   ([pairs, days])
+    s.set_stock_min(lb)                               # s[i,t] >= lb[i,t]    ([pairs, days])
+    plan = s.solve()                                  # warm: HiGHS from its last basis
+
+The session keeps one HiGHS model of the whole LP, built with a fixed structure
+(`build_lp(full=True)`: an unmet variable for every (pair, day), a soft-floor row
+and shortfall variable for every (pair, day), a contract row for every supplier
+pair; zero bounds where unused). Every change listed below is then a change of
+bounds, right-hand sides or costs of that model, and HiGHS re-solves from the
+basis of its last solve (dual simplex after bound changes) instead of from scratch.
+The first solve starts from the network simplex's basis when there is no budget.
+
+Changes that keep the structure (`update`): demand, floor, readiness_hard,
+initial_stock, pipeline, capacity, max_stock, contract_min, contract_max,
+lane_capacity, unit_price, lane_cost, holding_cost, shortfall_penalty,
+readiness_penalty, budget (a number, while the session was created with a budget).
+A change of anything else (the horizon, the lanes, the pairs, a budget appearing or
+disappearing) rebuilds the model: still correct, just cold.
+
+Every solve returns a `Plan` built, checked and summarised exactly like
+`optimiser.solve` does (same arrays, same objective to rounding; with degenerate
+optima an equally optimal plan may differ in its flows).
+
+deterministic=True fixes HiGHS to one thread, no time limit and its default random
+seed: the same sequence of changes gives bit-identical plans on every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from ..instance import Instance, as_instance
+from .backends import SolverOptions
+from .build import LP, build_lp
+from .status import Status
+
+#: Instance fields update() accepts (arrays keep their shapes; budget a number)
+MUTABLE = ("demand", "floor", "readiness_hard", "initial_stock", "pipeline", "capacity",
+           "max_stock", "contract_min", "contract_max", "lane_capacity", "unit_price",
+           "lane_cost", "holding_cost", "shortfall_penalty", "readiness_penalty", "budget")
+
+
+class Session:
+    """A solver session: solve, change, re-solve warm. See the module docstring."""
+
+    def __init__(self, instance: Instance | str, *, deterministic: bool = False,
+                 threads: int | None = None, time_limit: float | None = None,
+                 check: bool = True, warm: bool = True):
+        self.instance = as_instance(instance)
+        self.deterministic = deterministic
+        self.check = check
+        self.warm = warm
+        if deterministic:
+            threads, time_limit = 1, None
+        self.options = SolverOptions(solver="highs", time_limit=time_limit, threads=threads)
+        self.unmet_max: np.ndarray | None = None
+        self.stock_min: np.ndarray | None = None
+        self._h = None  # the HiGHS model
+        self._lp: LP | None = None
+        self._dirty = True
+        self._net: dict = {}  # the retained pylmcf graph (network.solve_lemon keep=)
+        self.stats: dict = {}  # of the last solve: warm, iterations, seconds, how
+        self.solves = 0
+
+    # changes -------------------------------------------------------------
+    def update(self, **changes) -> None:
+        """Replace Instance arrays (same shapes) or the budget; see MUTABLE."""
+        bad = sorted(set(changes) - set(MUTABLE))
+        if bad:
+            raise ValueError(f"Session.update cannot change {', '.join(bad)}; "
+                             f"it changes {', '.join(MUTABLE)} (build a new Session otherwise)")
+        new = {}
+        for k, val in changes.items():
+            old = getattr(self.instance, k)
+            if k == "budget":
+                if (old is None) != (val is None):
+                    self._h = None  # a budget row appears or disappears: rebuild
+                new[k] = None if val is None else float(val)
+                continue
+            arr = np.asarray(val, dtype=old.dtype)
+            if arr.shape != old.shape:
+                raise ValueError(f"{k}: shape {arr.shape}, expected {old.shape}")
+            new[k] = arr
+        self.instance = dataclasses.replace(self.instance, **new)
+        self._dirty = True
+
+    def set_unmet_max(self, ub: np.ndarray | None) -> None:
+        """Upper bounds on unmet consumption per (pair, day) (below demand); None: none."""
+        self.unmet_max = None if ub is None else self._pair_day(ub, "unmet_max")
+        self._dirty = True
+
+    def set_stock_min(self, lb: np.ndarray | None) -> None:
+        """Hard lower bounds on end-of-day stock per (pair, day), on top of hard floors."""
+        self.stock_min = None if lb is None else self._pair_day(lb, "stock_min")
+        self._dirty = True
+
+    def _pair_day(self, a, name) -> np.ndarray:
+        a = np.asarray(a, dtype=np.float64)
+        shape = (self.instance.n_pairs, self.instance.horizon)
+        if a.shape != shape:
+            raise ValueError(f"{name}: shape {a.shape}, expected {shape}")
+        return a
+
+    # the model -----------------------------------------------------------
+    def _build(self) -> LP:
+        lp = build_lp(self.instance, full=True)
+        v = lp.vars
+        if self.unmet_max is not None:
+            v.ub[v.u_start:v.r_start] = np.minimum(v.ub[v.u_start:v.r_start],
+                                                   np.maximum(self.unmet_max.ravel(), 0.0))
+        if self.stock_min is not None:
+            v.lb[v.s_start:v.u_start] = np.maximum(v.lb[v.s_start:v.u_start],
+                                                   self.stock_min.ravel())
+        return lp
+
+    def solve(self, cold: bool = False):
+        """Solve the current LP and return a Plan (status, arrays, summary, checked)."""
+        from .backends import highs
+
+        t0 = time.perf_counter()
+        lp = self._build()
+        same = self._h is not None and self._same_structure(lp)
+        warm = self.warm and not cold and same
+        if not warm:
+            self._h = highs.make_highs(lp, self.options)
+            self._net = {}
+        else:
+            self._push_changes(lp)
+        start, info = None, {}
+        if lp.instance.budget is None:
+            # the network simplex (restarted from its last tree when warm) gives the basis:
+            # cheaper than HiGHS's dual simplex from its own last basis after floors change
+            from .network import network_start
+
+            try:
+                start, info = network_start(lp.instance, lp, keep=self._net if warm else None)
+            except Exception as e:  # the network is only a start
+                info = {"network": f"failed: {type(e).__name__}: {e}"}
+        if start is not None and start.col_status is not None:
+            highs.set_basis(self._h, start.col_status, start.row_status)
+        elif start is not None:
+            import highspy
+
+            hs = highspy.HighsSolution()
+            hs.col_value = start.point
+            hs.value_valid = True
+            self._h.setSolution(hs)
+        sol = highs.run(self._h, lp, self.options, warm=warm or start is not None)
+        how = ("warm" if warm else "cold") + (
+            " (network basis)" if start is not None else " (HiGHS from its last basis)"
+            if warm else "")
+        self._lp, self._dirty = lp, False
+        self.solves += 1
+        self.stats = {"warm": warm, "how": how, "seconds": time.perf_counter() - t0,
+                      "simplex_iterations": sol.info.get("simplex_iterations"), **info}
+        return self._plan(lp, sol)
+
+    def _same_structure(self, lp: LP) -> bool:
+        old = self._lp
+        return (old is not None and old.A.shape == lp.A.shape and old.A.nnz == lp.A.nnz
+                and np.array_equal(old.A.indptr, lp.A.indptr)
+                and np.array_equal(old.A.indices, lp.A.indices))
+
+    def _push_changes(self, lp: LP) -> None:
+        old, h = self._lp, self._h
+        v, w = lp.vars, old.vars
+        idx = np.flatnonzero((v.lb != w.lb) | (v.ub != w.ub))
+        if len(idx):
+            h.changeColsBounds(len(idx), idx.astype(np.int32), v.lb[idx], v.ub[idx])
+        idx = np.flatnonzero(v.cost != w.cost)
+        if len(idx):
+            h.changeColsCost(len(idx), idx.astype(np.int32), v.cost[idx])
+        idx = np.flatnonzero((lp.row_lo != old.row_lo) | (lp.row_hi != old.row_hi))
+        if len(idx):
+            h.changeRowsBounds(len(idx), idx.astype(np.int32), lp.row_lo[idx], lp.row_hi[idx])
+        for i, j, val in _changed_coefficients(old, lp):  # budget row prices
+            h.changeCoeff(int(i), int(j), float(val))
+
+    def _plan(self, lp: LP, sol):
+        from ..check import check_plan
+        from ..solve import BlockResult, _duals, _plan_from_arrays
+
+        inst = lp.instance
+        I, T, L = inst.n_pairs, inst.horizon, inst.n_lanes
+        x, u = np.zeros((L, T)), np.zeros((I, T))
+        v = lp.vars
+        if sol.values is not None:
+            xv = sol.values[:v.nx]
+            x[v.x_lane, v.x_day] = np.minimum(np.where(xv > 1e-9 * np.maximum(1.0, np.abs(xv)),
+                                                       xv, 0.0), v.ub[:v.nx])
+            u.ravel()[v.u_flat] = np.clip(sol.values[v.u_start:v.r_start], 0.0,
+                                          v.ub[v.u_start:v.r_start])
+            u[u < 1e-9] = 0.0
+        res = BlockResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
+                          solver_objective=sol.objective, size=lp.size, timings={},
+                          info=dict(sol.info))
+        if sol.status == Status.OPTIMAL:
+            res.duals, res.shadow = _duals(lp, sol, self.options)
+        plan = _plan_from_arrays(inst, res)
+        summary = plan.summary
+        summary["solver"] = {**self.options.as_dict(), "backend": "highs",
+                             "how": f"session: {self.stats['how']}",
+                             "backend_status": sol.backend_status, **sol.info,
+                             "session": dict(self.stats)}
+        summary["size"] = lp.size
+        if res.duals:
+            summary.update(res.duals)
+        if res.shadow is not None:
+            plan.shadow_prices = res.shadow
+        if self.check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
+            report = check_plan(inst, plan.flows, plan.stock, summary)
+            summary["check"] = report.as_dict()
+            if not report.ok:
+                summary["status_before_check"] = plan.status
+                plan.status = summary["status"] = Status.ERROR.value
+                summary["message"] = "the plan failed the independent check: " + report.worst()
+        summary["timings"] = {"total": self.stats["seconds"]}
+        return plan
+
+
+def _changed_coefficients(old: LP, new: LP):
+    """(row, col, value) of matrix entries whose value changed (the budget row's prices)."""
+    if old.A.nnz != new.A.nnz or np.array_equal(old.A.data, new.A.data):
+        return []
+    diff = np.flatnonzero(old.A.data != new.A.data)
+    rows = np.searchsorted(new.A.indptr, diff, side="right") - 1
+    return zip(rows, new.A.indices[diff], new.A.data[diff])

@@ -1,0 +1,161 @@
+"""`optimiser.solve(inst, reliability=R, ...)`: the least-cost plan whose readiness holds
+with probability R under the scenario model, certified on fresh scenarios.
+
+    plan = optimiser.solve("instances/seed-155mm", reliability=0.95,
+                           params=ScenarioParams(demand_sigma=0.3), train=2000, certify=10000)
+    plan.summary["reliability"]["certified"]; plan.reliability; plan.frontier
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from ..instance import Instance, as_instance
+from ..model.status import Status
+from ..scenarios.params import ScenarioParams
+from .loop import Loop, Outcome
+from .results import (
+    ReliabilityPlan,
+    event_bound,
+    frontier_table,
+    limits_list,
+    reliability_table,
+    summary_section,
+)
+from .targets import DEFAULT_CERTIFY, DEFAULT_CONFIDENCE, DEFAULT_TRAIN, Targets
+
+
+def solve_reliable(instance: Instance | str, *, reliability: float, scope: str = "pair",
+                   service: float | None = None, confidence: float = DEFAULT_CONFIDENCE,
+                   train: int = DEFAULT_TRAIN, certify: int = DEFAULT_CERTIFY,
+                   frontier=(), seed: int = 0,
+                   params: ScenarioParams | Mapping | None = None, map=None,
+                   log: Callable[[str], None] | None = None, check: bool = True,
+                   **scenario_kwargs) -> ReliabilityPlan:
+    """Plan for reliability (docs/RELIABILITY.md). Targets are checked before any work: a
+    target M scenarios cannot certify raises UsageError naming the M it needs.
+
+    map: an Executor.map-like callable (e.g. `optimiser.distributed.dask_map(client)`) for
+    the training and certification replays; results are the same bits as local.
+    """
+    from ..errors import UsageError
+    from ..solve import solve as plain_solve
+
+    if reliability is None:
+        raise UsageError("service, frontier, train, certify, scope, confidence, seed and "
+                         "params plan for reliability: give reliability=R (0 < R < 1) too")
+    t0 = time.perf_counter()
+    targets = Targets(reliability=reliability, scope=scope, service=service,
+                      confidence=confidence, train=train, certify=certify, seed=seed,
+                      frontier=tuple(frontier or ()))
+    prm = params if isinstance(params, ScenarioParams) else \
+        ScenarioParams.from_mapping(dict(params or {}))
+    if scenario_kwargs:
+        prm = prm.replace(**scenario_kwargs)
+    inst = as_instance(instance)
+    log = log or (lambda msg: None)
+    # the expected-demand plan: fixed, deterministic configuration (one thread, HiGHS)
+    baseline = plain_solve(inst, solver="highs", threads=1, check=check)
+    timings = {"baseline": time.perf_counter() - t0}
+    if baseline.status not in (Status.OPTIMAL.value, Status.FEASIBLE.value):
+        plan = ReliabilityPlan.from_plan(baseline)
+        plan.summary["message"] = (plan.summary.get("message", "") + "; the expected-demand "
+                                   "LP itself has no plan, so no reliability plan exists").lstrip("; ")
+        return plan
+    log(f"expected-demand plan: objective {baseline.objective:,.2f} "
+        f"({timings['baseline']:.2f}s)")
+    t = time.perf_counter()
+    loop = Loop(inst, targets, prm, baseline.u, map_fn=map, log=log,
+                start=(baseline.x, baseline.s, baseline.u))
+    timings["lp_build"] = time.perf_counter() - t
+    levels = sorted(set(targets.frontier) | {targets.reliability})
+    outcomes: dict[float, Outcome] = {}
+    for r in levels:  # ascending: each starts from the lower one's planning floors
+        outcomes[r] = loop.run(r)
+    main = outcomes[targets.reliability]
+    # the plan of --reliability R, re-solved at the floors it held (clean duals for the
+    # shadow prices; the same optimum: those floors are reachable)
+    t = time.perf_counter()
+    res = loop.lp.solve(main.planning_floor)
+    timings["final_solve"] = time.perf_counter() - t
+    plan = _plan(inst, res, loop, check)
+    base_obj = float(baseline.objective)
+    table, n_pair_rows = reliability_table(inst, main, targets)
+    plan.reliability = table
+    plan.planning_floor = np.where(loop.ready[:, None] | loop.service[:, None],
+                                   main.planning_floor, inst.floor)
+    s = plan.summary
+    s["reliability"] = summary_section(inst, main, targets, prm, base_obj, plan.objective,
+                                       table, n_pair_rows)
+    limits = limits_list(inst, main, targets)
+    if not main.certified:
+        names = ", ".join(f"{x['node']}/{x['commodity']} (best {x['best_reliability']:.3f}: "
+                          f"{x['limit']})" for x in limits[:5])
+        s["message"] = (f"target {targets.reliability:g} unreachable: {names}" if limits else
+                        f"target {targets.reliability:g} reached in training but not "
+                        f"certified within {main.attempts} attempt(s)")
+    if targets.frontier:
+        points = []
+        for r, o in outcomes.items():
+            if r not in targets.frontier and r != targets.reliability:
+                continue
+            p = plan if r == targets.reliability else _plan(inst, o.lp, None, False)
+            points.append({"reliability": r, "certified": bool(o.certified),
+                           "upper_bound": event_bound(o, targets), "objective": p.objective,
+                           "procurement": p.breakdown["procurement"],
+                           "extra_cost": p.objective - base_obj})
+        plan.frontier = frontier_table(points)
+        plan.frontier_floors = {r: o.planning_floor for r, o in outcomes.items()}
+    timings["loop"] = sum(o.seconds for o in outcomes.values())
+    timings["replay"] = loop.runner.seconds
+    timings["total"] = time.perf_counter() - t0
+    s["timings"] = {**s.get("timings", {}),
+                    **{f"reliability_{k}": v for k, v in timings.items()}}
+    s["reliability_run"] = {
+        "lp_solves": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in x.items()}
+                      for x in loop.lp.solves],
+        "lp_build_seconds": loop.lp.build_seconds,
+        "replayed_scenarios": loop.runner.scenarios,
+        "replay_seconds": loop.runner.seconds,
+        "targets": [{"reliability": r, "certified": o.certified, "trained": o.trained,
+                     "iterations": o.iterations, "attempts": o.attempts,
+                     "certify": o.certify_ranges, "seconds": o.seconds}
+                    for r, o in outcomes.items()],
+        "limits": limits,
+    }
+    return plan
+
+
+def _plan(inst: Instance, res, loop: Loop | None, check: bool) -> ReliabilityPlan:
+    """The plan of an LP result, its objective and breakdown against the instance's floors."""
+    from ..solve import BlockResult, _binding_summary, _plan_from_arrays
+
+    size = loop.lp.size if loop is not None else {}
+    block = BlockResult(status=res.status, backend_status="kOptimal", x=res.x, u=res.u,
+                        solver_objective=None, size=size, timings={})
+    plan = ReliabilityPlan.from_plan(_plan_from_arrays(inst, block))
+    s = plan.summary
+    if loop is None:
+        return plan
+    s["solver"] = {"name": "highs", "method": "simplex", "time_limit": None, "threads": 1,
+                   "tolerance": None, "how": "reliability loop: warm dual simplex per "
+                   f"{'commodity block' if len(loop.lp.blocks) > 1 else 'LP'}, "
+                   f"{len(loop.lp.solves)} solves", "backend_status": "kOptimal"}
+    s["size"] = size
+    shadow, duals = loop.lp.shadow_prices()
+    plan.shadow_prices = shadow
+    s.update(duals)
+    s["binding"] = _binding_summary(shadow)
+    if check and plan.status in (Status.OPTIMAL.value, Status.FEASIBLE.value):
+        from ..check import check_plan
+
+        report = check_plan(inst, plan.flows, plan.stock, s)
+        s["check"] = report.as_dict()
+        if not report.ok:
+            s["status_before_check"] = plan.status
+            plan.status = s["status"] = Status.ERROR.value
+            s["message"] = "the plan failed the independent check: " + report.worst()
+    return plan

@@ -1,0 +1,105 @@
+"""What a reliability plan must achieve: targets, scenario counts and the seeds' ranges.
+
+`Targets` is validated once, here; everything else trusts it. A mistake raises
+UsageError naming the argument (the command line maps it to exit 2).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UsageError
+from ..instance import Instance
+from .certificate import scenarios_needed, zero_breach_bound
+
+DEFAULT_TRAIN = 2_000
+DEFAULT_CERTIFY = 10_000
+DEFAULT_CONFIDENCE = 0.95
+MAX_SEED = 2 ** 64 - 1
+
+
+@dataclass(frozen=True)
+class Targets:
+    reliability: float
+    scope: str = "pair"
+    service: float | None = None
+    confidence: float = DEFAULT_CONFIDENCE
+    train: int = DEFAULT_TRAIN
+    certify: int = DEFAULT_CERTIFY
+    seed: int = 0
+    frontier: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reliability", _prob("reliability", self.reliability))
+        if self.service is not None:
+            object.__setattr__(self, "service", _prob("service", self.service))
+        object.__setattr__(self, "confidence", _prob("confidence", self.confidence))
+        if self.scope not in ("pair", "joint"):
+            raise UsageError(f"scope must be 'pair' or 'joint', not {self.scope!r}")
+        object.__setattr__(self, "train", _count("train", self.train))
+        object.__setattr__(self, "certify", _count("certify", self.certify))
+        seed = _count("seed", self.seed, lo=0)
+        if seed > MAX_SEED:
+            raise UsageError(f"seed {seed} is above 2**64 - 1")
+        object.__setattr__(self, "seed", seed)
+        fr = tuple(sorted({_prob("frontier", r) for r in self.frontier}))
+        object.__setattr__(self, "frontier", fr)
+        for name, r in self.events():
+            if zero_breach_bound(self.certify, self.confidence) > 1.0 - r:
+                need = scenarios_needed(r, self.confidence)
+                raise UsageError(
+                    f"{name} {r:g} cannot be certified with {self.certify} certification "
+                    f"scenarios at confidence {self.confidence:g}: even with no breach the "
+                    f"upper bound is {zero_breach_bound(self.certify, self.confidence):.4g} > "
+                    f"{1.0 - r:.4g}; use --certify {need} or more")
+
+    def events(self) -> list[tuple[str, float]]:
+        """(flag, target) of every target to certify (the frontier's included)."""
+        out = [("reliability", self.reliability)]
+        if self.service is not None:
+            out.append(("service", self.service))
+        out += [("frontier target", r) for r in self.frontier]
+        return out
+
+    def at(self, reliability: float) -> Targets:
+        from dataclasses import replace
+
+        return replace(self, reliability=reliability, frontier=())
+
+    def as_dict(self) -> dict:
+        return {"scope": self.scope, "target": self.reliability, "service": self.service,
+                "confidence": self.confidence, "train_scenarios": self.train,
+                "certify_scenarios": self.certify}
+
+
+def _prob(name: str, v) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise UsageError(f"{name} must be a number strictly between 0 and 1, got {v!r}") from None
+    if not (0.0 < f < 1.0) or not math.isfinite(f):
+        raise UsageError(f"{name} must be strictly between 0 and 1 (e.g. 0.95), got {v!r}")
+    return f
+
+
+def _count(name: str, v, lo: int = 1) -> int:
+    try:
+        iv = int(v)
+    except (TypeError, ValueError):
+        raise UsageError(f"{name} must be an integer >= {lo}, got {v!r}") from None
+    if iv != v or iv < lo:
+        raise UsageError(f"{name} must be an integer >= {lo}, got {v!r}")
+    return iv
+
+
+def protected_pairs(inst: Instance) -> np.ndarray:
+    """[I] bool: pairs with a floor > 0 on some day (the readiness target events)."""
+    return (np.asarray(inst.floor) > 0).any(axis=1)
+
+
+def service_pairs(inst: Instance) -> np.ndarray:
+    """[I] bool: pairs with demand on some day (the service target events)."""
+    return (np.asarray(inst.demand) > 0).any(axis=1)

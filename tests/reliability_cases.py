@@ -1,0 +1,50 @@
+"""Small instances for the reliability tests, built in memory (or as rows for a directory)."""
+
+from __future__ import annotations
+
+from optimiser.tables import make_instance
+
+
+def one_pair_rows(T=1, demand=1000.0, floor=100.0, initial=0.0, lead=0, max_stock=None,
+                  capacity=1e6, price=1.0):
+    node = {"node": "D", "commodity": "A", "floor": floor, "initial_stock": initial,
+            "shortfall_penalty": 1000.0, "readiness_penalty": 10.0, "holding_cost": 0.01}
+    if max_stock is not None:
+        node["max_stock"] = max_stock
+    return {
+        "suppliers": [{"supplier": "S", "commodity": "A", "unit_price": price,
+                       "daily_capacity": capacity}],
+        "nodes": [node],
+        "lanes": [{"origin": "S", "destination": "D", "commodity": "A",
+                   "lead_time_days": lead}],
+        "demand": [{"node": "D", "commodity": "A", "day": d, "quantity": demand}
+                   for d in range(T)],
+    }
+
+
+def one_pair(T=1, **kw):
+    return make_instance("one-pair", T, **one_pair_rows(T=T, **kw))
+
+
+def network_rows(T=8):
+    """Two commodities (two LP blocks), a depot feeding a front, floors at both."""
+    sups, nodes, lanes, demand = [], [], [], []
+    for k, (price, dem) in enumerate(((2.0, 50.0), (5.0, 20.0))):
+        c = f"K{k}"
+        sups.append({"supplier": "S", "commodity": c, "unit_price": price,
+                     "daily_capacity": 400.0})
+        nodes += [{"node": "DEPOT", "commodity": c, "floor": 2 * dem, "initial_stock": 3 * dem,
+                   "holding_cost": 0.01, "readiness_penalty": 50.0},
+                  {"node": "FRONT", "commodity": c, "floor": dem, "initial_stock": 2 * dem,
+                   "holding_cost": 0.02, "shortfall_penalty": 500.0, "readiness_penalty": 50.0}]
+        lanes += [{"origin": "S", "destination": "DEPOT", "commodity": c, "lead_time_days": 1,
+                   "unit_cost": 0.1},
+                  {"origin": "DEPOT", "destination": "FRONT", "commodity": c,
+                   "lead_time_days": 1, "unit_cost": 0.2}]
+        demand += [{"node": "FRONT", "commodity": c, "day": d, "quantity": dem}
+                   for d in range(T)]
+    return {"suppliers": sups, "nodes": nodes, "lanes": lanes, "demand": demand}
+
+
+def network(T=8):
+    return make_instance("network", T, **network_rows(T))

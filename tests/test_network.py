@@ -1,0 +1,151 @@
+"""The network path (model/network.py, model/basis.py): LEMON and OR-Tools agree on the
+network optimum; the network's basis is an optimal LP basis; the plan equals the joint LP."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from optimiser import Instance
+from optimiser.generate import generate_instance
+from optimiser.model import network as net
+from optimiser.model.build import build_lp
+from optimiser.model.decompose import split_by_commodity
+from optimiser.solve import solve
+
+
+@pytest.fixture(scope="module")
+def generated_small():
+    meta, tables = generate_instance(suppliers=6, nodes=12, commodities=2, days=30, seed=7)
+    return Instance.from_tables(meta, tables)
+
+
+def _random_instance(seed: int, decimals: bool = False) -> Instance:
+    """Hard floors, contracts, storage limits, pipeline, transshipment (depot lanes)."""
+    meta, tables = generate_instance(suppliers=2 + seed % 4, nodes=5 + seed % 7,
+                                     commodities=1 + seed % 3, days=10 + 2 * (seed % 9),
+                                     seed=300 + seed)
+    inst = Instance.from_tables(meta, tables)
+    rng = np.random.default_rng(seed)
+    hard = rng.random(inst.n_pairs) < 0.3
+    cap_total = inst.capacity.sum(axis=1)
+    inst = dataclasses.replace(
+        inst, readiness_hard=hard,
+        initial_stock=inst.initial_stock + np.where(hard, inst.floor.max(axis=1), 0.0),
+        contract_min=np.where(rng.random(inst.n_supplier_pairs) < 0.3, 0.1 * cap_total, 0.0),
+        contract_max=np.where(rng.random(inst.n_supplier_pairs) < 0.3, 0.5 * cap_total, np.inf),
+        max_stock=np.where(rng.random(inst.n_pairs) < 0.3,
+                           inst.initial_stock + inst.floor.max(axis=1) * 2 + 40, inst.max_stock),
+        pipeline=inst.pipeline + (rng.random(inst.pipeline.shape) < 0.05) * 5.0,
+        readiness_penalty=inst.readiness_penalty * rng.choice([0.0, 0.5, 3.0], inst.n_pairs))
+    if decimals:
+        def jitter(a):
+            a = np.asarray(a, dtype=float)
+            return np.where(np.isfinite(a), a * rng.uniform(0.9, 1.1, a.shape) + 0.0137, a)
+        inst = dataclasses.replace(
+            inst, demand=np.where(inst.demand > 0, jitter(inst.demand), 0.0),
+            capacity=jitter(inst.capacity), unit_price=jitter(inst.unit_price),
+            lane_cost=jitter(inst.lane_cost), holding_cost=jitter(inst.holding_cost),
+            floor=np.where(inst.floor > 0, jitter(inst.floor), 0.0),
+            initial_stock=jitter(inst.initial_stock))
+    return inst
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lemon_and_ortools_reach_the_same_network_optimum(seed):
+    inst = _random_instance(seed)
+    for block in split_by_commodity(inst) if len(inst.commodities) > 1 else [None]:
+        b = block.instance if block is not None else inst
+        lp = build_lp(b)
+        network, _ = net.build_network(b, lp)
+        try:
+            f_ortools, _ = net.solve_network(network, "ortools")
+        except RuntimeError:
+            with pytest.raises(RuntimeError):
+                net.solve_network(network, "lemon")
+            continue
+        f_lemon, pot = net.solve_network(network, "lemon")
+        assert net.network_cost(network, f_lemon) == net.network_cost(network, f_ortools)
+        # LEMON's flow is feasible in the original (unreversed) network, and the potentials
+        # certify it: complementary slackness arc by arc
+        assert (f_lemon >= 0).all() and (f_lemon <= network.caps).all()
+        rc = network.costs + pot[network.tails] - pot[network.heads]
+        assert not ((rc > 0) & (f_lemon > 0)).any() and not ((rc < 0) & (f_lemon < network.caps)).any()
+        net_out = np.bincount(network.tails, weights=f_lemon, minlength=network.n_nodes)
+        net_in = np.bincount(network.heads, weights=f_lemon, minlength=network.n_nodes)
+        assert np.array_equal(net_out - net_in, network.supply.astype(float))
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_network_path_equals_joint_lp(seed):
+    inst = _random_instance(seed, decimals=seed % 4 == 3)
+    fast = solve(inst)
+    joint = solve(inst, decompose="never", method="simplex")
+    assert fast.status == joint.status
+    if joint.status == "optimal":
+        assert fast.objective == pytest.approx(joint.objective, rel=1e-9, abs=1e-9)
+        assert fast.summary["check"]["ok"] and fast.summary["duals"]["kkt"]["ok"]
+
+
+def test_network_basis_is_optimal_for_exact_data(generated_small):
+    """Exactly scaled data: the tree is an optimal basis, HiGHS confirms it without pivoting."""
+    plan = solve(generated_small, method="network")
+    for b in plan.summary["solver"]["blocks"]:
+        assert b["network_basis"].startswith("spanning tree")
+        assert b["simplex_iterations"] <= 0.01 * b["variables"]
+    ref = solve(generated_small, method="simplex", decompose="never")
+    assert plan.objective == pytest.approx(ref.objective, rel=1e-9)
+
+
+def test_negative_cost_slices_are_reversed_for_lemon():
+    inst = _random_instance(1)
+    inst = dataclasses.replace(inst, readiness_penalty=inst.holding_cost + 5.0)  # slice cost < 0
+    lp = build_lp(inst)
+    network, _ = net.build_network(inst, lp)
+    assert (network.costs < 0).any()
+    flow, _ = net.solve_network(network, "lemon")
+    ref, _ = net.solve_network(network, "ortools")
+    assert net.network_cost(network, flow) == net.network_cost(network, ref)
+
+
+def _star(n: int, seed: int = 0):
+    from optimiser.tables import make_instance
+
+    rng = np.random.default_rng(seed)
+    sup = [{"supplier": f"S{i}", "commodity": "A", "unit_price": float(rng.integers(1, 50)),
+            "daily_capacity": float(rng.integers(1, 20))} for i in range(n)]
+    lanes = [{"origin": f"S{i}", "destination": "D", "commodity": "A",
+              "lead_time_days": int(rng.integers(0, 2)), "cost_per_unit": float(rng.integers(0, 5))}
+             for i in range(n)]
+    return make_instance("star", 3, suppliers=sup,
+                         nodes=[{"node": "D", "commodity": "A", "shortfall_penalty": 1000.0}],
+                         lanes=lanes, demand=[{"node": "D", "commodity": "A", "day": t,
+                                               "quantity": float(n * 3)} for t in range(3)])
+
+
+def test_star_network_equals_simplex():
+    inst = _star(2000)
+    fast, ref = solve(inst), solve(inst, method="simplex")
+    assert fast.status == ref.status == "optimal"
+    assert fast.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert fast.summary["check"]["ok"] and fast.summary["duals"]["kkt"]["ok"]
+
+
+def test_time_limited_polish_keeps_the_network_point(generated_small, monkeypatch):
+    """HiGHS stopped before confirming the network's answer: the plan is the network's
+    point (feasible, checked), not `no_solution`."""
+    from optimiser.model.backends import RawSolution, highs
+    from optimiser.model.status import Status
+
+    def stopped(lp, options, start=None, basis=None):
+        return RawSolution(status=Status.NO_SOLUTION, backend_status="kTimeLimit")
+
+    monkeypatch.setattr(highs, "solve", stopped)
+    plan = solve(generated_small, time_limit=5.0)
+    assert plan.status == "feasible"
+    assert plan.summary["check"]["ok"]
+    monkeypatch.undo()
+    ref = solve(generated_small)
+    assert plan.objective == pytest.approx(ref.objective, rel=1e-9)  # exact scaling: optimal

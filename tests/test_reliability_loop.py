@@ -1,0 +1,176 @@
+"""The reliability loop end to end through the API: least cost against a closed form, a
+multi-day plan checked by an independent plain-numpy simulation, unreachable targets,
+the frontier, disjoint scenario ranges and determinism at 1 and 2 threads."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+import optimiser
+from optimiser.reliability import max_breaches
+from optimiser.scenarios.params import ScenarioParams
+
+from .reliability_cases import network, one_pair
+
+SUMMARY_KEYS = {"scope", "target", "service", "confidence", "train_scenarios",
+                "certify_scenarios", "seeds", "params", "iterations", "attempts",
+                "baseline_objective", "extra_cost", "certified", "joint_upper_bound", "worst"}
+TABLE_COLUMNS = ["node", "commodity", "target", "kind", "train_breaches", "train_scenarios",
+                 "certify_breaches", "certify_scenarios", "upper_bound", "certified",
+                 "max_buffer"]
+
+
+def test_one_pair_one_day_is_within_5_percent_of_the_closed_form():
+    # stock s0 before consumption, floor f, demand d*m with m mean-one lognormal:
+    # breach iff s0 - d*m < f  <=>  m > (s0 - f)/d, so P(breach) = p needs
+    # s0 = f + d * q_m(1 - p). The certificate (M = 10,000, C = 0.95) accepts at most k*
+    # breaches, so the least purchase it can certify is f + d * q_m(1 - k*/M) (initial 0).
+    sigma, d, f = 0.3, 1000.0, 100.0
+    plan = optimiser.solve(one_pair(), reliability=0.95,
+                           params=ScenarioParams(demand_sigma=sigma))
+    rel = plan.summary["reliability"]
+    assert rel["certified"] is True and plan.status == "optimal"
+    k = max_breaches(10_000, 0.95, 0.95)
+    q = math.exp(sigma * norm.ppf(1 - k / 10_000) - sigma ** 2 / 2)
+    closed = f + d * q
+    bought = float(plan.x.sum())
+    assert abs(bought - closed) / closed <= 0.05, (bought, closed)
+    # and never less than the bare quantile at the target itself
+    assert bought >= f + d * math.exp(sigma * norm.ppf(0.95) - sigma ** 2 / 2) - 1e-6
+    # objective against the instance floor: price 1 per unit + holding on end stock
+    assert plan.objective == pytest.approx(bought + 0.01 * float(plan.s.sum()), rel=1e-9)
+    assert rel["extra_cost"] == pytest.approx(plan.objective - rel["baseline_objective"])
+    assert set(rel) == SUMMARY_KEYS
+    t = plan.reliability
+    assert t.column_names == TABLE_COLUMNS
+    row = t.to_pylist()[0]
+    assert row["kind"] == "readiness" and row["certified"] and row["certify_scenarios"] == 10_000
+    assert row["max_buffer"] == pytest.approx(float(plan.s[0, 0]) - f, rel=1e-9)
+    stock = plan.stock
+    assert "planning_floor" in stock.column_names
+    assert stock.column("planning_floor")[0].as_py() == pytest.approx(float(plan.s[0, 0]))
+
+
+def _simulate(x, T, d, f, init, sigma, phi, n=400_000, seed=12345, lead=1):
+    """Plain numpy, written from the scenario model: own RNG, own loop over days."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(n)
+    stock = np.full(n, init)
+    breach = np.zeros(n, bool)
+    for t in range(T):
+        if t > 0:
+            z = phi * z + math.sqrt(1 - phi * phi) * rng.standard_normal(n)
+        m = np.exp(sigma * z - sigma ** 2 / 2)
+        if t - lead >= 0:
+            stock = stock + x[t - lead]
+        target = d * m
+        stock = stock - np.minimum(stock, target)
+        breach |= stock < f - 1e-6 * max(1.0, f)
+    return breach.mean()
+
+
+def test_multi_day_plan_holds_under_an_independent_simulation():
+    T, d, f, init, sigma, phi = 6, 100.0, 100.0, 300.0, 0.4, 0.5
+    inst = one_pair(T=T, demand=d, floor=f, initial=init, lead=1)
+    plan = optimiser.solve(inst, reliability=0.9,
+                           params=ScenarioParams(demand_sigma=sigma, demand_phi=phi))
+    assert plan.summary["reliability"]["certified"] is True
+    p = _simulate(plan.x[0], T, d, f, init, sigma, phi)
+    se = math.sqrt(p * (1 - p) / 400_000)
+    assert p <= 0.10 + 3 * se, p  # the certified plan holds its target
+    assert p >= 0.05, p  # and does not buy far more safety than asked (least cost)
+    # the engine's own certification count agrees with the independent estimate
+    row = plan.reliability.to_pylist()[0]
+    k, m = row["certify_breaches"], row["certify_scenarios"]
+    assert abs(k / m - p) <= 4 * math.sqrt(p * (1 - p) / m) + 3 * se
+
+
+def test_unreachable_target_names_the_pair_and_the_storage_limit():
+    # end-of-day stock may not exceed 120, floor 100: a buffer of 20 against sd-50 demand
+    inst = one_pair(T=3, demand=100.0, floor=100.0, initial=100.0, max_stock=120.0)
+    plan = optimiser.solve(inst, reliability=0.95, params=ScenarioParams(demand_sigma=0.5),
+                           train=500, certify=1000)
+    rel = plan.summary["reliability"]
+    assert plan.status == "optimal" and rel["certified"] is False
+    limits = plan.summary["reliability_run"]["limits"]
+    assert [(x["node"], x["commodity"]) for x in limits] == [("D", "A")]
+    assert "storage" in limits[0]["limit"]
+    assert 0.0 <= limits[0]["best_reliability"] < 0.95
+    assert "D/A" in plan.summary["message"]
+    assert float(plan.s.max()) <= 120.0 + 1e-6  # the most reliable plan found is still a plan
+
+
+def test_frontier_floors_nested_cost_monotone_ranges_disjoint():
+    plan = optimiser.solve(network(), reliability=0.9, frontier=(0.8, 0.9, 0.95),
+                           params=ScenarioParams(demand_sigma=0.3, delay_prob=0.2,
+                                                 delay_max_days=2),
+                           train=1000, certify=2000, seed=7)
+    fr = plan.frontier.to_pylist()
+    assert [r["reliability"] for r in fr] == [0.8, 0.9, 0.95]
+    obj = [r["objective"] for r in fr]
+    for a, b in zip(obj, obj[1:]):
+        assert b >= a - 1e-9 * abs(a)
+    assert all(r["extra_cost"] == pytest.approx(r["objective"] - fr[0]["objective"]
+                                                + fr[0]["extra_cost"]) for r in fr)
+    floors = [plan.frontier_floors[r] for r in (0.8, 0.9, 0.95)]
+    for lo, hi in zip(floors, floors[1:]):
+        assert np.all(hi >= lo - 1e-9 * np.maximum(1.0, lo))
+    main = next(r for r in fr if r["reliability"] == 0.9)
+    assert main["objective"] == pytest.approx(plan.objective)
+    # every certification range of every target, and the training range, are disjoint
+    rel = plan.summary["reliability"]
+    ranges = [(0, rel["seeds"]["train"]["count"])]
+    for t in plan.summary["reliability_run"]["targets"]:
+        ranges += [(c["first"], c["first"] + c["count"]) for c in t["certify"]]
+        assert all(c["seed"] == 7 for c in t["certify"])
+    ranges.sort()
+    for (_, a1), (b0, _) in zip(ranges, ranges[1:]):
+        assert a1 <= b0
+    assert rel["seeds"]["certify"] == plan.summary["reliability_run"]["targets"][1]["certify"]
+
+
+def test_same_seed_same_plan_at_one_and_two_threads():
+    out = []
+    old = numba.get_num_threads()
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            p = optimiser.solve(network(), reliability=0.9, train=600, certify=1000, seed=3,
+                                params=ScenarioParams(demand_sigma=0.3, loss_prob=0.05))
+            out.append(p)
+    finally:
+        numba.set_num_threads(old)
+    a, b = out
+    assert a.x.tobytes() == b.x.tobytes()
+    assert a.u.tobytes() == b.u.tobytes()
+    assert a.planning_floor.tobytes() == b.planning_floor.tobytes()
+    assert a.reliability.equals(b.reliability)
+    ra, rb = a.summary["reliability"], b.summary["reliability"]
+    assert ra == rb
+
+
+def test_service_target_adds_service_rows_and_joint_scope_a_joint_row():
+    plan = optimiser.solve(network(), reliability=0.9, service=0.9, scope="joint",
+                           params=ScenarioParams(demand_sigma=0.3), train=600, certify=1000)
+    t = plan.reliability.to_pylist()
+    kinds = [r["kind"] for r in t]
+    assert kinds.count("readiness") == 4 and kinds.count("service") == 2
+    assert kinds[-1] == "joint" and t[-1]["node"] is None and t[-1]["commodity"] is None
+    rel = plan.summary["reliability"]
+    assert rel["scope"] == "joint" and rel["service"] == 0.9
+    assert t[-1]["upper_bound"] == pytest.approx(rel["joint_upper_bound"])
+    if rel["certified"]:
+        assert t[-1]["upper_bound"] <= 0.1
+        assert all(r["upper_bound"] <= 0.1 for r in t if r["kind"] == "service")
+
+
+def test_service_without_reliability_is_a_usage_error():
+    from optimiser.errors import UsageError
+
+    with pytest.raises(UsageError, match="reliability"):
+        optimiser.solve(one_pair(), service=0.9)

@@ -1,0 +1,120 @@
+"""Warm re-solve sessions (optimiser.model.session): after every kind of change a warm
+re-solve gives the objective of a cold solve of the changed LP, and of optimiser.solve."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from optimiser import Instance
+from optimiser.generate import generate_instance
+from optimiser.model.session import Session
+from optimiser.solve import solve
+
+
+def _instance(seed: int, budget: bool = False) -> Instance:
+    meta, tables = generate_instance(suppliers=3 + seed % 3, nodes=6 + seed, commodities=1 + seed % 3,
+                                     days=12 + 3 * seed, seed=200 + seed)
+    inst = Instance.from_tables(meta, tables)
+    rng = np.random.default_rng(seed)
+    hard = rng.random(inst.n_pairs) < 0.3
+    cmin = np.where(rng.random(inst.n_supplier_pairs) < 0.3, inst.capacity.sum(axis=1) * 0.05, 0.0)
+    inst = dataclasses.replace(
+        inst, readiness_hard=hard, contract_min=cmin,
+        initial_stock=inst.initial_stock + np.where(hard, inst.floor.max(axis=1), 0.0),
+        max_stock=np.where(rng.random(inst.n_pairs) < 0.3,
+                           inst.initial_stock + inst.floor.max(axis=1) * 3 + 50, inst.max_stock),
+        pipeline=inst.pipeline + (rng.random(inst.pipeline.shape) < 0.05) * 7.0)
+    if budget:
+        inst = dataclasses.replace(inst, budget=float(0.6 * inst.demand.sum()
+                                                      * inst.unit_price.mean()))
+    return inst
+
+
+def _changes(inst: Instance, rng):
+    """(name, function applying the change to a session) for every kind a session supports."""
+    return [
+        ("demand", lambda s: s.update(demand=s.instance.demand
+                                      * (1 + 0.2 * (rng.random(inst.demand.shape) < 0.2)))),
+        ("floor", lambda s: s.update(floor=s.instance.floor * 1.15)),
+        ("floors made hard", lambda s: s.update(
+            readiness_hard=np.ones(inst.n_pairs, dtype=bool),
+            initial_stock=s.instance.initial_stock + s.instance.floor.max(axis=1))),
+        ("unmet upper bounds", lambda s: s.set_unmet_max(s.instance.demand * 0.9)),
+        ("stock lower bounds", lambda s: s.set_stock_min(np.minimum(
+            s.instance.floor * 0.5, s.instance.max_stock[:, None]))),
+        ("capacity", lambda s: s.update(capacity=s.instance.capacity * 0.8)),
+        ("initial stock and pipeline", lambda s: s.update(
+            initial_stock=s.instance.initial_stock * 1.3, pipeline=s.instance.pipeline * 0.5)),
+        ("prices", lambda s: s.update(unit_price=s.instance.unit_price * 1.1)),
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_warm_equals_cold_after_every_change(seed):
+    inst = _instance(seed)
+    s = Session(inst, deterministic=True)
+    first = s.solve()
+    ref = solve(inst)
+    assert first.status == ref.status
+    if ref.status == "optimal":
+        assert first.objective == pytest.approx(ref.objective, rel=1e-9)
+    rng = np.random.default_rng(seed)
+    for name, change in _changes(inst, rng):
+        change(s)
+        warm = s.solve()
+        assert s.stats["warm"], name
+        cold = Session(s.instance, deterministic=True)
+        cold.set_unmet_max(s.unmet_max)
+        cold.set_stock_min(s.stock_min)
+        c = cold.solve()
+        assert warm.status == c.status, name
+        if c.status == "optimal":
+            assert warm.objective == pytest.approx(c.objective, rel=1e-9, abs=1e-9), name
+            assert warm.summary["check"]["ok"], name
+            assert warm.summary["duals"]["kkt"]["ok"], name
+            assert (warm.u <= s.instance.demand + 1e-9).all()
+            if s.unmet_max is not None:
+                assert (warm.u <= s.unmet_max + 1e-6).all(), name
+        if s.unmet_max is None and s.stock_min is None and c.status == "optimal":
+            assert c.objective == pytest.approx(solve(s.instance).objective, rel=1e-9), name
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_warm_with_a_budget_equals_cold(seed):
+    inst = _instance(seed, budget=True)
+    s = Session(inst, deterministic=True)
+    assert s.solve().objective == pytest.approx(solve(inst).objective, rel=1e-9)
+    s.update(demand=inst.demand * 1.1, budget=inst.budget * 1.05)
+    warm = s.solve()
+    assert s.stats["warm"]
+    ref = solve(s.instance)
+    assert warm.status == ref.status
+    if ref.status == "optimal":
+        assert warm.objective == pytest.approx(ref.objective, rel=1e-9)
+
+
+def test_deterministic_sessions_are_bit_identical():
+    inst = _instance(3)
+    plans = []
+    for _ in range(2):
+        s = Session(inst, deterministic=True)
+        s.solve()
+        s.update(demand=inst.demand * 1.07)
+        s.set_unmet_max(inst.demand * 0.95)
+        plans.append(s.solve())
+    a, b = plans
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.u, b.u) and a.objective == b.objective
+
+
+def test_update_refuses_unknown_fields_and_wrong_shapes():
+    inst = _instance(0)
+    s = Session(inst)
+    with pytest.raises(ValueError, match="horizon"):
+        s.update(horizon=3)
+    with pytest.raises(ValueError, match="demand: shape"):
+        s.update(demand=np.zeros(3))
+    with pytest.raises(ValueError, match="unmet_max: shape"):
+        s.set_unmet_max(np.zeros(2))
