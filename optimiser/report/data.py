@@ -2,18 +2,18 @@
 
 The instance is read and validated by ``optimiser.instance.load_instance``
 (an invalid one is refused, as every command refuses it). Plan and
-evaluation tables are read as Arrow IPC (``NAME.arrow``) or Parquet
-(``NAME.parquet``) alike, by ``read_table``, and converted into numpy
-columns with fixed kinds: strings as object arrays of ``str`` (dictionary
-and large strings decoded), integers as int64, quantities and money as
-float64 (nulls become NaN). Column kinds come from the schemas of the
-modules that write the tables (``optimiser.plan``); the defaults here say
-how the report fills a column that another tool left out.
+evaluation tables are read by the engine's one reader of output tables,
+``optimiser.outputs.read_output_table`` (Arrow IPC or Parquet alike, declared
+columns checked), and converted into numpy columns with fixed kinds:
+strings as object arrays of ``str`` (dictionary and large strings decoded,
+NULs kept), integers as int64, quantities and money as float64 (nulls
+become NaN). Column kinds come from the declarations in
+``optimiser.outputs``; the defaults here say how the report fills a
+column that another tool (or a notebook's dict) left out.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,10 +24,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import outputs
 from ..errors import InvalidPlanError
 from ..instance import Instance, load_instance
-from ..io import read_raw, table_file
-from ..plan import FLOWS_SCHEMA, SHADOW_SCHEMA, STOCK_SCHEMA
+from ..plan import read_summary
 from .vocabulary import KPI_LABELS, PLAN_STATUSES
 
 Columns = dict[str, np.ndarray]
@@ -44,9 +44,13 @@ def _kind(typ: pa.DataType) -> str:
     return "str"
 
 
-def spec(schema: pa.Schema, required: tuple[str, ...], **defaults: Any) -> Spec:
-    """Kinds from ``schema``; ``required`` columns have no default; others default to
-    ``defaults[name]``, else "" (strings), -1 (integers) or NaN (numbers)."""
+def spec(schema: pa.Schema | outputs.OutputTable, required: tuple[str, ...], **defaults: Any) -> Spec:
+    """Kinds from ``schema`` (or an output table's declaration, dates left out); ``required``
+    columns have no default; others default to ``defaults[name]``, else "" (strings), -1
+    (integers) or NaN (numbers)."""
+    if isinstance(schema, outputs.OutputTable):
+        schema = pa.schema([pa.field(c.name, c.type) for c in schema.columns
+                            if c.name not in outputs.DATE_OF.values()])
     fallback = {"str": "", "int": -1, "float": math.nan, "bool": False}
     out: Spec = {}
     for f in schema:
@@ -55,34 +59,18 @@ def spec(schema: pa.Schema, required: tuple[str, ...], **defaults: Any) -> Spec:
     return out
 
 
-STOCK_SPEC = spec(
-    STOCK_SCHEMA.append(pa.field("planning_floor", pa.float64())),
-    ("node", "commodity", "day", "stock"),
-    floor=0.0, below_floor=math.nan, demand=0.0, unmet=0.0,  # below_floor NaN: recomputed
-)
-FLOWS_SPEC = spec(FLOWS_SCHEMA, ("origin", "destination", "commodity", "depart_day", "quantity"), mode="")
-SHADOW_SPEC = spec(SHADOW_SCHEMA, (), value=0.0)
-# Tables whose writers' schemas live in modules the report does not import (the
-# scenario package loads Numba; the reliability package may be absent). Columns as
-# docs/OUTPUTS.md lists them.
-ORDERS_SPEC = spec(pa.schema([
-    ("supplier", pa.string()), ("commodity", pa.string()), ("destination", pa.string()),
-    ("mode", pa.string()), ("order_day", pa.int64()), ("arrive_day", pa.int64()),
-    ("quantity", pa.float64()), ("unit_price", pa.float64()), ("cost", pa.float64()),
-    ("transport_cost", pa.float64()),
-]), ("supplier", "commodity", "destination", "order_day", "quantity"), mode="")
-SCENARIO_SPEC = spec(pa.schema([("scenario", pa.int64())] + [(k, pa.float64()) for k in KPI_LABELS]), ())
-BY_COMMODITY_SPEC = spec(pa.schema([("scenario", pa.int64()), ("commodity", pa.string())] + [
-    (k, pa.float64()) for k in ("demand", "unmet", "fill_rate", "shortfall_days", "below_floor",
-                                "breach_days", "min_floor_ratio")]), ("commodity",))
-FAN_SPEC = spec(pa.schema([("node", pa.string()), ("commodity", pa.string()), ("day", pa.int64()),
-                           ("p5", pa.float64()), ("p50", pa.float64()), ("p95", pa.float64())]),
-                ("node", "commodity", "day", "p5", "p50", "p95"))
-INFEASIBILITY_SPEC = spec(pa.schema([
-    ("requirement", pa.string()), ("name", pa.string()), ("supplier", pa.string()), ("node", pa.string()),
-    ("commodity", pa.string()), ("day", pa.int64()), ("first_day", pa.int64()), ("last_day", pa.int64()),
-    ("required", pa.float64()), ("achievable", pa.float64()), ("violation", pa.float64()),
-]), ("requirement",), violation=0.0)
+STOCK_SPEC = spec(outputs.STOCK, ("node", "commodity", "day", "stock"),
+                  floor=0.0, below_floor=math.nan, demand=0.0, unmet=0.0)  # below_floor NaN: recomputed
+FLOWS_SPEC = spec(outputs.FLOWS, ("origin", "destination", "commodity", "depart_day", "quantity"), mode="")
+ORDERS_SPEC = spec(outputs.ORDERS, ("supplier", "commodity", "destination", "order_day", "quantity"), mode="")
+SHADOW_SPEC = spec(outputs.SHADOW_PRICES, (), value=0.0)
+INFEASIBILITY_SPEC = spec(outputs.INFEASIBILITY.schema.append(pa.field("first_day", pa.int64()))
+                          .append(pa.field("last_day", pa.int64())), ("requirement",), violation=0.0)
+SCENARIO_SPEC = spec(outputs.SCENARIOS, ())
+BY_COMMODITY_SPEC = spec(outputs.SCENARIOS_BY_COMMODITY, ("commodity",))
+FAN_SPEC = spec(outputs.FAN, ("node", "commodity", "day", "p5", "p50", "p95"))
+# The reliability files are declared in optimiser.reliability.results, whose package loads
+# the Numba kernels; the report needs only their column kinds (docs/RELIABILITY.md).
 RELIABILITY_SPEC = spec(pa.schema([
     ("node", pa.string()), ("commodity", pa.string()), ("target", pa.float64()), ("kind", pa.string()),
     ("train_breaches", pa.float64()), ("train_scenarios", pa.float64()), ("certify_breaches", pa.float64()),
@@ -129,23 +117,13 @@ class EvaluationData:
 
 
 def read_table(directory: Path, name: str, *, required: bool = True) -> pa.Table | None:
-    """Read table ``name`` of a plan or evaluation directory: ``name.arrow`` or ``name.parquet``.
-
-    The report's one reader of output tables; a directory holding both files
-    is refused, as the instance reader refuses it.
-    """
-    path, problem = table_file(directory, name)
-    if problem is not None:
-        raise InvalidPlanError(f"{directory}: {problem.message}")
-    if path is None:
-        if required:
-            raise InvalidPlanError(f"{directory / name}.arrow not found (nor {name}.parquet): "
-                                   f"is {directory} the right directory?")
-        return None
-    try:
-        return read_raw(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise InvalidPlanError(f"{path}: cannot read table: {exc}") from exc
+    """Table ``name`` of a plan or evaluation directory: ``name.arrow`` or ``name.parquet``
+    (both is refused), through the engine's one reader of output tables."""
+    table = outputs.read_output_table(directory, name)
+    if table is None and required:
+        raise InvalidPlanError(f"{directory / name}.arrow not found (nor {name}.parquet): "
+                               f"is {directory} the right directory?")
+    return table
 
 
 def _get(source: Any, name: str) -> Any | None:
@@ -201,9 +179,12 @@ def _convert(raw: Any, kind: str, default: Any, where: str) -> np.ndarray:
             raise InvalidPlanError(f"{where}: unexpected type {raw.type}") from exc
         values = arr.to_numpy(zero_copy_only=False)
     else:
+        if kind == "str":  # element by element: a numpy "U" array would drop trailing NULs of a name
+            items = raw.tolist() if isinstance(raw, np.ndarray) and raw.dtype == object else raw
+            out = np.empty(len(items), dtype=object)
+            out[:] = ["" if v is None else str(v) for v in items]
+            return out
         values = np.asarray(raw)
-        if kind == "str":
-            return np.asarray(["" if v is None else str(v) for v in values], dtype=object)
         if kind == "bool":
             return np.asarray([bool(v) for v in values], dtype=bool)
         try:
@@ -217,15 +198,11 @@ def _convert(raw: Any, kind: str, default: Any, where: str) -> np.ndarray:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    """A directory's summary.json (``path``), which must exist."""
+    summary = read_summary(path.parent) if path.name == "summary.json" else None
+    if summary is None:
         raise InvalidPlanError(f"{path} not found: is {path.parent} the right directory?")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise InvalidPlanError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidPlanError(f"{path}: expected a JSON object")
-    return data
+    return summary
 
 
 # ---------------------------------------------------------------- loaders

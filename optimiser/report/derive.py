@@ -310,10 +310,19 @@ class Requirement:
     last: int
     violation: float
     required: float
-    notes: tuple[str, ...]  # explanations and fixes given by the engine, if any
+    why: str = ""  # the engine's explanation, if it gives one
+    fix: str = ""  # the engine's fix, if it gives one
 
 
-_NOTE_KEYS = ("why", "reason", "explanation", "fix", "fixes", "suggestion", "suggestions", "message")
+def _text_of(x: Mapping[str, Any], *keys: str) -> str:
+    parts: list[str] = []
+    for k in keys:
+        v = x.get(k)
+        if isinstance(v, str) and v:
+            parts.append(v)
+        elif isinstance(v, list):
+            parts += [s for s in v if isinstance(s, str) and s]
+    return "; ".join(parts)
 
 
 def infeasibility_items(summary: Mapping[str, Any], table: Columns | None) -> list[Requirement]:
@@ -324,17 +333,11 @@ def infeasibility_items(summary: Mapping[str, Any], table: Columns | None) -> li
     out: list[Requirement] = []
     if isinstance(items, list) and items and all(isinstance(x, Mapping) for x in items):
         for x in items:
-            notes: list[str] = []
-            for k in _NOTE_KEYS:
-                v = x.get(k)
-                if isinstance(v, str) and v:
-                    notes.append(v)
-                elif isinstance(v, list):
-                    notes += [str(s) for s in v if isinstance(s, str) and s]
             out.append(Requirement(
                 str(x.get("requirement") or ""), str(x.get("node") or ""), str(x.get("supplier") or ""),
                 str(x.get("commodity") or ""), _int(x.get("first_day")), _int(x.get("last_day", x.get("first_day"))),
-                _num(x.get("violation")), _num(x.get("required")), tuple(notes),
+                _num(x.get("violation")), _num(x.get("required")),
+                _text_of(x, "why", "reason", "explanation"), _text_of(x, "fix", "fixes", "suggestion", "suggestions"),
             ))
     elif table is not None and len(table["requirement"]):
         t = table
@@ -348,10 +351,10 @@ def infeasibility_items(summary: Mapping[str, Any], table: Columns | None) -> li
                     and day[r] >= 0 and day[r] == prev.last + 1):
                 out[-1] = Requirement(prev.requirement, prev.node, prev.supplier, prev.commodity, prev.first,
                                       int(last[r]), max(prev.violation, float(t["violation"][r])),
-                                      max(prev.required, float(t["required"][r])), ())
+                                      max(prev.required, float(t["required"][r])))
             else:
                 out.append(Requirement(*key[r], int(day[r]), int(last[r]), float(t["violation"][r]),
-                                       float(t["required"][r]), ()))
+                                       float(t["required"][r])))
     out.sort(key=lambda q: -np.nan_to_num(q.violation))
     return out
 

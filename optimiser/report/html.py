@@ -17,7 +17,7 @@ import numpy as np
 
 from . import data as d
 from .text import safe
-from .vocabulary import PLAN_STATUSES, QUANTITY_KPIS, STATUS_MEANING, breakdown_label, kpi_label
+from .vocabulary import PLAN_STATUSES, QUANTITY_KPIS, breakdown_label, kpi_label, status_meaning
 
 CSS = """
 .optimiser-summary{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:13px;color:#222;max-width:60em}
@@ -294,9 +294,9 @@ def infeasibility_section(summary: Mapping[str, Any], items: Sequence[Any], inst
 
     status = str(summary.get("status", "unknown"))
     parts = [f'<div class="banner"><h2>There is no plan to act on: status {escape(status)}</h2>'
-             f"<p>{escape(STATUS_MEANING.get(status, 'the solve did not produce a plan').capitalize())}.</p>"]
+             f"<p>{escape(status_meaning(status)[:1].upper() + status_meaning(status)[1:])}.</p>"]
     message = summary.get("message")
-    if isinstance(message, str) and message and not (items and "see infeasibility" in message):
+    if isinstance(message, str) and message and not items:  # with items, the message repeats the first
         parts.append(f"<p>The solver says: {escape(message)}</p>")
     if relaxed:
         parts.append("<p>The plan files hold the relaxed plan in which the requirements below give way; it is "
@@ -314,12 +314,14 @@ def infeasibility_section(summary: Mapping[str, Any], items: Sequence[Any], inst
         for q in items[:12]:
             where = " · ".join(safe(x) for x in (q.node or q.supplier, q.commodity) if x)
             head = f"{requirement_label(q.requirement)} {where}".strip()
-            reason = why(q, inst, start)
-            because = f" Why: {_html_escape(reason)}." if reason else ""
-            notes = "".join(f"<li>{escape(n)}</li>" for n in q.notes)
-            options = "".join(f"<li>{_html_escape(f)}</li>" for f in fixes(q, inst, start))
-            fix_html.append(f"<li><b>{escape(head)}</b>.{because} Any one of these would fix it:"
-                            f"<ul class=\"fixes\">{notes}{options}</ul></li>")
+            reason = q.why or why(q, inst, start)  # the engine's explanation first
+            because = f" Why: {escape(reason)}." if reason else ""
+            if q.fix:
+                options = f"<li>{escape(q.fix)}</li>"
+            else:
+                options = "".join(f"<li>{_html_escape(f)}</li>" for f in fixes(q, inst, start))
+            fix_html.append(f"<li><b>{escape(head)}</b>.{because} What would fix it:"
+                            f"<ul class=\"fixes\">{options}</ul></li>")
         more = f"<p class=\"note\">{len(items) - 12} more items in the table above.</p>" if len(items) > 12 else ""
         parts.append(f"<h3>What would fix it</h3><ul>{''.join(fix_html)}</ul>{more}")
     elif status == "infeasible":
@@ -549,7 +551,8 @@ def evaluation_html(evaluation: Any, *, title: str = "Scenario evaluation", figu
     """
     summary = evaluation if isinstance(evaluation, Mapping) else _mapping(getattr(evaluation, "summary", None))
     scenarios = None if isinstance(evaluation, Mapping) else getattr(evaluation, "scenarios", None)
-    by_k = None if isinstance(evaluation, Mapping) else getattr(evaluation, "by_commodity", None)
+    by_k = None if isinstance(evaluation, Mapping) else (
+        getattr(evaluation, "by_commodity", None) or getattr(evaluation, "scenarios_by_commodity", None))
     n = summary.get("scenarios")
     head = f"<p>Under {escape(n)} sampled futures (seed {escape(summary.get('seed'))}):</p>" if n else ""
     k = len(_mapping(summary.get("by_commodity"))) or None

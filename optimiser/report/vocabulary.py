@@ -1,64 +1,38 @@
-"""Words the report uses for the engine's names: KPIs, cost terms, limits, requirements.
+"""Words the report uses for the engine's names: KPIs, cost terms, limits, requirements, statuses.
 
-One dictionary per concept, read by the tables, the figures and the notebook
-summaries alike. A name missing here is shown in plain words made from the
+The names and their meanings are declared once, in ``optimiser.outputs``;
+this module only adds the report's short labels where the declaration has
+none (KPIs). A name missing anywhere is shown in plain words made from the
 name itself ("readiness_floor" -> "readiness floor"), never dropped.
 """
 
 from __future__ import annotations
 
+from .. import outputs
+from ..status import HAS_PLAN
+
+_UNITS = {"units": "units", "unit-days": "unit-days", "days": "days", "ratio": "ratio", "money": "currency units"}
+_KPI_SHORT = {
+    "demand": "total demand",
+    "unmet": "unmet consumption",
+    "fill_rate": "fill rate",
+    "shortfall_days": "days with any unmet",
+    "below_floor": "stock below floor",
+    "breach_days": "days with any node below floor",
+    "min_floor_ratio": "lowest stock / floor",
+    "cost": "realised cost",
+}
 # Scenario KPI -> (label, unit); unit "%" formats a 0..1 value as a percentage.
 KPI_LABELS: dict[str, tuple[str, str]] = {
-    "demand": ("total demand", "units"),
-    "unmet": ("unmet consumption", "units"),
-    "fill_rate": ("fill rate", "%"),
-    "shortfall_days": ("days with any unmet", "days"),
-    "below_floor": ("stock below floor", "unit-days"),
-    "breach_days": ("days with any node below floor", "days"),
-    "min_floor_ratio": ("lowest stock / floor", "ratio"),
-    "cost": ("realised cost", "currency units"),
+    k: (_KPI_SHORT.get(k, k.replace("_", " ")), "%" if k == "fill_rate" else _UNITS.get(unit, unit))
+    for k, (unit, _meaning) in outputs.KPIS.items()
 }
-#: KPIs whose values add quantities of one commodity: meaningless summed over commodities.
-QUANTITY_KPIS = frozenset({"demand", "unmet", "fill_rate", "below_floor"})
+#: KPIs whose values add quantities: meaningless summed over different commodities.
+QUANTITY_KPIS = frozenset(k for k, (unit, _m) in outputs.KPIS.items() if unit in ("units", "unit-days")) | {
+    "fill_rate"}
 
-# Cost term of the objective -> label.
-BREAKDOWN_LABELS: dict[str, str] = {
-    "procurement": "procurement (price × quantity ordered)",
-    "transport": "transport (lane cost × quantity moved)",
-    "holding": "holding (end-of-day stock)",
-    "shortfall_penalty": "shortfall penalty (unmet consumption)",
-    "readiness_penalty": "readiness penalty (stock below floor)",
-}
-
-# Constraint kind of shadow_prices -> (label, what one more unit of it is).
-CONSTRAINT_LABELS: dict[str, tuple[str, str]] = {
-    "supplier_capacity": ("supplier daily capacity", "one more unit of that supplier's capacity that day"),
-    "lane_capacity": ("lane daily capacity", "one more unit of that lane's capacity that day"),
-    "contract_max": ("contract maximum", "one more unit allowed by the contract"),
-    "contract_min": ("contract minimum", "one unit less that must be bought"),
-    "budget": ("budget", "one more currency unit of budget"),
-    "storage": ("storage limit", "one more unit of storage that day"),
-    "readiness_floor": ("hard readiness floor", "the floor one unit lower that day"),
-}
-
-# Hard requirement of an infeasibility item -> label.
-REQUIREMENT_LABELS: dict[str, str] = {
-    "readiness_floor": "hard readiness floor",
-    "storage": "storage limit",
-    "contract_min": "contract minimum",
-    "budget": "budget",
-}
-
-# Status -> what it means for the planner.
-STATUS_MEANING: dict[str, str] = {
-    "optimal": "the least-cost plan",
-    "feasible": "a plan found before a limit stopped the solver; it may cost more than the best",
-    "infeasible": "the hard requirements cannot all hold: there is no plan",
-    "no_solution": "the solver found no plan within its limit",
-    "error": "the solve failed: there is no plan to act on",
-}
 #: statuses whose plan tables are a real plan
-PLAN_STATUSES = frozenset({"optimal", "feasible"})
+PLAN_STATUSES = frozenset(s.value for s in HAS_PLAN)
 
 
 def plain(name: str) -> str:
@@ -70,16 +44,24 @@ def kpi_label(name: str) -> tuple[str, str]:
 
 
 def breakdown_label(name: str) -> str:
-    return BREAKDOWN_LABELS.get(name, plain(name))
+    """"procurement (unit_price x quantity ordered from suppliers)"."""
+    meaning = outputs.BREAKDOWN.get(name)
+    if not meaning:
+        return plain(name)
+    return f"{plain(name)} ({meaning.removeprefix('sum of ').replace(' x ', ' × ')})"
 
 
 def constraint_label(name: str) -> str:
-    return CONSTRAINT_LABELS.get(name, (plain(name), ""))[0]
+    return outputs.CONSTRAINT_KINDS.get(name, (plain(name), ""))[0]
 
 
 def constraint_meaning(name: str) -> str:
-    return CONSTRAINT_LABELS.get(name, ("", "one more unit of that limit"))[1]
+    return outputs.CONSTRAINT_KINDS.get(name, ("", "one more unit of that limit"))[1]
 
 
 def requirement_label(name: str) -> str:
-    return REQUIREMENT_LABELS.get(name, plain(name))
+    return outputs.REQUIREMENTS.get(name, plain(name))
+
+
+def status_meaning(status: str) -> str:
+    return outputs.STATUSES.get(status, (0, "the solve did not produce a plan"))[1]
