@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
-# test processes: 2 halves the suite's wall time on 2 cores (docs in tests/README.md)
+# test processes (pytest-xdist): the suite on 2 cores; WORKERS=0 runs it in one process
 WORKERS ?= 2
 # random test order; SEED=n replays one order (the seed is printed at the start)
 SEED   ?=
