@@ -1,7 +1,7 @@
 """Hand-built instance, plan and evaluation directories for the report tests.
 
 The numbers are plausible, not optimal: the report only draws what the files
-say, so the fixtures need the formats of SPEC sections 2, 4 and 7, not a
+say, so the fixtures need the input, plan and evaluation formats (docs/FORMAT.md), not a
 solver. ``build(root, depots=N)`` writes ``instance/``, ``plan/`` and
 ``eval/`` under ``root`` and returns their paths.
 """
