@@ -1,18 +1,26 @@
 # Two commands on a fresh machine (only Python >= 3.11, pip and make needed):
 #   make demo   set everything up, solve and stress-test the bundled 155 mm instance
 #   make test   set everything up, run the whole test suite (what .ci/run runs)
+# and, by hand (slow, not in CI):
+#   make mutation   mutation-test the checker, KKT/duals, results, RNG and plan read/write
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+# test processes (pytest-xdist): the suite on 2 cores; WORKERS=0 runs it in one process
+WORKERS ?= 2
+# random test order; SEED=n replays one order (the seed is printed at the start)
+SEED   ?=
 
-.PHONY: demo test setup bench bench-full lint clean
+.PHONY: demo test setup bench bench-full lint mutation clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,plot,dask]'
-	touch $(STAMP)
+	@echo "setup: creating $(VENV) and installing optimiser with extras test, plot, dask (pip; log in $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@($(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[test,plot,dask]') \
+		> $(VENV)/install.log 2>&1 || (tail -n 30 $(VENV)/install.log; echo "setup failed: see $(VENV)/install.log" >&2; exit 1)
+	@scripts/warm-kernels.sh $(VENV)
+	@touch $(STAMP)
 
 setup: $(STAMP)
 
@@ -25,7 +33,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@scripts/ensure-chromium.sh
-	$(PY) -m pytest -q -p no:cacheprovider
+	@seed=$${SEED:-$(SEED)}; seed=$${seed:-$$($(PY) -c 'import random; print(random.randrange(2**32))')}; \
+	echo "tests: random order, seed $$seed (replay this order: make test SEED=$$seed), $(WORKERS) processes"; \
+	$(PY) -m pytest -q -p no:cacheprovider -p randomly --randomly-seed=$$seed -n $(WORKERS)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
@@ -38,5 +48,18 @@ bench-full: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check optimiser tests benchmarks
 
+# Mutation testing (mutmut, configured in pyproject.toml [tool.mutmut]): each mutant of the
+# trusted modules runs the tests that cover it. Slow (tens of minutes); `mutmut results`
+# lists survivors, `mutmut show NAME` shows one. Not in CI.
+MUTANTS = "optimiser.check.*" "optimiser.model.duals.*" "optimiser.scenarios.results.*" \
+	"optimiser.scenarios.evaluate.x__stats*" "optimiser.scenarios.evaluate.x_cvar*" \
+	"optimiser.scenarios.evaluate.x_summarise*" "optimiser.scenarios.rng.*" "optimiser.plan.*"
+mutation: $(STAMP)
+	@echo "mutation: installing mutmut (pip, quiet)"
+	@$(PY) -m pip install --quiet -e '.[mutation]' > $(VENV)/install-mutation.log 2>&1
+	rm -rf mutants
+	NUMBA_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children $(WORKERS) $(MUTANTS)
+	$(PY) scripts/mutation-score.py
+
 clean:
-	rm -rf $(VENV) out
+	rm -rf $(VENV) out mutants

@@ -1,4 +1,4 @@
-"""A plain-Python replay of SPEC section 5, written from the spec and docs/SCENARIOS.md.
+"""A plain-Python replay of the scenario model, written from docs/SCENARIOS.md.
 
 Loops over days, pairs and lanes, reading the Instance and the plan's x/u directly
 (not the kernel's prepared arrays), and drawing its random numbers from the same

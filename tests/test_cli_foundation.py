@@ -1,4 +1,4 @@
-"""CLI: validate, info, generate, import-csv (SPEC section 7 conventions)."""
+"""CLI: validate, info, generate, import-csv (the CLI conventions)."""
 
 from __future__ import annotations
 

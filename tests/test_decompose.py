@@ -45,7 +45,7 @@ def test_decomposition_with_custom_map(generated_small):
 
 
 def test_commodity_held_by_no_node_with_contract_min_is_infeasible():
-    """Decomposition must not drop a commodity that only a supplier has (SPEC: contract row)."""
+    """Decomposition must not drop a commodity that only a supplier has (its contract row)."""
     from optimiser.tables import make_instance
 
     inst = make_instance(

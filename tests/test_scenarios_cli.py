@@ -1,4 +1,4 @@
-"""`optimiser evaluate` end to end, and the Python API (SPEC section 7)."""
+"""`optimiser evaluate` end to end, and the Python API."""
 
 from __future__ import annotations
 

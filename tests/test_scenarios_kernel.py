@@ -1,5 +1,5 @@
 """The replay kernel against the plain-Python reference, the deterministic settings of
-SPEC section 5, exact reproduction of plans, and determinism across threads/partitions."""
+the scenario model of docs/SCENARIOS.md, exact reproduction of plans, and determinism across threads/partitions."""
 
 from __future__ import annotations
 

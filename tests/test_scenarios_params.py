@@ -1,4 +1,4 @@
-"""Scenario parameters: validation, files, CLI flags (SPEC section 5 and 7)."""
+"""Scenario parameters: validation, files, CLI flags."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from optimiser.check import check_plan
@@ -87,18 +86,6 @@ def test_budget_that_cannot_cover_need_goes_straight_to_joint_lp():
     assert solve(roomy).summary["solver"]["how"].startswith("budget not binding")
 
 
-def test_plan_round_trip(tmp_path, generated_small):
-    from optimiser.plan import read_plan
-
-    plan = solve(generated_small)
-    plan.write(tmp_path / "plan")
-    back = read_plan(tmp_path / "plan", generated_small)
-    np.testing.assert_array_equal(back.x, plan.x)
-    np.testing.assert_array_equal(back.u, plan.u)
-    np.testing.assert_array_equal(back.s, plan.s)
-    assert back.shadow_prices.equals(plan.shadow_prices)
-    with pytest.raises(Exception, match="exists"):
-        plan.write(tmp_path / "plan")
 
 
 @pytest.fixture

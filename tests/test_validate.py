@@ -1,4 +1,4 @@
-"""Every validation rule of SPEC section 2: a bad instance and the exact problem it gives.
+"""Every validation rule of docs/FORMAT.md: a bad instance and the exact problem it gives.
 
 Each case mutates the bundled tiny instance (tests/conftest.py: tiny_rows) and
 asserts the table, the 0-based row, the column and a message substring.
