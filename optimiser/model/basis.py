@@ -40,6 +40,10 @@ def _fail(reason: str):
     return None, reason
 
 
+def _rounded(a: np.ndarray, Q: float) -> np.ndarray:
+    return np.where(np.isfinite(a), np.round(a * Q) / Q, a)
+
+
 def _at(value, bound):
     return np.isfinite(bound) & (np.abs(value - bound) <= 1e-9 * np.maximum(1.0, np.abs(bound)))
 
@@ -94,8 +98,11 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     tail = ground[np.concatenate([g[0] for g in groups])]
     head = ground[np.concatenate([g[1] for g in groups])]
     val = np.concatenate([g[2] for g in groups])
-    lo = np.concatenate([g[3] for g in groups])
-    hi = np.concatenate([g[4] for g in groups])
+    # bounds as the network saw them (rounded to its quantity scale when the data are not
+    # exact): the statuses say which bound is active; HiGHS computes the values from the
+    # true bounds, so a basis of the rounded network is a near-feasible vertex of the LP
+    lo = _rounded(np.concatenate([g[3] for g in groups]), Q)
+    hi = _rounded(np.concatenate([g[4] for g in groups]), Q)
     arc_rc = np.concatenate([g[5] for g in groups])
     at_lo, at_hi = _at(val, lo), _at(val, hi)
     interior = ~at_lo & ~at_hi
@@ -131,7 +138,7 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     # soft-floor rows: one more basic each (r, the row's activity, or s off the tree)
     k = v.r_flat
     s_val = point[v.s_start + k]
-    fl = lp.row_lo[lp.blocks["readiness"]]
+    fl = _rounded(lp.row_lo[lp.blocks["readiness"]], Q)
     s_tree = in_tree[sizes[1] + k]
     s_extra = (s_stat[k] == -1)
     below = s_val < fl - 1e-9 * np.maximum(1.0, fl)
@@ -141,8 +148,9 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     z_basic = ~r_basic & ~s_extra
     s_stat[k[s_extra]] = BASIC
     col[v.s_start:v.u_start] = s_stat
-    r_val = point[v.r_start:]
-    r_nb = np.where(_at(r_val, v.ub[v.r_start:]) & ~_at(r_val, 0.0), UPPER, LOWER)
+    r_ub = _rounded(v.ub[v.r_start:], Q)
+    r_val = np.maximum(r_ub - s_val, 0.0)
+    r_nb = np.where(_at(r_val, r_ub) & ~_at(r_val, 0.0), UPPER, LOWER)
     if (s_extra & ~_at(r_val, 0.0)).any():
         return _fail('a stock level off the tree away from its floor')
     col[v.r_start:] = np.where(r_basic, BASIC, r_nb)
