@@ -200,7 +200,15 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
         except Exception as e:  # the network path is only a warm start: fall back to the LP
             net_info = {"network": f"failed: {type(e).__name__}: {e}"}
         timings["network"] = time.perf_counter() - t
-    if start is not None:
+    if start is not None and options.time_limit is not None \
+            and timings["network"] >= options.time_limit:
+        # the network stage used up the limit: its point, unconfirmed, is the answer
+        from .model.backends import RawSolution
+
+        sol = _keep_network_point(lp, RawSolution(status=Status.NO_SOLUTION,
+                                                  backend_status="kTimeLimit"), start)
+        sol.seconds = timings["network"]
+    elif start is not None:
         if options.time_limit is not None:  # the limit covers both stages
             options = dataclasses.replace(
                 options, time_limit=max(options.time_limit - timings["network"], 1e-3))

@@ -125,12 +125,20 @@ def _star(n: int, seed: int = 0):
                                                "quantity": float(n * 3)} for t in range(3)])
 
 
-def test_star_network_equals_simplex():
+def test_star_network_equals_simplex(monkeypatch):
+    """Star-shaped: 2,000 suppliers into one node. The default routes it to dual simplex
+    (a network simplex is quadratic there); forced through the network it agrees too."""
     inst = _star(2000)
     fast, ref = solve(inst), solve(inst, method="simplex")
+    assert "star-shaped" in fast.summary["solver"]["network"]
     assert fast.status == ref.status == "optimal"
     assert fast.objective == pytest.approx(ref.objective, rel=1e-9)
     assert fast.summary["check"]["ok"] and fast.summary["duals"]["kkt"]["ok"]
+    monkeypatch.setattr(net, "FAN_IN_LIMIT", 10_000)
+    through = solve(inst)
+    assert through.summary["solver"]["network_status"] == "OPTIMAL"
+    assert through.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert through.summary["check"]["ok"] and through.summary["duals"]["kkt"]["ok"]
 
 
 def test_time_limited_polish_keeps_the_network_point(generated_small, monkeypatch):

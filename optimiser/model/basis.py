@@ -40,6 +40,10 @@ def _fail(reason: str):
     return None, reason
 
 
+def _rounded(a: np.ndarray, Q: float) -> np.ndarray:
+    return np.where(np.isfinite(a), np.round(a * Q) / Q, a)
+
+
 def _at(value, bound):
     return np.isfinite(bound) & (np.abs(value - bound) <= 1e-9 * np.maximum(1.0, np.abs(bound)))
 
@@ -47,9 +51,6 @@ def _at(value, bound):
 def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | None,
              point: np.ndarray):
     """((col_status, row_status) as HighsBasisStatus codes, "") or (None, why not)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import minimum_spanning_tree
-
     v, o, nd = lp.vars, net.offsets, net.nodes
     T, I = inst.horizon, inst.n_pairs
     A0, SRC, SINK = nd["A0"], nd["SRC"], nd["SINK"]
@@ -65,9 +66,10 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
         # reduced costs with the ground's potential shared (the LP's duals are 0 there): a
         # tree of such zero arcs is dual feasible in the LP, not only in the network
         pot = pot[ground]
-        zero = (net.costs + pot[net.tails] - pot[net.heads]) == 0
+        rc = np.abs(net.costs + pot[net.tails] - pot[net.heads]).astype(np.float64)
     else:
-        zero = np.zeros(net.n_arcs, dtype=bool)
+        rc = np.ones(net.n_arcs)
+    zero = rc == 0
 
     cap_meta = lp.block_meta["supplier_capacity"]
     cap_p, cap_t = np.asarray(cap_meta["pair"], np.int64), np.asarray(cap_meta["day"], np.int64)
@@ -82,23 +84,26 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
 
     # the LP's arcs, group by group: x, s, u, capacity rows, contract rows
     groups = [
-        (net.tails[lane], net.heads[lane], point[:v.nx], v.lb[:v.nx], v.ub[:v.nx], zero[lane]),
+        (net.tails[lane], net.heads[lane], point[:v.nx], v.lb[:v.nx], v.ub[:v.nx], rc[lane]),
         (net.tails[s1], net.heads[s1], point[v.s_start:v.u_start], v.lb[v.s_start:v.u_start],
-         v.ub[v.s_start:v.u_start], zero[s1] | zero[s2]),
+         v.ub[v.s_start:v.u_start], np.minimum(rc[s1], rc[s2])),
         (net.tails[un], net.heads[un], point[v.u_start:v.r_start], v.lb[v.u_start:v.r_start],
-         v.ub[v.u_start:v.r_start], zero[un]),
+         v.ub[v.u_start:v.r_start], rc[un]),
         (net.tails[cap_arc], net.heads[cap_arc], flow[cap_arc] / Q,
          lp.row_lo[lp.blocks["supplier_capacity"]], lp.row_hi[lp.blocks["supplier_capacity"]],
-         zero[cap_arc]),
+         rc[cap_arc]),
         (np.full(len(con_pairs), SRC), A0 + con_pairs, (flow[con_arc] + net.cmin[con_pairs]) / Q,
-         lp.row_lo[lp.blocks["contract"]], lp.row_hi[lp.blocks["contract"]], zero[con_arc]),
+         lp.row_lo[lp.blocks["contract"]], lp.row_hi[lp.blocks["contract"]], rc[con_arc]),
     ]
     tail = ground[np.concatenate([g[0] for g in groups])]
     head = ground[np.concatenate([g[1] for g in groups])]
     val = np.concatenate([g[2] for g in groups])
-    lo = np.concatenate([g[3] for g in groups])
-    hi = np.concatenate([g[4] for g in groups])
-    zr = np.concatenate([g[5] for g in groups])
+    # bounds as the network saw them (rounded to its quantity scale when the data are not
+    # exact): the statuses say which bound is active; HiGHS computes the values from the
+    # true bounds, so a basis of the rounded network is a near-feasible vertex of the LP
+    lo = _rounded(np.concatenate([g[3] for g in groups]), Q)
+    hi = _rounded(np.concatenate([g[4] for g in groups]), Q)
+    arc_rc = np.concatenate([g[5] for g in groups])
     at_lo, at_hi = _at(val, lo), _at(val, hi)
     interior = ~at_lo & ~at_hi
     # a stock level between its bounds need not be a tree arc: at a soft floor (first slice
@@ -107,31 +112,20 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     free = (flow > 0) & (flow < net.caps)
     sl = slice(len(lane), len(lane) + n_stock)
     interior[sl] &= free[s1] | free[s2]
-    weight = np.where(interior, 1, np.where(zr, 2, 3)).astype(np.float64)
-    # graph on the nodes that are rows, plus G; one candidate per unordered pair (its best arc)
+    # then arcs of zero reduced cost; then the others, smallest reduced cost first (binned
+    # by powers of two): each such tree arc costs HiGHS about one pivot
+    weight = np.where(interior, 1, np.where(arc_rc == 0, 2, 3 + np.floor(np.log2(1 + arc_rc))))
+    # graph on the nodes that are rows, plus G
     used = np.unique(np.concatenate([tail, head, [SRC]]))
     a = np.searchsorted(used, tail)
     b = np.searchsorted(used, head)
-    lo_n, hi_n = np.minimum(a, b), np.maximum(a, b)
-    n_g = len(used)
-    key = lo_n * n_g + hi_n
-    loop = lo_n == hi_n
+    loop = a == b
     if (loop & interior).any():
         return _fail('an interior arc is a loop of the ground')
-    order = np.lexsort((weight, key))
-    order = order[~loop[order]]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    rep = order[first]
-    g = coo_matrix((weight[rep], (lo_n[rep], hi_n[rep])), shape=(n_g, n_g)).tocsr()
-    tree = minimum_spanning_tree(g).tocoo()
-    if tree.nnz != n_g - 1:
-        return _fail("the rows' network is not connected")
-    tkey = np.minimum(tree.row, tree.col).astype(np.int64) * n_g + np.maximum(tree.row, tree.col)
-    rep_keys = key[rep]
-    pos = np.searchsorted(rep_keys, tkey)
     in_tree = np.zeros(len(val), dtype=bool)
-    in_tree[rep[pos]] = True
+    n_tree = _spanning_forest(len(used), a, b, weight, ~loop, in_tree)
+    if n_tree != len(used) - 1:
+        return _fail("the rows' network is not connected")
     status = np.where(in_tree, BASIC, np.where(at_lo, LOWER, np.where(at_hi, UPPER, -1)))
     sizes = np.cumsum([0] + [len(g[2]) for g in groups])
     col = np.empty(v.n, dtype=np.int8)
@@ -144,7 +138,7 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     # soft-floor rows: one more basic each (r, the row's activity, or s off the tree)
     k = v.r_flat
     s_val = point[v.s_start + k]
-    fl = lp.row_lo[lp.blocks["readiness"]]
+    fl = _rounded(lp.row_lo[lp.blocks["readiness"]], Q)
     s_tree = in_tree[sizes[1] + k]
     s_extra = (s_stat[k] == -1)
     below = s_val < fl - 1e-9 * np.maximum(1.0, fl)
@@ -154,8 +148,9 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     z_basic = ~r_basic & ~s_extra
     s_stat[k[s_extra]] = BASIC
     col[v.s_start:v.u_start] = s_stat
-    r_val = point[v.r_start:]
-    r_nb = np.where(_at(r_val, v.ub[v.r_start:]) & ~_at(r_val, 0.0), UPPER, LOWER)
+    r_ub = _rounded(v.ub[v.r_start:], Q)
+    r_val = np.maximum(r_ub - s_val, 0.0)
+    r_nb = np.where(_at(r_val, r_ub) & ~_at(r_val, 0.0), UPPER, LOWER)
     if (s_extra & ~_at(r_val, 0.0)).any():
         return _fail('a stock level off the tree away from its floor')
     col[v.r_start:] = np.where(r_basic, BASIC, r_nb)
@@ -164,5 +159,35 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
         return _fail('a variable off the tree between its bounds')
     if int((col == BASIC).sum() + (row == BASIC).sum()) != lp.A.shape[0]:
         return _fail('basic count differs from the rows')
-    n_off = int((in_tree & (weight == 3)).sum())
+    n_off = int((in_tree & (weight >= 3)).sum())
     return (col, row), f"spanning tree ({n_off} tree arcs of nonzero reduced cost)"
+
+
+def _spanning_forest(n: int, a: np.ndarray, b: np.ndarray, weight: np.ndarray,
+                     usable: np.ndarray, in_tree: np.ndarray) -> int:
+    """A minimum spanning forest for weights taken class by class (lowest first): within a
+    class, rounds in which every component root hooks onto a smaller root through one
+    crossing edge (hooks point to smaller ids, so they never close a cycle), then the
+    labels are compressed. Marks in_tree; returns the number of tree edges. numpy only
+    (no scipy.sparse.csgraph import on the solve path)."""
+    parent = np.arange(n, dtype=np.int64)
+    count = 0
+    for w in np.unique(weight[usable]):
+        edges = np.flatnonzero(usable & (weight == w))
+        while len(edges):
+            ca, cb = parent[a[edges]], parent[b[edges]]
+            cross = ca != cb
+            edges, ca, cb = edges[cross], ca[cross], cb[cross]
+            if not len(edges):
+                break
+            lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
+            roots, first = np.unique(hi, return_index=True)
+            parent[roots] = lo[first]
+            in_tree[edges[first]] = True
+            count += len(roots)
+            while True:  # pointer jumping: every node points at its root
+                nxt = parent[parent]
+                if np.array_equal(nxt, parent):
+                    break
+                parent = nxt
+    return count

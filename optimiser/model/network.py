@@ -52,6 +52,11 @@ _SCALES = (1, 10, 100, 1000)
 _COST_SCALES = (1, 10, 100, 1000, 10_000, 100_000, 1_000_000)
 _INT_LIMIT = 2**52  # keep scaled values exactly representable and far from int64 overflow
 NETWORK_SOLVERS = ("lemon", "ortools")
+#: star-shaped networks: a node-day that more than this many lane arcs enter. A network
+#: simplex then pivots through a tree whose subtrees are huge (measured: 2,000 suppliers
+#: x 1 node x 3 days 0.09 s, 5,000: 0.5 s, 20,000: 12.7 s, 100,000: > 10 min), while
+#: HiGHS's dual simplex solves such an LP in seconds; the LP goes straight to HiGHS.
+FAN_IN_LIMIT = 1000
 
 
 def _scale_for(values: np.ndarray, scales) -> tuple[int, bool]:
@@ -308,6 +313,11 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
 
     net, info = build_network(inst, lp)
     if net is None:
+        return None, info
+    fan_in = int(np.bincount(net.heads[:lp.vars.nx], minlength=net.n_nodes).max(initial=0))
+    if fan_in > FAN_IN_LIMIT:
+        info["network"] = (f"star-shaped: {fan_in:,} lanes into one node-day (> {FAN_IN_LIMIT:,}); "
+                           "solved by dual simplex")
         return None, info
     t = time.perf_counter()
     try:

@@ -29,8 +29,10 @@ Every solve returns a `Plan` built, checked and summarised exactly like
 `optimiser.solve` does (same arrays, same objective to rounding; with degenerate
 optima an equally optimal plan may differ in its flows).
 
-deterministic=True fixes HiGHS to one thread, no time limit and its default random
-seed: the same sequence of changes gives bit-identical plans on every run.
+deterministic=True: serial dual simplex (HiGHS `parallel=off`, `simplex_strategy=1`),
+`random_seed=0`, no time limit; the network stage is deterministic by construction. The
+same sequence of changes gives bit-identical plans on every run. (HiGHS's thread count
+is process-wide and fixed once its scheduler starts, so it is not changed here.)
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ class Session:
         self.check = check
         self.warm = warm
         if deterministic:
-            threads, time_limit = 1, None
+            # serial dual simplex, no time limit: HiGHS's thread count is process-wide (its
+            # scheduler cannot change once started), so determinism is asked of the
+            # algorithm (parallel off, simplex_strategy 1, fixed seed), not of `threads`
+            threads, time_limit = None, None
         self.options = SolverOptions(solver="highs", time_limit=time_limit, threads=threads)
         self.unmet_max: np.ndarray | None = None
         self.stock_min: np.ndarray | None = None
@@ -134,6 +139,9 @@ class Session:
         warm = self.warm and not cold and same
         if not warm:
             self._h = highs.make_highs(lp, self.options)
+            if self.deterministic:
+                for k, val in (("parallel", "off"), ("simplex_strategy", 1), ("random_seed", 0)):
+                    self._h.setOptionValue(k, val)
             self._net = {}
         else:
             self._push_changes(lp)
