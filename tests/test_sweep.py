@@ -154,7 +154,7 @@ def test_sweep_with_scenarios_evaluates_every_plan_on_the_same_futures(tiny_inst
                                     "lead_time_days": 1.5}]}}}, "whole number of days"),
     # depot-south has max_stock 200: a floor of 500 makes the changed instance invalid
     ({"variants": {"x": {"floors": {"set": 500, "nodes": ["depot-south"]}}}},
-     "variant 'x': the changed instance is invalid: nodes.arrow row 2"),
+     "variant 'x': the changed instance is invalid: table nodes row 2"),
     ({"variants": {"../up": {}}}, "names the plan's directory"),
     ({"scenario": {}, "variants": {"x": {}}}, "unknown top-level key(s) scenario"),
     ({}, "no variants"),
