@@ -32,6 +32,7 @@ from .outputs import (
     ORDERS,
     SHADOW_PRICES,
     STOCK,
+    PlanSummary,
     read_output_table,
     start_date_of,
     with_dates,
@@ -59,7 +60,7 @@ class Plan:
     s: np.ndarray
     u: np.ndarray
     r: np.ndarray
-    summary: dict = field(default_factory=dict)
+    summary: PlanSummary = field(default_factory=dict)  # type: ignore[assignment]
     shadow_prices: pa.Table | None = None
     infeasibility: pa.Table | None = None
 

@@ -60,53 +60,71 @@ def _range_text(a, b, start) -> str:
 
 
 # binding limits grouped into day ranges -------------------------------------------
+_RANGES = pa.schema([
+    ("constraint", pa.string()), ("label", pa.string()), ("supplier", pa.string()),
+    ("node", pa.string()), ("origin", pa.string()), ("destination", pa.string()),
+    ("commodity", pa.string()), ("mode", pa.string()), ("first_day", pa.int32()),
+    ("last_day", pa.int32()), ("days", pa.int32()), ("value_min", pa.float64()),
+    ("value_max", pa.float64()), ("limit", pa.float64())])
+
+
+def _codes(col) -> np.ndarray:
+    """Integer code per value (nulls -1): names compared as codes, never as joined strings."""
+    enc = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) \
+        else col.dictionary_encode()
+    return np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False), np.int64)
+
+
 def binding_ranges(shadow: pa.Table | None) -> pa.Table:
     """Shadow prices grouped: one row per limit (constraint kind and where) and run of
-    consecutive days, with the smallest and largest value over the run; largest first."""
-    cols = ["constraint", "label", "supplier", "node", "origin", "destination", "commodity",
-            "mode", "first_day", "last_day", "days", "value_min", "value_max", "limit"]
+    consecutive days, with the smallest and largest value over the run; largest first.
+    Vectorised: sort by (limit, day), break where the limit changes or a day is skipped."""
     if shadow is None or shadow.num_rows == 0:
-        return pa.table({c: pa.array([], pa.int32() if c in ("first_day", "last_day", "days")
-                                     else pa.float64() if c.startswith(("value", "limit"))
-                                     else pa.string()) for c in cols})
-    t = shadow.select([c for c in _ENTITY + ("day", "value", "limit") if c in shadow.column_names])
-    keys = [c for c in _ENTITY if c in t.column_names]
-    d = t.to_pydict()
-    n = t.num_rows
-    key = [tuple(d[c][j] for c in keys) for j in range(n)]
-    day = d.get("day", [None] * n)
-    order = sorted(range(n), key=lambda j: (tuple("" if v is None else str(v) for v in key[j]),
-                                            -1 if day[j] is None else day[j]))
-    groups: list[list[int]] = []
-    for j in order:
-        if groups:
-            last = groups[-1][-1]
-            if (key[last] == key[j] and day[j] is not None and day[last] is not None
-                    and day[j] == day[last] + 1):
-                groups[-1].append(j)
-                continue
-        groups.append([j])
-    rows = []
-    for g in groups:
-        first = dict(zip(keys, key[g[0]]))
-        vals = [d["value"][j] for j in g]
-        kind = first.get("constraint") or ""
-        where = [first.get(c) for c in ("supplier", "node", "origin", "destination")]
-        label = CONSTRAINT_KINDS.get(kind, (kind, ""))[0]
-        place = " -> ".join(printable(w) for w in where[2:] if w) or printable(
-            where[0] or where[1] or "")
-        com = first.get("commodity")
-        label = f"{label} {place}".strip() + (f" {printable(com)}" if com else "")
-        if first.get("mode"):
-            label += f" ({printable(first['mode'])})"
-        rows.append({"constraint": kind, "label": label,
-                     **{c: first.get(c) for c in ("supplier", "node", "origin", "destination",
-                                                  "commodity", "mode")},
-                     "first_day": day[g[0]], "last_day": day[g[-1]], "days": len(g),
-                     "value_min": float(min(vals)), "value_max": float(max(vals)),
-                     "limit": d["limit"][g[0]] if "limit" in d else None})
-    rows.sort(key=lambda r: -r["value_max"])
-    return pa.Table.from_pylist(rows, schema=binding_ranges(None).schema)
+        return _RANGES.empty_table()
+    n = shadow.num_rows
+    keys = [c for c in _ENTITY if c in shadow.column_names]
+    codes = [_codes(shadow.column(c)) for c in keys]
+    day = (np.asarray(pc.fill_null(shadow.column("day"), -1).to_numpy(), np.int64)
+           if "day" in shadow.column_names else np.full(n, -1, np.int64))
+    order = np.lexsort((day, *reversed(codes)))
+    K = np.column_stack([c[order] for c in codes]) if codes else np.zeros((n, 0), np.int64)
+    d = day[order]
+    brk = np.ones(n, dtype=bool)
+    brk[1:] = (K[1:] != K[:-1]).any(axis=1) | (d[1:] != d[:-1] + 1) | (d[1:] < 0)
+    starts = np.flatnonzero(brk)
+    ends = np.append(starts[1:], n) - 1
+    val = shadow.column("value").to_numpy()[order]
+    lim = (shadow.column("limit").to_numpy()[order] if "limit" in shadow.column_names
+           else np.full(n, np.nan))
+    first = shadow.take(pa.array(order[starts]))
+    out = {c: first.column(c) if c in first.column_names else pa.nulls(len(starts), pa.string())
+           for c in ("constraint", "supplier", "node", "origin", "destination", "commodity",
+                     "mode")}
+    out["label"] = pa.array([_label(r) for r in first.select(
+        [c for c in keys]).to_pylist()], pa.string())
+    fd, ld = d[starts], d[ends]
+    out["first_day"] = pa.array(np.where(fd < 0, 0, fd).astype(np.int32), mask=fd < 0)
+    out["last_day"] = pa.array(np.where(ld < 0, 0, ld).astype(np.int32), mask=ld < 0)
+    out["days"] = pa.array((ends - starts + 1).astype(np.int32))
+    out["value_min"] = pa.array(np.minimum.reduceat(val, starts))
+    out["value_max"] = pa.array(np.maximum.reduceat(val, starts))
+    out["limit"] = pa.array(lim[starts])
+    t = pa.table({f.name: out[f.name] for f in _RANGES}, schema=_RANGES)
+    return t.take(pa.array(np.argsort(-out["value_max"].to_numpy(), kind="stable")))
+
+
+def _label(r: dict) -> str:
+    kind = r.get("constraint") or ""
+    label = CONSTRAINT_KINDS.get(kind, (kind, ""))[0]
+    lane = [r.get(c) for c in ("origin", "destination") if r.get(c)]
+    place = " -> ".join(printable(w) for w in lane) or printable(r.get("supplier")
+                                                                 or r.get("node") or "")
+    label = f"{label} {place}".strip()
+    if r.get("commodity"):
+        label += f" {printable(r['commodity'])}"
+    if r.get("mode"):
+        label += f" ({printable(r['mode'])})"
+    return label
 
 
 # the summary printed by `solve` ---------------------------------------------------

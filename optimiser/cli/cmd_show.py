@@ -71,6 +71,10 @@ def run(args) -> int:
         if args.commodity:
             head += f", commodity {args.commodity}"
         print(head)
+        if view == "binding":  # the label says where; the entity columns are for CSV/JSON
+            t = t.drop_columns([c for c in ("constraint", "supplier", "node", "origin",
+                                            "destination", "commodity", "mode")
+                                if c in t.column_names])
         print(format_table(t, args.limit) if t.num_rows else "(none)")
     return EXIT_OK
 
