@@ -1,4 +1,4 @@
-"""The replay of SPEC section 5 vectorised with numpy across scenarios (day loop in Python).
+"""The scenario replay (docs/SCENARIOS.md) vectorised with numpy across scenarios (day loop in Python).
 
 A peer for the numba kernel in benchmarks/bench_evaluate.py: the same model, the same
 counter-based draws (the splitmix64 hash and Acklam's inverse normal written with numpy

@@ -1,4 +1,4 @@
-"""The LP of SPEC section 3 written with the peers: linopy, PuLP and Pyomo.
+"""The LP of docs/MODEL.md written with the peers: linopy, PuLP and Pyomo.
 
 Each builder takes the Instance (its numpy arrays, as any user of the engine's
 data would) and writes the model the way that library is meant to be used:

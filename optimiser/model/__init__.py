@@ -1,4 +1,4 @@
-"""The linear program of SPEC section 3 and its solver backends."""
+"""The linear program of docs/MODEL.md and its solver backends."""
 
 from .build import LP, build_lp, lp_size
 

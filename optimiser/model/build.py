@@ -1,4 +1,4 @@
-"""The LP of SPEC section 3, assembled from the instance's numpy arrays.
+"""The LP of docs/MODEL.md, assembled from the instance's numpy arrays.
 
 One small function per block (variables, balance, readiness, supplier capacity,
 contracts, budget); each returns its rows as COO triplets (row, col, value) and

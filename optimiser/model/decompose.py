@@ -1,7 +1,7 @@
 """Per-commodity decomposition (exact).
 
 Without a budget nothing couples the commodities: every variable and every row of
-SPEC section 3 belongs to exactly one commodity (lanes, supplier-commodity and
+the LP (docs/MODEL.md) belongs to exactly one commodity (lanes, supplier-commodity and
 node-commodity pairs each carry one), so the LP is block-diagonal and its optimum
 is the sum of the blocks' optima. Each block is an Instance restricted to one
 commodity; its solution maps back to the full instance's indices.

@@ -91,7 +91,10 @@ class Network:
         return len(self.tails)
 
 
-def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
+def build_network(inst: Instance, lp: LP,
+                  scale: tuple[int, int] | None = None) -> tuple[Network | None, dict]:
+    """scale: (quantity, cost) scales to use instead of choosing them (a session keeps its
+    scales so LEMON can restart from its last tree; data then rounded if they need more)."""
     if inst.budget is not None:
         return None, {"network": "not a network: the budget couples all procurement"}
     T, I, P = inst.horizon, inst.n_pairs, inst.n_supplier_pairs
@@ -108,6 +111,10 @@ def build_network(inst: Instance, lp: LP) -> tuple[Network | None, dict]:
                             inst.shortfall_penalty, inst.readiness_penalty])
     Q, q_exact = _scale_for(quantities, _SCALES)
     C, c_exact = _scale_for(costs, _COST_SCALES)
+    if scale is not None:
+        q_exact = q_exact and Q <= scale[0] and scale[0] % Q == 0
+        c_exact = c_exact and C <= scale[1] and scale[1] % C == 0
+        Q, C = scale
 
     def qi(a):
         return np.round(np.asarray(a, dtype=np.float64) * Q)
@@ -311,9 +318,11 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
     keep: see solve_lemon (a session's retained network)."""
     import time
 
-    net, info = build_network(inst, lp)
+    net, info = build_network(inst, lp, None if keep is None else keep.get("scale"))
     if net is None:
         return None, info
+    if keep is not None:
+        keep["scale"] = (net.Q, net.C)
     fan_in = int(np.bincount(net.heads[:lp.vars.nx], minlength=net.n_nodes).max(initial=0))
     if fan_in > FAN_IN_LIMIT:
         info["network"] = (f"star-shaped: {fan_in:,} lanes into one node-day (> {FAN_IN_LIMIT:,}); "

@@ -14,9 +14,13 @@ The session keeps one HiGHS model of the whole LP, built with a fixed structure
 (`build_lp(full=True)`: an unmet variable for every (pair, day), a soft-floor row
 and shortfall variable for every (pair, day), a contract row for every supplier
 pair; zero bounds where unused). Every change listed below is then a change of
-bounds, right-hand sides or costs of that model, and HiGHS re-solves from the
-basis of its last solve (dual simplex after bound changes) instead of from scratch.
-The first solve starts from the network simplex's basis when there is no budget.
+bounds, right-hand sides or costs of that model, pushed into the kept model. A
+re-solve first runs HiGHS's dual simplex from the basis of its last solve with a
+small iteration budget (WARM_ITERATIONS, or WARM_FRACTION of the rows); if that
+is not enough (floors made hard, say) and there is no budget, the network simplex
+solves the changed network (LEMON restarting from its kept tree when the arcs are
+the same) and its basis goes to the kept HiGHS model. The first solve starts from
+the network's basis when there is no budget.
 
 Changes that keep the structure (`update`): demand, floor, readiness_hard,
 initial_stock, pipeline, capacity, max_stock, contract_min, contract_max,
@@ -46,6 +50,11 @@ from ..instance import Instance, as_instance
 from .backends import SolverOptions
 from .build import LP, build_lp
 from .status import Status
+
+#: a warm re-solve first gives HiGHS's dual simplex this many iterations (or this fraction
+#: of the rows, if more) from its last basis, then takes the network's basis instead
+WARM_ITERATIONS = 500
+WARM_FRACTION = 0.01
 
 #: Instance fields update() accepts (arrays keep their shapes; budget a number)
 MUTABLE = ("demand", "floor", "readiness_hard", "initial_stock", "pipeline", "capacity",
@@ -145,29 +154,43 @@ class Session:
             self._net = {}
         else:
             self._push_changes(lp)
-        start, info = None, {}
-        if lp.instance.budget is None:
-            # the network simplex (restarted from its last tree when warm) gives the basis:
-            # cheaper than HiGHS's dual simplex from its own last basis after floors change
-            from .network import network_start
+        sol, info, how = None, {}, ""
+        if warm:
+            # first HiGHS's dual simplex from its last basis, with a small iteration budget:
+            # after right-hand-side and bound changes (demand, stock, capacity) it needs few
+            n_rows = lp.A.shape[0]
+            limit = max(WARM_ITERATIONS, int(WARM_FRACTION * n_rows))
+            self._h.setOptionValue("simplex_iteration_limit", limit)
+            sol = highs.run(self._h, lp, self.options, warm=True)
+            self._h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
+            how = "warm (HiGHS from its last basis)"
+            if sol.backend_status == "kIterationLimit":
+                info["warm_highs_iterations"] = sol.info.get("simplex_iterations")
+                sol = None
+        if sol is None:
+            start = None
+            if lp.instance.budget is None:
+                # the network simplex gives an optimal basis directly
+                from .network import network_start
 
-            try:
-                start, info = network_start(lp.instance, lp, keep=self._net if warm else None)
-            except Exception as e:  # the network is only a start
-                info = {"network": f"failed: {type(e).__name__}: {e}"}
-        if start is not None and start.col_status is not None:
-            highs.set_basis(self._h, start.col_status, start.row_status)
-        elif start is not None:
-            import highspy
+                try:
+                    start, net_info = network_start(lp.instance, lp, keep=self._net)
+                    info.update(net_info)
+                except Exception as e:  # the network is only a start
+                    info["network"] = f"failed: {type(e).__name__}: {e}"
+            if start is not None and start.col_status is not None:
+                highs.set_basis(self._h, start.col_status, start.row_status)
+            elif start is not None:
+                import highspy
 
-            hs = highspy.HighsSolution()
-            hs.col_value = start.point
-            hs.value_valid = True
-            self._h.setSolution(hs)
-        sol = highs.run(self._h, lp, self.options, warm=warm or start is not None)
-        how = ("warm" if warm else "cold") + (
-            " (network basis)" if start is not None else " (HiGHS from its last basis)"
-            if warm else "")
+                hs = highspy.HighsSolution()
+                hs.col_value = start.point
+                hs.value_valid = True
+                self._h.setSolution(hs)
+            sol = highs.run(self._h, lp, self.options, warm=warm or start is not None)
+            how = ("warm" if warm else "cold") + (
+                " (network basis)" if start is not None else " (HiGHS from its last basis)"
+                if warm else "")
         self._lp, self._dirty = lp, False
         self.solves += 1
         self.stats = {"warm": warm, "how": how, "seconds": time.perf_counter() - t0,

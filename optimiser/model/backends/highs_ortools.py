@@ -1,6 +1,6 @@
 """HiGHS through OR-Tools' model builder.
 
-Its dual values are wrong on this path (SPEC section 6: they are row activities,
+Its dual values are wrong on this path (measured: they are row activities,
 and no reduced costs come back), so the engine never reports them: duals for a
 plan solved this way are re-derived with highspy when it is installed (the KKT
 check decides), else the plan carries no shadow prices.

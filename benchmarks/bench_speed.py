@@ -1,0 +1,189 @@
+"""The speed goals side by side, in one run (docs/BENCHMARKS.md, "Speed"):
+
+    python benchmarks/bench_speed.py --tiers 10k-few,10k-dec,100k-few,100k-many,100k-dec \
+        --out benchmarks/results/bench-speed
+
+Per tier, measured in this run on the same machine:
+* e2e     `python -m optimiser solve DIR -o PLAN --force --json`, whole process wall time;
+* bare    a whole bare process: Python start, numpy + highspy import, passModel of the
+          joint LP's ready arrays, run (optimiser/benchsuite/solver_alone.py, by path);
+* network the min-cost-flow stage alone, per commodity block: LEMON (pylmcf) vs OR-Tools
+          SimpleMinCostFlow on the identical network, and the optimal costs compared;
+* polish  HiGHS simplex iterations after the network basis (sum over blocks);
+* warm    a Session re-solve after a change (5% more demand on 10% of the (pair, day)
+          cells; then floors made hard) against a cold solve of the changed LP.
+Wall times of whole processes are the best of `--repeat` runs. The machine's load
+average is recorded (other work shares it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _wall(cmd: list[str], repeat: int, env=None) -> tuple[float, str]:
+    best, out = float("inf"), ""
+    for _ in range(repeat):
+        t = time.perf_counter()
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        dt = time.perf_counter() - t
+        if r.returncode not in (0,):
+            raise RuntimeError(f"{cmd} -> {r.returncode}: {r.stderr[-2000:]}")
+        if dt < best:
+            best, out = dt, r.stdout
+    return best, out
+
+
+def network_stage(inst) -> list[dict]:
+    from optimiser.model import network as N
+    from optimiser.model.build import build_lp
+    from optimiser.model.decompose import can_decompose, split_by_commodity
+
+    blocks = [b.instance for b in split_by_commodity(inst)] if can_decompose(inst) else [inst]
+    rows = []
+    for b in blocks:
+        lp = build_lp(b)
+        net, _ = N.build_network(b, lp)
+        rec = {"nodes": net.n_nodes, "arcs": net.n_arcs, "exact": net.exact}
+        for s in ("lemon", "ortools"):
+            t = time.perf_counter()
+            flow, _ = N.solve_network(net, s)
+            rec[s] = time.perf_counter() - t
+            rec[f"{s}_cost"] = N.network_cost(net, flow)
+        rec["same_cost"] = rec["lemon_cost"] == rec["ortools_cost"]
+        rows.append(rec)
+    return rows
+
+
+def warm_vs_cold(inst) -> list[dict]:
+    from optimiser.model.session import Session
+
+    rng = np.random.default_rng(5)
+    s = Session(inst, deterministic=True)
+    t = time.perf_counter()
+    s.solve()
+    first = time.perf_counter() - t
+    out = [{"change": "first solve (cold)", "seconds": first}]
+    changes = [
+        ("demand +5% on 10% of cells",
+         {"demand": inst.demand * (1 + 0.05 * (rng.random(inst.demand.shape) < 0.1))}),
+        ("floors made hard", {"readiness_hard": np.ones(inst.n_pairs, dtype=bool),
+                              "initial_stock": inst.initial_stock + inst.floor.max(axis=1)}),
+    ]
+    for name, ch in changes:
+        s.update(**ch)
+        t = time.perf_counter()
+        warm = s.solve()
+        tw = time.perf_counter() - t
+        stats = dict(s.stats)
+        cold_s = Session(s.instance, deterministic=True)
+        t = time.perf_counter()
+        cold = cold_s.solve()
+        tc = time.perf_counter() - t
+        out.append({"change": name, "warm": tw, "cold": tc, "ratio": tw / tc,
+                    "same_objective": bool(abs(warm.objective - cold.objective)
+                                           <= 1e-9 * max(1.0, abs(cold.objective))),
+                    "network_warm": stats.get("network_warm"),
+                    "iterations": stats.get("simplex_iterations")})
+    return out
+
+
+def run_tier(name: str, work: Path, repeat: int) -> dict:
+    from optimiser.benchsuite.suite import prepare
+    from optimiser.benchsuite.tiers import TIERS
+    from optimiser.instance import load_instance
+
+    tier = TIERS[name]
+    p = prepare(tier, work)
+    paths = p["paths"]
+    py = sys.executable
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    e2e, out = _wall([py, "-m", "optimiser", "solve", paths["arrow"], "-o", paths["plan"],
+                      "--force", "--json"], repeat, env)
+    summary = json.loads(out)
+    recs = Path(work) / name / "alone.jsonl"
+    bare, _ = _wall([py, str(ROOT / "optimiser/benchsuite/solver_alone.py"), paths["npz"],
+                     str(recs)], repeat)
+    alone = [json.loads(line) for line in recs.read_text().splitlines()][-1]
+    inst = load_instance(paths["arrow"])
+    blocks = summary.get("solver", {}).get("blocks") or [summary.get("solver", {})]
+    rec = {"tier": name, "size": p["size"], "e2e": e2e, "bare_process": bare,
+           "bare_run": alone["seconds"], "ratio_e2e_bare": e2e / bare,
+           "objective": summary.get("objective"), "bare_objective": alone["objective"],
+           "same_objective": abs(summary.get("objective", 0) - alone["objective"])
+           <= 1e-6 * max(1.0, abs(alone["objective"])),
+           "polish_iterations": sum(int(b.get("simplex_iterations") or 0) for b in blocks),
+           "how": summary.get("solver", {}).get("how"),
+           "check": summary.get("check", {}).get("ok"),
+           "kkt": (summary.get("duals") or {}).get("kkt", {}).get("ok") if summary.get("duals") else None}
+    if inst.budget is None:
+        rec["network"] = network_stage(inst)
+        rec["warm"] = warm_vs_cold(inst)
+    return rec
+
+
+def render(results: list[dict], load: str, cmd: str) -> str:
+    lines = ["# Speed: network simplex, basis hand-over, warm re-solves", "",
+             f"Command: `{cmd}`  ", f"Load average at start: {load}", "",
+             "| tier | variables | e2e `optimiser solve` | bare HiGHS process | ratio | "
+             "polish iterations | same objective | check / KKT |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]
+    for r in results:
+        lines.append(f"| {r['tier']} | {r['size']['variables']:,} | {r['e2e']:.2f} s | "
+                     f"{r['bare_process']:.2f} s (run {r['bare_run']:.2f} s) | "
+                     f"{r['ratio_e2e_bare']:.2f} | {r['polish_iterations']} | "
+                     f"{r['same_objective']} | {r['check']} / {r['kkt']} |")
+    lines += ["", "Network stage alone (per commodity block, same network):", "",
+              "| tier | block | nodes | arcs | exact | LEMON | OR-Tools | OR-Tools / LEMON | same cost |",
+              "|---|---:|---:|---:|---|---:|---:|---:|---|"]
+    for r in results:
+        for k, b in enumerate(r.get("network", [])):
+            lines.append(f"| {r['tier']} | {k} | {b['nodes']:,} | {b['arcs']:,} | {b['exact']} | "
+                         f"{b['lemon']:.3f} s | {b['ortools']:.3f} s | "
+                         f"{b['ortools'] / max(b['lemon'], 1e-9):.1f}x | {b['same_cost']} |")
+    lines += ["", "Warm re-solve (Session, deterministic) vs a cold Session solve of the changed LP:",
+              "", "| tier | change | warm | cold | warm / cold | same objective | LEMON warm start |",
+              "|---|---|---:|---:|---:|---|---|"]
+    for r in results:
+        for w in r.get("warm", [])[1:]:
+            lines.append(f"| {r['tier']} | {w['change']} | {w['warm']:.3f} s | {w['cold']:.3f} s | "
+                         f"{w['ratio']:.2f} | {w['same_objective']} | {w['network_warm']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tiers", default="10k-few,10k-dec,100k-few,100k-many,100k-dec")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/bench-speed"))
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:
+        for name in args.tiers.split(","):
+            print(f"[bench-speed] {name}", file=sys.stderr, flush=True)
+            results.append(run_tier(name, Path(work), args.repeat))
+    cmd = "python benchmarks/bench_speed.py " + " ".join(sys.argv[1:])
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(
+        {"load": load, "command": cmd, "results": results}, indent=1, default=str))
+    out.with_suffix(".md").write_text(render(results, load, cmd))
+    print(render(results, load, cmd))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
