@@ -91,6 +91,9 @@ def run(args) -> int:
     if getattr(args, "threads", None) is not None and args.threads < 1:
         raise UsageError("--threads must be >= 1")
     params = params_from_cli(args)
+    from .._atomic import check_output
+
+    protect = (args.instance,)
     inst = load_instance(args.instance)
     for w in inst.warnings:
         log(f"warning: {w}")
@@ -104,6 +107,7 @@ def run(args) -> int:
     from ..reliability.targets import Targets
 
     Targets(**{k: v for k, v in kwargs.items() if k != "params"})  # refuse before any work
+    check_output(args.output, args.force, protect)
     old = _numba_threads(getattr(args, "threads", None))
     try:
         with distributed.client_from_args(args) as client:
@@ -114,14 +118,9 @@ def run(args) -> int:
         if old is not None:
             import numba
             numba.set_num_threads(old)
-    t = time.perf_counter()
-    fmt = getattr(args, "format", None)
-    if fmt:
-        plan.write(args.output, force=args.force, fmt=fmt)
-    else:
-        plan.write(args.output, force=args.force)
-    plan.summary["timings"]["write"] = time.perf_counter() - t
-    plan.summary["timings"]["wall"] = time.perf_counter() - t0
+    from .cmd_solve import write_plan
+
+    write_plan(plan, args.output, args.force, protect, t0, getattr(args, "format", "arrow"))
     if args.json:
         emit_json(plan.summary)
     else:
@@ -146,10 +145,10 @@ def _numba_threads(threads):
 
 
 def format_reliability(plan) -> str:
-    from .cmd_solve import format_summary
+    from ..planview import format_plan_summary
 
     s = plan.summary
-    lines = [format_summary(plan)]
+    lines = [format_plan_summary(plan)]
     rel = s.get("reliability")
     if not rel:
         return lines[0]

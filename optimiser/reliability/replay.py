@@ -118,6 +118,18 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
     return start, br, bs, pr, ps
 
 
+def certify_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
+                  stop: int, ev: Events) -> tuple:
+    """(start, breach_ready [n, Ir], short_service [n, Is]) of the plan as it is: the
+    kernel's own per-pair indicators (breach: below floor - 1e-6 max(1, floor) on some
+    day; short: consumption short of its target beyond the plan's rationing by more than
+    1e-6 max(1, demand) on some day), no stock recorded."""
+    from ..scenarios.evaluate import pair_indicators
+
+    breach, short = pair_indicators(arrays, params, seed, start, stop - start)
+    return start, breach[:, ev.ready], short[:, ev.service]
+
+
 def pass2_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
                 stop: int, ev: Events, cover_ready: np.ndarray,
                 cover_service: np.ndarray, shift: np.ndarray | None = None) -> tuple:
@@ -146,9 +158,9 @@ class Runner:
         self.scenarios = 0
         self.seconds = 0.0
 
-    def ranges(self, start: int, count: int):
-        return [(a, min(a + self.chunk, start + count)) for a in range(start, start + count,
-                                                                         self.chunk)]
+    def ranges(self, start: int, count: int, scale: int = 1):
+        step = self.chunk * scale
+        return [(a, min(a + step, start + count)) for a in range(start, start + count, step)]
 
     def _map(self, fn, items):
         if self.map_fn is None:
@@ -170,6 +182,16 @@ class Runner:
         pr = np.concatenate([p[3] for p in parts]) if w_ready is not None else None
         ps = np.concatenate([p[4] for p in parts]) if w_service is not None else None
         return br, bs, pr, ps
+
+    def certify(self, arrays, params, seed, start, count, ev):
+        import time
+
+        t = time.perf_counter()
+        items = [(arrays, params, seed, a, b, ev) for a, b in self.ranges(start, count, 4)]
+        parts = sorted(self._map(certify_chunk, items), key=lambda p: p[0])
+        self.scenarios += count
+        self.seconds += time.perf_counter() - t
+        return np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
 
     def pass2(self, arrays, params, seed, start, count, ev, cover_ready, cover_service,
               shift=None):
