@@ -9,12 +9,12 @@ import time
 from .common import Progress, emit_json, log
 
 HELP = """\
-Replay PLAN (a plan directory for INSTANCE) against N sampled futures (SPEC section 5)
+Replay PLAN (a plan directory for INSTANCE) against N sampled futures (docs/SCENARIOS.md)
 and write EVAL/: scenarios.arrow (one row of KPIs per scenario), fan.arrow (p5/p50/p95
 of end-of-day stock per node, commodity and day) and summary.json (mean, sd, p5, p50,
 p95 of every KPI, unmet CVaR95, P(any shortfall), P(any floor breach)).
 
-Scenario parameters: --params FILE (TOML or JSON, names of SPEC section 5) and/or one
+Scenario parameters: --params FILE (TOML or JSON, names in docs/SCENARIOS.md) and/or one
 flag per parameter (--demand-sigma 0.3 ...); flags override the file. Results depend
 only on the seed, the parameters and N: never on --chunk-size or --threads.
 docs/SCENARIOS.md describes the model and every choice the spec leaves open.
