@@ -16,7 +16,7 @@ from ..errors import InvalidInstanceError, InvalidPlanError, OptimiserError, Usa
 from .common import EXIT_INTERNAL, EXIT_USAGE, emit_json, log
 
 COMMANDS = ("validate", "info", "generate", "import_csv", "solve", "check", "evaluate",
-            "sweep", "report", "bench", "show")
+            "sweep", "report", "bench", "show", "simulate")
 
 EPILOG = """\
 exit status: 0 success (optimal, or feasible at a limit); 1 internal error;

@@ -15,7 +15,7 @@ and write EVAL/: scenarios.arrow (one row of KPIs per scenario), fan.arrow (p5/p
 of end-of-day stock per node, commodity and day) and summary.json (mean, sd, p5, p50,
 p95 of every KPI, unmet CVaR95, P(any shortfall), P(any floor breach)).
 
-Scenario parameters: --params FILE (TOML or JSON, the names below) and/or one
+Scenario parameters: --params FILE (TOML or JSON, names in docs/SCENARIOS.md) and/or one
 flag per parameter (--demand-sigma 0.3 ...); flags override the file. Results depend
 only on the seed, the parameters and N: never on --chunk-size or --threads.
 docs/SCENARIOS.md describes the model and every modelling choice made.

@@ -164,8 +164,17 @@ def _replay(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
         a.demand, a.unmet_plan, a.pipeline, a.floor,
         a.init, a.hold, a.short_pen, a.ready_pen, a.pair_node, a.pair_has_demand,
         np.int64(a.max_lead), a.pair_com, np.int64(a.n_com),
-        kpi, kpi_c, blocks, record, flags, pair_flags)
+        kpi, kpi_c, blocks, record, flags, pair_flags,
+        np.int64(0), np.int64(a.T), False, _NO_Q2, _NO_Q2, _NO_Q2, _NO_Q3,
+        False, _NO_Q2, _NO_I2, False, _NO_I1, np.int64(0))
     return kpi, kpi_c, (flags if pair_flags else None)
+
+
+# placeholders for the closed-loop arguments of replay_kernel (unused by evaluate)
+_NO_Q2 = np.zeros((1, LANES))
+_NO_Q3 = np.zeros((1, 1, LANES))
+_NO_I2 = np.zeros((1, 1), dtype=np.int64)
+_NO_I1 = np.zeros(1, dtype=np.int64)
 
 
 def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
@@ -286,7 +295,7 @@ def evaluate(instance, plan, scenarios: int = 1000, seed: int = 0,
              chunk_size: int | None = None, threads: int | None = None,
              params: ScenarioParams | dict | None = None, fan: bool = True,
              progress: Callable[[int], None] | None = None, **kwargs) -> Evaluation:
-    """Replay `plan` against `scenarios` sampled futures (SPEC section 5).
+    """Replay `plan` against `scenarios` sampled futures (docs/SCENARIOS.md).
 
     instance / plan: objects or paths. Scenario parameters by keyword (demand_sigma=0.3,
     ...) or as `params` (a ScenarioParams or a dict); keywords override `params`.
@@ -337,7 +346,7 @@ def _check_int(name: str, v, lo: int) -> int:
 
 @dataclass(eq=False)
 class Evaluation:
-    """The outcome of an evaluation: Arrow tables and a summary dict (SPEC section 7)."""
+    """The outcome of an evaluation: Arrow tables and a summary dict (docs/SCENARIOS.md)."""
 
     summary: dict
     scenarios: object  # pa.Table

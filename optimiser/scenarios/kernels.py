@@ -1,4 +1,4 @@
-"""Numba kernels of scenario evaluation (SPEC section 5). Arrays and scalars in,
+"""Numba kernels of scenario evaluation (docs/SCENARIOS.md). Arrays and scalars in,
 arrays out; validation and bookkeeping live in the Python wrappers.
 
 `replay_kernel` replays scenarios start..start+n-1 in blocks of LANES (32) scenarios,
@@ -73,7 +73,9 @@ W_UU = 13 * LANES
 W_EV = 14 * LANES
 W_DK = 15 * LANES
 W_SCALE = 16 * LANES
-N_W = 17
+W_UP = 17 * LANES  # the plan's unmet of (pair, day), per scenario
+W_GT = 18 * LANES  # a node dispatch group's planned total, per scenario
+N_W = 19
 
 # columns of the KPI array, in order (scenarios.arrow adds `scenario` in front)
 KPI_NAMES = ("demand", "unmet", "fill_rate", "shortfall_days", "below_floor",
@@ -115,6 +117,17 @@ def group_sums(values, starts):
     return out
 
 
+@jit
+def group_sums_lanes(values, starts):
+    """group_sums of each column of values [E, LANES] -> [G, LANES] (same order of adds)."""
+    out = np.zeros((starts.shape[0] - 1, values.shape[1]))
+    for g in range(out.shape[0]):
+        for e in range(starts[g], starts[g + 1]):
+            for k in range(values.shape[1]):
+                out[g, k] += values[e, k]
+    return out
+
+
 @pjit
 def replay_kernel(start, n, seed,
                   sigma, phi, surge_p, surge_m, surge_d, outage_p, outage_d,
@@ -127,7 +140,9 @@ def replay_kernel(start, n, seed,
                   demand, unmet_plan, pipeline, floor,  # [T, I]
                   init, hold, short_pen, ready_pen, pair_node, pair_has_demand,
                   max_lead, pair_com, n_com,
-                  kpi_out, kpi_c_out, stock_out, record, flags_out, flags):
+                  kpi_out, kpi_c_out, stock_out, record, flags_out, flags,
+                  t_lo, t_hi, per_lane, sup_qk, grp_totk, node_qk, unmet_k,
+                  keep, st_f, st_i, track, lane_sp, n_sp):
     """Replay scenarios start..start+n-1. kpi_out [n, N_KPI], kpi_c_out [n, n_com, N_CKPI]
     (per commodity; pair_com [I] is each pair's commodity); if flags, flags_out [n, I] uint8
     gets FLAG_BREACH | FLAG_SHORT per pair; if record, end-of-day stock
@@ -140,6 +155,19 @@ def replay_kernel(start, n, seed,
     scenarios, so the plan's data is read once per block and the loops vectorise. Each
     scenario still does exactly its own operations in the reference order: a skipped
     dispatch (outage, loss, scaled to zero) becomes an added +0.0, which changes no bit.
+
+    Closed loop (optimiser/simulate): only days t_lo..t_hi-1 are replayed; with `keep` the
+    whole state of block b (stock, arrival ring, AR(1) state, surge multipliers, every
+    accumulator; surge and outage counters; per-pair flags) is read from st_f[b] / st_i[b]
+    at the start (unless t_lo == 0) and written back at the end (layout: state_sizes).
+    KPIs are written only when t_hi == T. With `per_lane` the plan differs per scenario:
+    quantities come from sup_qk [Es, n'], grp_totk [G, n'], node_qk [En, n'] and unmet_k
+    [T, I, n'] (column 32b + k: scenario start + 32b + k; n' >= 32 * blocks; entries are the
+    union of the plans; a plan without one adds +0.0)
+    instead of sup_q, grp_total, node_q and unmet_plan. With `track` the state also holds
+    every supplier pair's dispatched units (lane_sp [L]: supplier pair of a lane, -1 from a
+    node) and the shipments in transit by planned arrival day and outcome (on time, 1..D
+    days late, lost; D = delay_max), which is what a replanner is told about.
     """
     K = LANES
     I = init.shape[0]
@@ -152,8 +180,13 @@ def replay_kernel(start, n, seed,
     sq = math.sqrt(1.0 - phi * phi)
     half_var = 0.5 * sigma * sigma
     n_blocks = (n + K - 1) // K
+    C = n_com
+    D = delay_max
+    Rp = max_lead + D + 2  # tracking ring: planned arrival days t-D-1 .. t+max_lead
+    NP = (D + 2) * Rp * I * K if track else 0
     for blk in numba.prange(n_blocks):
         j0 = blk * K
+        bk = j0  # column of scenario k of this block in the per-lane plan arrays: bk + k
         nk = min(K, n - j0)
         keys = np.empty(K, dtype=np.uint64)
         for k in range(K):  # lanes past nk replay scenarios nobody asked for, unused
@@ -172,19 +205,25 @@ def replay_kernel(start, n, seed,
         w = np.zeros(N_W * K)
         for k in range(K):
             w[W_MIN_RATIO + k] = np.inf
-        C = n_com
         wc = np.zeros(N_CW * C * K)
         for c in range(C):
             for k in range(K):
                 wc[(CW_MIN_RATIO * C + c) * K + k] = np.inf
-        any_floor_c = np.zeros(C, dtype=np.bool_)
-        pf = np.zeros(I * K if flags else K, dtype=np.uint8)
+        pf = np.zeros(I * K if flags else K, dtype=np.int64)
+        disp = np.zeros(n_sp * K if track else 0)
+        pend = np.zeros(NP)
+        if keep and t_lo > 0:
+            _state_io(st_f[blk], st_i[blk], True, stock, ring, z, node_mult, w, wc, disp, pend,
+                      surge_left, outage_left, pf)
         off = np.empty(K, dtype=np.int64)
         eb = np.empty(2 * K, dtype=np.int64)
         ebf = eb.view(np.float64)
-        any_floor = False
-        slot0 = 0
-        for t in range(T):
+        slot0 = t_lo % R
+        for t in range(t_lo, t_hi):
+            if track:  # the planned day t + max_lead reuses the slot of day t - D - 2
+                ps = ((t + max_lead) % Rp) * (D + 2) * I * K
+                for e in range(ps, ps + (D + 2) * I * K):
+                    pend[e] = 0.0
             # 0. outages and surges start on the day drawn and last *_days days
             if outage_on:
                 for s in range(n_suppliers):
@@ -202,20 +241,29 @@ def replay_kernel(start, n, seed,
             # 1. supplier dispatches (nothing while in outage: +0.0 paid and shipped)
             for e in range(sup_ptr[t], sup_ptr[t + 1]):
                 lane = sup_lane[e]
-                q = sup_q[e]
                 unit = lane_unit[lane]
+                if per_lane:
+                    for k in range(K):
+                        w[W_QK + k] = sup_qk[e, bk + k]
+                else:
+                    q = sup_q[e]
+                    for k in range(K):
+                        w[W_QK + k] = q
                 if outage_on:
                     sb = lane_supplier[lane] * K
                     for k in range(K):
-                        w[W_QK + k] = 0.0 if outage_left[sb + k] > 0 else q
-                else:
-                    for k in range(K):
-                        w[W_QK + k] = q
+                        w[W_QK + k] = 0.0 if outage_left[sb + k] > 0 else w[W_QK + k]
                 for k in range(K):
                     w[W_C_SHIP + k] += w[W_QK + k] * unit
                 _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lane_lead[lane],
                             lane_dest[lane], T, ship_on, delay_on, loss_p, delay_p,
                             delay_max, off)
+                if track:
+                    db = lane_sp[lane] * K
+                    for k in range(K):
+                        disp[db + k] += w[W_QK + k]
+                    _track_block(pend, Rp, D, I, keys, lane, t, w, W_QK, lane_lead[lane],
+                                 lane_dest[lane], T, ship_on, delay_on, loss_p, delay_p)
             # 2. arrivals (pipeline included), 3. consumption, 4. node dispatches,
             # 5. end of day -- one pass over the pairs: a pair's node dispatches depend on
             # its own stock only and land on later days (lead >= 1), so doing steps 3-5
@@ -227,7 +275,13 @@ def replay_kernel(start, n, seed,
                 sb = i * K
                 p_in = pipeline[t, i]
                 d_plan = demand[t, i]
-                u_plan = unmet_plan[t, i]
+                if per_lane:
+                    for k in range(K):
+                        w[W_UP + k] = unmet_k[t, i, bk + k]
+                else:
+                    u_plan = unmet_plan[t, i]
+                    for k in range(K):
+                        w[W_UP + k] = u_plan
                 tol = COUNT_TOL * max(1.0, d_plan)
                 spen = short_pen[i]
                 noisy = demand_on and pair_has_demand[i]
@@ -269,7 +323,7 @@ def replay_kernel(start, n, seed,
                     st = stock[sb + k] + (ring[rb + k] + p_in)
                     ring[rb + k] = 0.0
                     d = w[W_DK + k]
-                    target = d - u_plan
+                    target = d - w[W_UP + k]
                     target = 0.0 if target < 0.0 else target
                     met = st if st < target else target
                     unmet = d - met
@@ -287,23 +341,38 @@ def replay_kernel(start, n, seed,
                         pf[sb + k] |= FLAG_SHORT if w[W_EV + k] > tol else 0
                 # 4. node dispatches out of pair i, scaled by min(1, stock / planned total)
                 if g < g_end and grp_pair[g] == i:
-                    total = grp_total[g]
+                    if per_lane:
+                        for k in range(K):
+                            w[W_GT + k] = grp_totk[g, bk + k]
+                    else:
+                        total = grp_total[g]
+                        for k in range(K):
+                            w[W_GT + k] = total
                     for k in range(K):
                         st = stock[sb + k]
+                        total = w[W_GT + k]
                         full = total <= st
                         w[W_SCALE + k] = 1.0 if full else st / total
                         stock[sb + k] = st - total if full else 0.0
                     for e in range(grp_start[g], grp_start[g + 1]):
                         lane = node_lane[e]
-                        q = node_q[e]
                         unit = lane_unit[lane]
+                        if per_lane:
+                            for k in range(K):
+                                w[W_QK + k] = node_qk[e, bk + k] * w[W_SCALE + k]
+                        else:
+                            q = node_q[e]
+                            for k in range(K):
+                                w[W_QK + k] = q * w[W_SCALE + k]
                         for k in range(K):
-                            qq = q * w[W_SCALE + k]
-                            w[W_QK + k] = qq
-                            w[W_C_SHIP + k] += qq * unit
+                            w[W_C_SHIP + k] += w[W_QK + k] * unit
                         _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lane_lead[lane],
                                     lane_dest[lane], T, ship_on, delay_on, loss_p, delay_p,
                                     delay_max, off)
+                        if track:
+                            _track_block(pend, Rp, D, I, keys, lane, t, w, W_QK,
+                                         lane_lead[lane], lane_dest[lane], T, ship_on,
+                                         delay_on, loss_p, delay_p)
                     g += 1
                 # 5. end of day: holding, floor
                 h = hold[i]
@@ -311,8 +380,6 @@ def replay_kernel(start, n, seed,
                     w[W_C_HOLD + k] += h * stock[sb + k]
                 f = floor[t, i]
                 if f > 0.0:
-                    any_floor = True
-                    any_floor_c[cb] = True
                     rp = ready_pen[i]
                     ftol = COUNT_TOL * max(1.0, f)
                     om = (CW_MIN_RATIO * C + cb) * K
@@ -363,6 +430,18 @@ def replay_kernel(start, n, seed,
             slot0 += 1
             if slot0 == R:
                 slot0 = 0
+        if keep:
+            _state_io(st_f[blk], st_i[blk], False, stock, ring, z, node_mult, w, wc, disp, pend,
+                      surge_left, outage_left, pf)
+        if t_hi < T:
+            continue
+        any_floor = False
+        any_floor_c = np.zeros(C, dtype=np.bool_)
+        for t in range(T):
+            for i in range(I):
+                if floor[t, i] > 0.0:
+                    any_floor = True
+                    any_floor_c[pair_com[i]] = True
         for k in range(nk):
             j = j0 + k
             dem = w[W_TOT_DEMAND + k]
@@ -390,6 +469,61 @@ def replay_kernel(start, n, seed,
             if flags:
                 for i in range(I):
                     flags_out[j, i] = pf[i * K + k]
+
+
+def state_sizes(I, R, n_nodes, n_suppliers, n_com, n_sp, NP):
+    """(float, int) lengths of one block's carried state (each times LANES where it says):
+    float: stock I, ring R*I, z I, node_mult n_nodes, w N_W, wc N_CW*n_com, disp n_sp (all
+    x LANES), then the tracking ring NP; int: surge_left n_nodes, outage_left n_suppliers,
+    pair flags I (x LANES)."""
+    K = LANES
+    nf = (I + R * I + I + n_nodes + N_W + N_CW * n_com + n_sp) * K + NP
+    ni = (n_nodes + n_suppliers + I) * K
+    return nf, ni
+
+
+@jit
+def _state_io(sf, si, load, stock, ring, z, node_mult, w, wc, disp, pend, surge_left,
+              outage_left, pf):
+    """Copy a block's state from (load) or to the flat rows sf (float64) / si (int64)."""
+    o = 0
+    for a in (stock, ring, z, node_mult, w, wc, disp, pend):
+        m = a.shape[0]
+        if load:
+            a[:] = sf[o:o + m]
+        else:
+            sf[o:o + m] = a
+        o += m
+    o = 0
+    for b in (surge_left, outage_left, pf):
+        m = b.shape[0]
+        if load:
+            b[:] = si[o:o + m]
+        else:
+            si[o:o + m] = b
+        o += m
+
+
+@jit(inline="always")
+def _track_block(pend, Rp, D, I, keys, lane, t, w, W_QK, lead, dest, T, ship_on, delay_on,
+                 loss_p, delay_p):
+    """Record w[W_QK + k] units dispatched on `lane` on day t by planned arrival day and
+    outcome (0 on time, 1..D days late, D + 1 lost), the same draws as _ship_block."""
+    K = LANES
+    a = t + lead
+    if a >= T:  # planned past the horizon: nothing a replan could use
+        return
+    base = (a % Rp) * (D + 2)
+    for k in range(K):
+        o = 0
+        if ship_on:
+            b = draw_bits(keys[k], STREAM_SHIP, lane, t)
+            if hi_uniform(b) < loss_p:
+                o = D + 1
+            elif delay_on and lo_uniform(b) < delay_p:
+                dl = 1 + int(bits_to_uniform(draw_bits(keys[k], STREAM_DELAY, lane, t)) * D)
+                o = D if dl > D else dl
+        pend[((base + o) * I + dest) * K + k] += w[W_QK + k]
 
 
 @jit(inline="always")

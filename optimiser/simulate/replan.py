@@ -1,0 +1,134 @@
+"""One replan: the LP of the remaining horizon (or window) built from what is known on
+day t, solved with a fixed deterministic configuration, relaxed when infeasible.
+
+The replan's instance is the original one sliced to days t..E-1 (E = min(T, t + W)) and
+adjusted (docs/SIMULATE.md): realised stock as initial stock, expected in-transit
+shipments added to the pipeline, surge-multiplied demand and zero supplier capacity for
+what remains of a surge or outage under way, contracts and budget reduced by what
+suppliers already dispatched, the planning floors, and with a short window the end-of-
+window stock target. Lanes whose lead time does not fit in the window get no variables
+(the LP's own rule for lanes that cannot deliver inside its horizon).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..instance import Instance
+from ..model.backends import SolverOptions, get_backend
+from ..model.build import LP, build_lp
+from ..model.status import Status
+
+# the fixed, deterministic configuration of every replan: one thread, dual simplex, no
+# time limit, no presolve-dependent randomness beyond HiGHS's own fixed seed
+OPTIONS = SolverOptions(solver="highs", threads=1, method="simplex")
+ZERO = 1e-9
+
+
+@dataclass
+class ReplanResult:
+    x: np.ndarray  # [L, E - t]
+    u: np.ndarray  # [I, E - t]
+    status: str
+    relaxed: bool
+    seconds: float
+
+
+def window_instance(inst: Instance, t: int, E: int, known, j: int, floors: np.ndarray,
+                    params, end_target: np.ndarray | None) -> Instance:
+    """The replan instance of scenario j (row j of `known`) over days t..E-1."""
+    T = inst.horizon
+    Tw = E - t
+    cap = inst.capacity[:, t:E].copy()
+    out_left = known.outage_left[j]
+    for s in np.flatnonzero(out_left > 0):
+        cap[inst.sp_supplier == s, :min(int(out_left[s]), Tw)] = 0.0
+    dem = inst.demand[:, t:E].copy()
+    if params.surges:
+        sl = known.surge_left[j]
+        for nd in np.flatnonzero(sl > 0):
+            dem[inst.nc_node == nd, :min(int(sl[nd]), Tw)] *= params.surge_multiplier
+    pipe = inst.pipeline[:, t:E] + known.expected[j][:, t:E]
+    used = known.dispatched[j]
+    cmax = np.maximum(inst.contract_max - used, 0.0)
+    cmin = np.maximum(inst.contract_min - used, 0.0) if E == T else \
+        np.zeros_like(inst.contract_min)
+    budget = None if inst.budget is None else \
+        max(0.0, float(inst.budget) - float(np.dot(inst.unit_price, used)))
+    fl = floors[:, t:E].copy()
+    if end_target is not None and E < T:
+        soft = ~inst.readiness_hard
+        fl[soft, -1] = np.maximum(fl[soft, -1], end_target[soft])
+    return dataclasses.replace(
+        inst, horizon=Tw, capacity=cap, demand=dem, pipeline=pipe, floor=fl,
+        initial_stock=np.maximum(known.stock[j], 0.0), contract_min=cmin, contract_max=cmax,
+        budget=budget)
+
+
+def solve_window(winst: Instance) -> ReplanResult:
+    t0 = time.perf_counter()
+    lp = build_lp(winst)
+    backend = get_backend(OPTIONS.solver)
+    sol = backend.solve(lp, OPTIONS)
+    relaxed = False
+    if sol.status == Status.INFEASIBLE:
+        elp, n0 = elastic_lp(lp)
+        sol = backend.solve(elp, OPTIONS)
+        relaxed = True
+        values = None if sol.values is None else sol.values[:n0]
+    else:
+        values = sol.values
+    I, Tw, L = winst.n_pairs, winst.horizon, winst.n_lanes
+    x = np.zeros((L, Tw))
+    u = np.zeros((I, Tw))
+    if values is not None:
+        v = lp.vars
+        xv = values[:v.nx]
+        xv = np.where(xv > ZERO * np.maximum(1.0, np.abs(xv)), xv, 0.0)
+        x[v.x_lane, v.x_day] = np.minimum(xv, v.ub[:v.nx])
+        u.ravel()[v.u_flat] = np.clip(values[v.u_start:v.r_start], 0.0,
+                                      winst.demand.ravel()[v.u_flat])
+        u[u < ZERO] = 0.0
+    return ReplanResult(x=x, u=u, status=sol.status.value, relaxed=relaxed,
+                        seconds=time.perf_counter() - t0)
+
+
+def elastic_lp(lp: LP) -> tuple[LP, int]:
+    """The LP with every hard requirement that realised stock can make impossible (hard
+    floors, storage limits, contract minimums) allowed to give way at a price above every
+    other cost coefficient (10 x the largest, at least 1e7), the costs of the LP kept."""
+    v = lp.vars
+    ss = slice(v.s_start, v.u_start)
+    hard = np.flatnonzero(v.lb[ss] > 0)
+    store = np.flatnonzero(np.isfinite(v.ub[ss]))
+    csl = lp.blocks["contract"]
+    cmin = np.flatnonzero(lp.row_lo[csl] > 0)
+    n0, m0 = v.n, lp.A.shape[0]
+    nf, ns_, nc = len(hard), len(store), len(cmin)
+    ne = nf + ns_ + nc
+    big = max(1e7, 10.0 * float(np.max(np.abs(v.cost), initial=0.0)))
+    e_f = n0 + np.arange(nf)
+    e_s = n0 + nf + np.arange(ns_)
+    e_c = n0 + nf + ns_ + np.arange(nc)
+    rows = np.concatenate([np.arange(nf), np.arange(nf), nf + np.arange(ns_), nf + np.arange(ns_)])
+    cols = np.concatenate([v.s_start + hard, e_f, v.s_start + store, e_s])
+    vals = np.concatenate([np.ones(nf), np.ones(nf), np.ones(ns_), -np.ones(ns_)])
+    extra = sp.csr_matrix((vals, (rows, cols)), shape=(nf + ns_, n0 + ne))
+    base = sp.hstack([lp.A, sp.csr_matrix((np.ones(nc), (csl.start + cmin, e_c - n0)),
+                                          shape=(m0, ne))], format="csr")
+    A = sp.vstack([base, extra], format="csr")
+    lb = np.concatenate([v.lb, np.zeros(ne)])
+    ub = np.concatenate([v.ub, np.full(ne, np.inf)])
+    lb[v.s_start + hard] = 0.0
+    ub[v.s_start + store] = np.inf
+    cost = np.concatenate([v.cost, np.full(ne, big)])
+    row_lo = np.concatenate([lp.row_lo, v.lb[ss][hard], np.full(ns_, -np.inf)])
+    row_hi = np.concatenate([lp.row_hi, np.full(nf, np.inf), v.ub[ss][store]])
+    ev = dataclasses.replace(v, n=n0 + ne, lb=lb, ub=ub, cost=cost)
+    return LP(instance=lp.instance, vars=ev, A=A, row_lo=row_lo, row_hi=row_hi, blocks={},
+              block_meta={}), n0
