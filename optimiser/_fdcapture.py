@@ -1,4 +1,4 @@
-"""Keep native libraries' chatter off stdout (SPEC section 6: the HiGHS banner).
+"""Keep native libraries' chatter off stdout (the HiGHS banner, docs/MODEL.md).
 
 Python-level redirection does not catch C++ writes to file descriptor 1, so the
 descriptor itself is pointed at stderr while native code runs. The redirection is
@@ -55,3 +55,29 @@ def _flush_c_stdio() -> None:
         ctypes.CDLL(None).fflush(None)
     except (OSError, AttributeError):
         pass
+
+
+@contextlib.contextmanager
+def native_silenced() -> Iterator[None]:
+    """Discard what native code writes to fd 1 for a moment (the HiGHS constructor's
+    banner, which names a notices file the user does not have). Held under the same lock as
+    `stdout_to_stderr`, so it nests with it: whatever fd 1 points at (stdout, or stderr
+    inside a redirection) is restored on exit. Keep the body short: Python writes to
+    stdout from other threads during it would be lost too."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # pytest capture, notebooks
+        yield
+        return
+    with _lock:
+        sys.stdout.flush()
+        saved = os.dup(fd)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+        try:
+            yield
+        finally:
+            _flush_c_stdio()
+            os.dup2(saved, fd)
+            os.close(saved)

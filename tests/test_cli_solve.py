@@ -34,6 +34,8 @@ def test_solve_json_stdout_is_one_document(tmp_path, instance):
     for k in ("status", "objective", "breakdown", "solver", "timings", "size"):
         assert k in doc
     assert "Running HiGHS" not in p.stdout
+    # nor on stderr: the banner names a notices file the user does not have
+    assert "Running HiGHS" not in p.stderr and "THIRD_PARTY_NOTICES" not in p.stderr
     on_disk = json.loads((tmp_path / "plan" / "summary.json").read_text())
     assert on_disk["objective"] == doc["objective"]
     for f in ("flows.arrow", "stock.arrow", "shadow_prices.arrow", "summary.json"):

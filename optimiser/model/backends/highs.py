@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ..._fdcapture import stdout_to_stderr
+from ..._fdcapture import native_silenced, stdout_to_stderr
 from ..status import map_status
 from . import RawSolution
 
@@ -42,7 +42,9 @@ def chosen_method(lp, options) -> str:
 def make_highs(lp, options):
     import highspy
 
-    with stdout_to_stderr():  # the constructor prints a banner on fd 1
+    # the constructor prints a banner on fd 1 (pointing at a notices file the user does not
+    # have): discarded unless the solver log was asked for, then it goes to stderr with it
+    with (stdout_to_stderr() if options.verbose else native_silenced()):
         h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.verbose))
     if options.verbose:
