@@ -134,3 +134,8 @@ def test_show_refuses_a_non_plan(tmp_path):
 def test_names_are_escaped_for_the_terminal():
     assert printable("a\x1b[31mb\x00") == "a\\x1b[31mb\\x00"
     assert printable("Bob's $10") == "Bob's $10"
+
+
+def test_show_unknown_commodity_names_the_nearest(seed_plan):
+    p = run("show", seed_plan, "orders", "--commodity", "155m", check_rc=2)
+    assert "did you mean '155mm'" in p.stderr and "Traceback" not in p.stderr
