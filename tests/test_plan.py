@@ -37,7 +37,7 @@ def _zero_noise(inst, plan_or_dir):
     return evaluate(inst, plan_or_dir, scenarios=2, seed=0, fan=False).summary
 
 
-def with_start(inst, start="2026-12-01"):
+def with_start(inst, start=dt.date(2026, 12, 1)):
     """The instance with start_date set (until the Instance carries it as a field)."""
     object.__setattr__(inst, "start_date", start)
     return inst
@@ -111,7 +111,7 @@ def test_plan_status_is_the_enum(tiny_plan):
 
 # dates --------------------------------------------------------------------------------
 def test_date_columns_when_start_date(tmp_path):
-    inst = with_start(load_instance(INSTANCES / "tiny"), "2026-12-01")
+    inst = with_start(load_instance(INSTANCES / "tiny"))
     plan = solve(inst)
     assert plan.summary["start_date"] == "2026-12-01"
     plan.write(tmp_path / "plan")

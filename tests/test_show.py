@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import subprocess
@@ -102,7 +103,7 @@ def test_binding_ranges_split_on_gaps():
 
 def test_show_dates_when_the_instance_has_a_start_date(tmp_path):
     inst = load_instance(INSTANCES / "tiny")
-    object.__setattr__(inst, "start_date", "2026-12-01")
+    object.__setattr__(inst, "start_date", dt.date(2026, 12, 1))
     solve(inst).write(tmp_path / "plan")
     doc = json.loads(run("show", tmp_path / "plan", "orders", "--json", check_rc=0).stdout)
     assert doc["start_date"] == "2026-12-01"
