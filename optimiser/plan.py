@@ -267,17 +267,32 @@ def _codes(values, names: np.ndarray) -> np.ndarray:
                     fill=-1).astype(np.int64)
 
 
-def _match_rows(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Row of `keys` [n, c] (unique rows) equal to each row of `query` [m, c]; -1 if none."""
+def _match_rows(keys: np.ndarray, query: np.ndarray, radix: list[int]) -> np.ndarray:
+    """Row of `keys` [n, c] (unique rows) equal to each row of `query` [m, c]; -1 if none.
+
+    Codes are combined into one int64 per row (mixed radix) and looked up by binary search;
+    a radix too large for int64 falls back to comparing rows (np.unique on axis 0)."""
     if len(query) == 0:
         return np.zeros(0, dtype=np.int64)
+    missing = (query < 0).any(axis=1)
+    if int(np.prod([max(r, 1) for r in radix], dtype=object)) < 2 ** 62:
+        def combine(a):
+            out = np.zeros(len(a), dtype=np.int64)
+            for j, r in enumerate(radix):
+                out = out * max(r, 1) + np.maximum(a[:, j], 0)
+            return out
+
+        k, q = combine(keys), combine(query)
+        order = np.argsort(k, kind="stable")
+        pos = np.minimum(np.searchsorted(k[order], q), len(k) - 1)
+        hit = k[order][pos] == q
+        return np.where(hit & ~missing, order[pos], -1).astype(np.int64)
     both = np.concatenate([keys, query])
     _, inv = np.unique(both, axis=0, return_inverse=True)
     inv = inv.ravel()
     lookup = np.full(inv.max() + 1, -1, dtype=np.int64)
     lookup[inv[:len(keys)]] = np.arange(len(keys))
-    out = lookup[inv[len(keys):]]
-    return np.where((query < 0).any(axis=1), -1, out)
+    return np.where(missing, -1, lookup[inv[len(keys):]])
 
 
 def lane_ids(inst: Instance, flows: pa.Table, origin: str = "origin") -> np.ndarray:
@@ -307,7 +322,8 @@ def lane_ids(inst: Instance, flows: pa.Table, origin: str = "origin") -> np.ndar
     ]) if n else np.zeros((0, 4), dtype=np.int64)
     if inst.n_lanes == 0:
         return np.full(n, -1, dtype=np.int64)
-    return _match_rows(lane_key, query)
+    return _match_rows(lane_key, query, [len(places), len(inst.node_names),
+                                         len(inst.commodities), len(modes)])
 
 
 def stock_ids(inst: Instance, stock: pa.Table) -> tuple[np.ndarray, np.ndarray]:

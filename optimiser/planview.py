@@ -231,6 +231,13 @@ def show_table(plan_dir: str | os.PathLike, view: str, commodity: str | None = N
     else:
         t = _plan_view(plan_dir, view)
     if commodity is not None and "commodity" in t.column_names:
+        known = [k for k in pc.unique(t.column("commodity")).to_pylist() if k is not None]
+        if known and commodity not in known:
+            import difflib
+
+            near = difflib.get_close_matches(commodity, known, n=3) or sorted(known)[:5]
+            raise UsageError(f"--commodity {printable(commodity)!r}: no such commodity in the "
+                             f"{view} table; did you mean {', '.join(map(repr, near))}?")
         t = t.filter(pc.fill_null(pc.equal(t.column("commodity"), commodity), False))
     t = t.select([c for c in t.column_names if c not in DATE_OF.values()])
     t = with_dates(t, start)

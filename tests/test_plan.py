@@ -37,7 +37,7 @@ def _zero_noise(inst, plan_or_dir):
     return evaluate(inst, plan_or_dir, scenarios=2, seed=0, fan=False).summary
 
 
-def with_start(inst, start="2026-12-01"):
+def with_start(inst, start=dt.date(2026, 12, 1)):
     """The instance with start_date set (until the Instance carries it as a field)."""
     object.__setattr__(inst, "start_date", start)
     return inst
@@ -111,7 +111,7 @@ def test_plan_status_is_the_enum(tiny_plan):
 
 # dates --------------------------------------------------------------------------------
 def test_date_columns_when_start_date(tmp_path):
-    inst = with_start(load_instance(INSTANCES / "tiny"), "2026-12-01")
+    inst = with_start(load_instance(INSTANCES / "tiny"))
     plan = solve(inst)
     assert plan.summary["start_date"] == "2026-12-01"
     plan.write(tmp_path / "plan")
@@ -266,3 +266,16 @@ def test_plan_accepts_status_strings():
     p = solve(inst)
     q = Plan(instance=inst, status="optimal", x=p.x, s=p.s, u=p.u, r=p.r, summary=p.summary)
     assert q.status is p.status
+
+
+def test_match_rows_same_answer_with_and_without_the_int64_shortcut():
+    from optimiser.plan import _match_rows
+
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 5, size=(40, 4)), axis=0)
+    query = np.concatenate([keys[::3], rng.integers(-1, 6, size=(30, 4))])
+    small = _match_rows(keys, query, [6, 6, 6, 6])
+    huge = _match_rows(keys, query, [2 ** 20] * 4)  # past int64: rows compared directly
+    np.testing.assert_array_equal(small, huge)
+    want = [next((j for j, k in enumerate(keys.tolist()) if k == q), -1) for q in query.tolist()]
+    np.testing.assert_array_equal(small, want)

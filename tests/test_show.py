@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import subprocess
@@ -102,7 +103,7 @@ def test_binding_ranges_split_on_gaps():
 
 def test_show_dates_when_the_instance_has_a_start_date(tmp_path):
     inst = load_instance(INSTANCES / "tiny")
-    object.__setattr__(inst, "start_date", "2026-12-01")
+    object.__setattr__(inst, "start_date", dt.date(2026, 12, 1))
     solve(inst).write(tmp_path / "plan")
     doc = json.loads(run("show", tmp_path / "plan", "orders", "--json", check_rc=0).stdout)
     assert doc["start_date"] == "2026-12-01"
@@ -134,3 +135,8 @@ def test_show_refuses_a_non_plan(tmp_path):
 def test_names_are_escaped_for_the_terminal():
     assert printable("a\x1b[31mb\x00") == "a\\x1b[31mb\\x00"
     assert printable("Bob's $10") == "Bob's $10"
+
+
+def test_show_unknown_commodity_names_the_nearest(seed_plan):
+    p = run("show", seed_plan, "orders", "--commodity", "155m", check_rc=2)
+    assert "did you mean '155mm'" in p.stderr and "Traceback" not in p.stderr
