@@ -299,7 +299,8 @@ def gather_chunks(futures: list, progress: Callable[[int], None] | None = None):
 def evaluate(client: Client, instance, plan, scenarios: int = 1000, seed: int = 0,
              chunk_size: int | None = None, threads: int | None = None,
              params=None, fan: bool = True, progress: Callable[[int], None] | None = None,
-             retries: int = DEFAULT_RETRIES, **kwargs) -> Evaluation:
+             retries: int = DEFAULT_RETRIES, allow_nonoptimal: bool = False,
+             **kwargs) -> Evaluation:
     """`optimiser.scenarios.evaluate` with the chunks run on a Dask cluster.
 
     Bit-identical to a local evaluation with the same seed and parameters (any chunking).
@@ -308,12 +309,13 @@ def evaluate(client: Client, instance, plan, scenarios: int = 1000, seed: int = 
     cores shared among its workers; on a remote worker all of its cores).
     """
     from .instance import as_instance
-    from .plan import as_plan
+    from .plan import as_plan, require_usable
     from .scenarios import Evaluation, ScenarioParams, prepare
 
     t0 = time.perf_counter()
     inst = as_instance(instance)
     pl = as_plan(plan, inst)
+    require_usable(pl, allow_nonoptimal, what="evaluate")
     base = params if isinstance(params, ScenarioParams) else \
         ScenarioParams.from_mapping(dict(params or {}))
     prm = base.replace(**kwargs) if kwargs else base

@@ -141,3 +141,21 @@ def test_no_plan_tables_for_no_solution(tmp_path):
     p = Plan(instance=inst, status=Status.NO_SOLUTION, x=np.zeros((0, 2)), s=np.zeros((0, 2)),
              u=np.zeros((0, 2)), r=np.zeros((0, 2)), summary={"status": "no_solution"})
     assert p.tables() == {}
+
+
+def test_evaluate_refuses_a_plan_that_is_not_optimal(tmp_path, write_instance):
+    """`evaluate` (CLI and API) refuses an infeasible plan, exit 2 before any work, naming
+    the status and the way out; nothing is written."""
+    import optimiser
+    from optimiser.errors import PlanNotUsableError
+
+    inst = late_floor()
+    d = write_instance({"name": "inf", "horizon_days": inst.horizon}, dict(inst.tables))
+    run("solve", d, "-o", tmp_path / "plan", check_rc=3)
+    p = run("evaluate", d, tmp_path / "plan", "-o", tmp_path / "ev", "--scenarios", 10,
+            check_rc=2)
+    assert "status infeasible" in p.stderr and "--allow-nonoptimal" in p.stderr
+    assert "Traceback" not in p.stderr and not (tmp_path / "ev").exists()
+    plan = solve(inst)
+    with pytest.raises(PlanNotUsableError, match="no plan to evaluate"):
+        optimiser.evaluate(inst, plan, scenarios=5)

@@ -25,7 +25,8 @@ EVAL that is, contains or lies inside INSTANCE, PLAN or the --params file is
 refused even with --force. --scenarios is checked against the memory available
 for the per-scenario results (one row of KPIs each) before anything is allocated.
 
-exit status: 0 success; 2 usage error, invalid instance or plan; 1 internal error."""
+exit status: 0 success; 2 usage error, invalid instance or plan (also a plan whose
+status is not optimal or feasible, unless --allow-nonoptimal); 1 internal error."""
 
 
 def register(sub) -> None:
@@ -51,6 +52,9 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace EVAL if it exists")
     p.add_argument("--format", choices=("arrow", "parquet"), default="arrow",
                    help="table files as NAME.arrow (default) or NAME.parquet")
+    p.add_argument("--allow-nonoptimal", action="store_true",
+                   help="evaluate a plan whose status is not optimal or feasible (refused "
+                        "by default: an infeasible plan's tables are not a real plan)")
     from ..distributed import add_cli_flags as add_dask_flags
     add_dask_flags(p)  # --dask local|tcp://HOST:PORT: chunks on a Dask cluster (same bits)
     p.set_defaults(run=run)
@@ -90,6 +94,8 @@ def run(args) -> int:
     protect = (args.instance, args.plan, getattr(args, "params", None))
     check_output(args.output, args.force, protect)
     check_scenarios_memory(args.scenarios)
+    from ..plan import require_usable
+    require_usable(args.plan, args.allow_nonoptimal, what="evaluate")  # exit 2, before loading
     inst = load_instance(args.instance)
     for w in inst.warnings:
         log(f"warning: {w}")
@@ -100,7 +106,8 @@ def run(args) -> int:
         with distributed.client_from_args(args) as client:
             run_eval = evaluate if client is None else functools.partial(distributed.evaluate, client)
             ev = run_eval(inst, plan, scenarios=args.scenarios, seed=args.seed, params=params,
-                          chunk_size=args.chunk_size, threads=args.threads, progress=bar.update)
+                          chunk_size=args.chunk_size, threads=args.threads, progress=bar.update,
+                          allow_nonoptimal=args.allow_nonoptimal)
     finally:
         bar.close()
     # wall: the command up to writing EVAL (summary.json is written once, in the commit)

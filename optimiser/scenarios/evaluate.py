@@ -294,19 +294,24 @@ def _threads(threads: int | None):
 def evaluate(instance, plan, scenarios: int = 1000, seed: int = 0,
              chunk_size: int | None = None, threads: int | None = None,
              params: ScenarioParams | dict | None = None, fan: bool = True,
-             progress: Callable[[int], None] | None = None, **kwargs) -> Evaluation:
+             progress: Callable[[int], None] | None = None, allow_nonoptimal: bool = False,
+             **kwargs) -> Evaluation:
     """Replay `plan` against `scenarios` sampled futures (docs/SCENARIOS.md).
+
+    A plan whose status is not optimal or feasible (infeasible, no solution, error) is
+    refused with PlanNotUsableError unless `allow_nonoptimal`.
 
     instance / plan: objects or paths. Scenario parameters by keyword (demand_sigma=0.3,
     ...) or as `params` (a ScenarioParams or a dict); keywords override `params`.
     chunk_size: scenarios per chunk (results never depend on it); threads: numba threads.
     """
     from ..instance import as_instance
-    from ..plan import as_plan
+    from ..plan import as_plan, require_usable
 
     t0 = time.perf_counter()
     inst = as_instance(instance)
     pl = as_plan(plan, inst)
+    require_usable(pl, allow_nonoptimal, what="evaluate")
     if isinstance(params, ScenarioParams):
         base = params
     else:
