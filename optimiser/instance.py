@@ -204,6 +204,11 @@ class Instance:
                                         fnames[name], None, None, f"unknown table {shown(name)}"
                                         + (f"; did you mean {shown(close[0])}?" if close else "")))
                 continue
+            if not isinstance(t, pa.Table):
+                problems.append(Problem(fnames[name], None, None, f"is a {type(t).__name__}, not a "
+                                        "pyarrow.Table; build it with pyarrow.table(...) or "
+                                        "optimiser.table_from_rows"))
+                continue
             sp = check_schema(decl, fnames[name], t.schema, start_date=start, notes=notes)
             if sp:
                 problems += sp

@@ -174,3 +174,12 @@ def test_make_instance_refuses_misspelt_keys_and_tables():
                          demand=[{"node": "N", "commodity": "k", "date": dt.date(2026, 12, 3),
                                   "quantity": 2.0}], **base)
     assert inst.demand.tolist() == [[0.0, 0.0, 2.0, 0.0, 0.0]]
+
+
+def test_from_tables_refuses_what_is_not_a_table():
+    from optimiser import InvalidInstanceError
+
+    with pytest.raises(InvalidInstanceError) as e:
+        Instance.from_tables(META, {"suppliers": [{"supplier": "S"}], "nodes": None,
+                                    "lanes": None})
+    assert "table suppliers: is a list, not a pyarrow.Table" in str(e.value)
