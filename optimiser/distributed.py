@@ -113,6 +113,9 @@ def connect(address: str = LOCAL, *, n_workers: int = DEFAULT_LOCAL_WORKERS,
         cluster = distributed.LocalCluster(
             n_workers=int(n_workers), threads_per_worker=int(threads_per_worker),
             processes=True, host="127.0.0.1", dashboard_address=None,
+            # no dashboard; the scheduler's small HTTP server on a free loopback port,
+            # not 8787 (which another cluster on this machine may hold)
+            scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
             silence_logs=logging.ERROR)
         try:
             client = distributed.Client(cluster, timeout=timeout)
