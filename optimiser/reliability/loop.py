@@ -81,6 +81,7 @@ class Loop:
 
     def __init__(self, inst: Instance, targets: Targets, params: ScenarioParams,
                  baseline_u: np.ndarray, map_fn=None, lp_workers: int = 2, start=None,
+                 baseline_s: np.ndarray | None = None,
                  log: Callable[[str], None] | None = None):
         self.inst, self.targets, self.params = inst, targets, params
         self.log = log or (lambda msg: None)
@@ -91,7 +92,14 @@ class Loop:
                                 workers=lp_workers, start=start)
         self.baseline_u = baseline_u
         self.P = np.where(self.ready[:, None], inst.floor, 0.0).astype(np.float64)
-        self.hard = np.zeros_like(self.P)  # the floors a lower target held (nested frontier)
+        # hard lower bounds on stock: the floors a lower target held (nested frontier); at
+        # the start, the instance floors wherever the expected-demand plan holds them (a
+        # feasible point: its flows, within the rationing cap), so no planning floor the
+        # loop cannot reach elsewhere is ever bought by giving up one the expected plan kept
+        if baseline_s is None:
+            baseline_s = np.zeros_like(self.P)
+        self.hard = np.where(self.ready[:, None],
+                             np.maximum(np.minimum(inst.floor, baseline_s), 0.0), 0.0)
         self.runner = Runner(map_fn=map_fn)
         self.next_certify = targets.train  # certification ranges follow the training one
         self.replay_seconds = 0.0
