@@ -83,6 +83,7 @@ def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
         "certified": rel["certified"], "iterations": rel["iterations"],
         "attempts": rel["attempts"], "extra_cost": rel["extra_cost"],
         "baseline_objective": rel["baseline_objective"], "worst": rel["worst"],
+        "limits": run_["limits"],
         "lp_cold_seconds": solves[0]["seconds"] if solves else None,
         "lp_warm_seconds": warm,
         "lp_simplex_iterations": [x["iterations"] for x in solves],
@@ -125,6 +126,9 @@ def main() -> None:
     print(f"  replays: {r['replayed_scenarios']:,} scenarios in {r['replay_seconds']:.2f} s = "
           f"{r['replay_cells_per_second'] / 1e9:.2f} G cell-updates/s")
     print(f"  extra cost {r['extra_cost']:,.2f} over {r['baseline_objective']:,.2f}")
+    for x in r["limits"][:10]:
+        print(f"  unreachable {x['node']}/{x['commodity']}: best {x['best_reliability']:.3f} "
+              f"-- {x['limit']}")
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
         f"({timings['baseline']:.2f}s)")
     t = time.perf_counter()
     loop = Loop(inst, targets, prm, baseline.u, map_fn=map, log=log,
-                start=(baseline.x, baseline.s, baseline.u))
+                start=(baseline.x, baseline.s, baseline.u), baseline_s=baseline.s)
     timings["lp_build"] = time.perf_counter() - t
     levels = sorted(set(targets.frontier) | {targets.reliability})
     outcomes: dict[float, Outcome] = {}

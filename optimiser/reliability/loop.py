@@ -81,6 +81,7 @@ class Loop:
 
     def __init__(self, inst: Instance, targets: Targets, params: ScenarioParams,
                  baseline_u: np.ndarray, map_fn=None, lp_workers: int = 2, start=None,
+                 baseline_s: np.ndarray | None = None,
                  log: Callable[[str], None] | None = None):
         self.inst, self.targets, self.params = inst, targets, params
         self.log = log or (lambda msg: None)
@@ -91,10 +92,20 @@ class Loop:
                                 workers=lp_workers, start=start)
         self.baseline_u = baseline_u
         self.P = np.where(self.ready[:, None], inst.floor, 0.0).astype(np.float64)
-        self.hard = np.zeros_like(self.P)  # the floors a lower target held (nested frontier)
+        # hard lower bounds on stock: the floors a lower target held (nested frontier); at
+        # the start, the instance floors wherever the expected-demand plan holds them (a
+        # feasible point: its flows, within the rationing cap), so no planning floor the
+        # loop cannot reach elsewhere is ever bought by giving up one the expected plan kept
+        if baseline_s is None:
+            baseline_s = np.zeros_like(self.P)
+        self.hard = np.where(self.ready[:, None],
+                             np.maximum(np.minimum(inst.floor, baseline_s), 0.0), 0.0)
         self.runner = Runner(map_fn=map_fn)
         self.next_certify = targets.train  # certification ranges follow the training one
         self.replay_seconds = 0.0
+        p = params  # days a shipment's trouble can last: the buffer's look-back window
+        self.window = ((p.delay_max_days if p.delay_prob > 0 else 0)
+                       + (p.outage_days if p.outages else 0) + (1 if p.loss_prob > 0 else 0))
 
     # ------------------------------------------------------------------ one target
     def run(self, reliability: float) -> Outcome:
@@ -190,6 +201,14 @@ class Loop:
                 raised_s += fail_s
                 bufr, bufs = self.runner.pass2(varrays, self.params, tg.seed, 0, N, ev,
                                                cover_r, cover_s, H)
+                # an event that failed again after a raise: its shortfalls come with the
+                # shipments that feed it (late, lost, or stopped by an outage), and more of the
+                # same shipment does not help -- hold the buffer over the days before as well
+                w = self.window
+                if w:
+                    again_r = (raised_r > 1) if not joint else np.full(len(ir), raised_j > 1)
+                    bufr = np.where(again_r[None, :], _back_max(bufr, w), bufr)
+                    bufs = np.where((raised_s > 1)[None, :], _back_max(bufs, w), bufs)
                 before = self.P.copy()
                 # raise the planning floor where a covered scenario fell short: the plan's
                 # stock there plus the largest shortfall (P only rises; other days keep P)
@@ -301,6 +320,14 @@ def _allowed(target: float, n: int, raised: int) -> int:
     dispatches) aims at 80% of it, so the tail of the loop is short."""
     allowed = math.floor(target * n + 1e-9)
     return allowed if raised == 0 else math.floor(0.8 * allowed)
+
+
+def _back_max(buf: np.ndarray, w: int) -> np.ndarray:
+    """buf [T, n] -> the largest of buf over days t..t+w, per day t."""
+    out = buf.copy()
+    for j in range(1, min(w, len(buf) - 1) + 1):
+        np.maximum(out[:-j], buf[j:], out=out[:-j])
+    return out
 
 
 def _cover(breach: np.ndarray, price: np.ndarray, allowed: int) -> np.ndarray:
