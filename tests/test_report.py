@@ -519,6 +519,18 @@ def test_scenario_section_is_per_commodity(page: str) -> None:
     assert re.search(r"shells\s+\S+%\s+\S+%", body) and re.search(r"fuses\s+\S+%\s+\S+%", body)
 
 
+def test_no_unmet_consumption_is_a_sentence_not_an_empty_figure(solved: fx.Dirs) -> None:
+    pytest.importorskip("matplotlib")
+    from optimiser.report import build
+
+    rep = build.prepare(solved.instance, solved.plan)
+    stock = {**rep.plan.stock, "unmet": np.zeros_like(rep.plan.stock["unmet"])}
+    page = build.render(dataclasses.replace(rep, plan=dataclasses.replace(rep.plan, stock=stock)))
+    heading, body = _sections(page)["unmet"]
+    assert heading == "Unmet consumption" and "<img" not in body
+    assert "meets every consumer's demand in full" in _text(body)
+
+
 def test_tampered_plan_shows_check_failed(solved: fx.Dirs, tmp_path: Path, capsys) -> None:
     plan = shutil.copytree(solved.plan, tmp_path / "plan")
     flows = pa.ipc.open_file(str(plan / "flows.arrow")).read_all()
@@ -601,6 +613,8 @@ def test_reliability_plan_shows_certificate_planning_floor_and_frontier(solved: 
     assert _run(str(solved.instance), str(plan), "-o", str(out)) == 0
     assert (out / "frontier.png").exists()
     page = (out / "index.html").read_text(encoding="utf-8")
+    head = _text(page.split("<nav>")[0])
+    assert "reliability target 0.9" in head and "not certified" in head
     heading, body = _sections(page)["reliability"]
     assert heading == "Reliability certificate"
     text = _text(body)

@@ -169,6 +169,7 @@ def _figure_specs(rep: Report) -> list[FigureSpec]:
             f"{planning}; shaded: days the stock ends below the floor.",
             lambda: fg.stock_figure(pl.stock, top=top, horizon=T),
         ))
+    if pl.stock is not None and (pl.stock["unmet"] > 1e-9).any():
         specs.append(FigureSpec(
             "unmet.png", "unmet", "Unmet consumption by consumer and day",
             "The plan's own rationing, for expected demand. Rows are consumers (node and commodity with demand), "
@@ -216,6 +217,11 @@ def _top(rep: Report, orders: d.Columns | None) -> str:
         facts.append(h.fact("independent check", h.check_fact(rep.check)))
         spend = np.nansum(orders["cost"]) if orders is not None else None
         facts.append(h.fact("spent on orders (currency units)", h.number(spend)))
+    rel = s.get("reliability")
+    if rep.plan.is_plan and isinstance(rel, dict) and isinstance(rel.get("certified"), bool):
+        badge = ('<span class="status status-optimal">certified</span>' if rel["certified"]
+                 else '<span class="status status-error">not certified</span>')
+        facts.append(h.fact(f"reliability target {h.number(rel.get('target'))}", badge))
     start = dv.start_date(rep.inst)
     if start is not None:
         facts.append(h.fact("day 0", h.escape(start.isoformat())))
@@ -270,9 +276,13 @@ def _sections(rep: Report, orders: d.Columns, figures: dict[str, str], start: An
         sections.append(("stock", "Stock against floor", figures["stock"]))
     if "unmet" in figures:
         sections.append(("unmet", "Unmet consumption", figures["unmet"]))
+    elif pl.stock is not None:
+        sections.append(("unmet", "Unmet consumption",
+                         '<p class="note">None: the plan meets every consumer\'s demand in full on every day.</p>'))
     rel = pl.summary.get("reliability")
     if isinstance(rel, dict) or pl.reliability is not None or "reliability" in figures:
-        body = h.reliability_section(rel if isinstance(rel, dict) else {}, pl.reliability)
+        body = h.reliability_section(rel if isinstance(rel, dict) else {}, pl.reliability,
+                                     pl.summary.get("message"))
         sections.append(("reliability", "Reliability certificate", body + figures.get("reliability", "")))
     if rep.ev is not None:
         sections.append(("evaluation", _futures_heading(rep.ev), _evaluation_body(rep) + figures.get("evaluation", "")))

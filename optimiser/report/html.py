@@ -420,9 +420,14 @@ def risk_table(summary: Mapping[str, Any], *, commodities: int | None = None) ->
 # ---------------------------------------------------------------- reliability
 
 
-def reliability_section(rel: Mapping[str, Any], table_cols: Any) -> str:
+def reliability_section(rel: Mapping[str, Any], table_cols: Any, message: Any = None) -> str:
     """The certificate: per protected pair, target, breaches, upper bound, certified."""
     parts = []
+    if rel.get("certified") is False:
+        why = f" The engine says: {escape(message)}." if isinstance(message, str) and message else ""
+        parts.append('<div class="banner"><h2>Not certified</h2><p>This plan does not reach its reliability '
+                     f"target on the certification scenarios; the pairs marked \"no\" below hold their floors "
+                     f"less often than the target asks.{why}</p></div>")
     if rel:
         target, conf = rel.get("target"), rel.get("confidence")
         certified = rel.get("certified")
