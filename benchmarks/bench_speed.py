@@ -171,16 +171,17 @@ def main() -> int:
     args = ap.parse_args()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results = []
+    cmd = "python benchmarks/bench_speed.py " + " ".join(sys.argv[1:])
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:
         for name in args.tiers.split(","):
             print(f"[bench-speed] {name}", file=sys.stderr, flush=True)
             results.append(run_tier(name, Path(work), args.repeat))
-    cmd = "python benchmarks/bench_speed.py " + " ".join(sys.argv[1:])
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(
-        {"load": load, "command": cmd, "results": results}, indent=1, default=str))
-    out.with_suffix(".md").write_text(render(results, load, cmd))
+            # written after every tier: a long run cut short keeps what it measured
+            out.with_suffix(".json").write_text(json.dumps(
+                {"load": load, "command": cmd, "results": results}, indent=1, default=str))
+            out.with_suffix(".md").write_text(render(results, load, cmd))
     print(render(results, load, cmd))
     return 0
 

@@ -108,6 +108,10 @@ class Session:
             new[k] = arr
         self.instance = dataclasses.replace(self.instance, **new)
         self._dirty = True
+        if {"readiness_hard", "floor", "readiness_penalty", "holding_cost"} & set(new):
+            # floors and their costs move many stock arcs at once: measured, dual simplex
+            # from the last basis rarely finishes within its budget; go to the network
+            self._skip_highs_warm = True
 
     def set_unmet_max(self, ub: np.ndarray | None) -> None:
         """Upper bounds on unmet consumption per (pair, day) (below demand); None: none."""
@@ -155,7 +159,9 @@ class Session:
         else:
             self._push_changes(lp)
         sol, info, how = None, {}, ""
-        if warm:
+        skip = getattr(self, "_skip_highs_warm", False) and lp.instance.budget is None
+        self._skip_highs_warm = False
+        if warm and not skip:
             # first HiGHS's dual simplex from its last basis, with a small iteration budget:
             # after right-hand-side and bound changes (demand, stock, capacity) it needs few
             n_rows = lp.A.shape[0]
