@@ -64,7 +64,7 @@ def run(scenarios: int = 1000, dask: bool = True, dask_scenarios: int = 128) -> 
         return sim
 
     one("local, 2 workers", scenarios, workers=2)
-    one("local, 1 worker", max(64, scenarios // 4), workers=1)
+    one("local, 1 worker", max(32, scenarios // 4), workers=1)
     if dask:
         from optimiser import distributed
 
@@ -95,10 +95,12 @@ def main() -> int:
     ap.add_argument("--scenarios", type=int, default=1000)
     ap.add_argument("--quick", action="store_true", help="100 scenarios, 64 on Dask")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--dask-scenarios", type=int, help="scenarios of the Dask runs (default 128)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     n = 100 if a.quick else a.scenarios
-    res = run(n, dask=not a.no_dask, dask_scenarios=64 if a.quick else 128)
+    res = run(n, dask=not a.no_dask,
+              dask_scenarios=a.dask_scenarios or (64 if a.quick else 128))
     print(json.dumps(res, indent=2) if a.json else markdown(res))
     return 0
 

@@ -71,6 +71,31 @@ def window_instance(inst: Instance, t: int, E: int, known, j: int, floors: np.nd
 
 
 def solve_window(winst: Instance) -> ReplanResult:
+    """Solve a replan LP; without a budget it splits into one LP per commodity (the
+    commodities share no constraint then), each solved the same way."""
+    from ..model.decompose import can_decompose, split_by_commodity
+
+    t0 = time.perf_counter()
+    if not can_decompose(winst):
+        r = _solve_one(winst)
+        r.seconds = time.perf_counter() - t0
+        return r
+    x = np.zeros((winst.n_lanes, winst.horizon))
+    u = np.zeros((winst.n_pairs, winst.horizon))
+    statuses, relaxed = [], False
+    for b in split_by_commodity(winst):
+        r = _solve_one(b.instance)
+        x[b.lanes] = r.x
+        u[b.pairs] = r.u
+        statuses.append(r.status)
+        relaxed = relaxed or r.relaxed
+    worst = next((s for s in ("error", "no_solution", "infeasible", "feasible") if s in statuses),
+                 "optimal")
+    return ReplanResult(x=x, u=u, status=worst, relaxed=relaxed,
+                        seconds=time.perf_counter() - t0)
+
+
+def _solve_one(winst: Instance) -> ReplanResult:
     t0 = time.perf_counter()
     lp = build_lp(winst)
     backend = get_backend(OPTIONS.solver)

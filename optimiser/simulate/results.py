@@ -47,8 +47,8 @@ def build_simulation(inst, arrays, res, ol, ctx, plan, timings: dict, window_giv
     summary.update({
         "instance": inst.name,
         "replan_every": ctx.replan_every,
-        "window": ctx.window if window_given else None,
-        "window_days": ctx.window,
+        "window": ctx.window,  # days; the horizon's length when not given (the rest)
+        "window_is_rest": not window_given or ctx.window >= inst.horizon,
         "floors": "planning" if planning else "instance",
         "day0_objective": plan.objective,
         "day0_status": plan.status,
@@ -79,8 +79,10 @@ def build_simulation(inst, arrays, res, ol, ctx, plan, timings: dict, window_giv
 
 def format_simulation(summary: dict) -> str:
     """The closed-loop KPIs, then what replanning is worth against the open loop."""
+    w = summary["window"]
     lines = [f"closed loop: replan every {summary['replan_every']} days, window "
-             f"{summary['window'] or 'rest of the horizon'}; {summary['solves']} LP solves "
+             f"{'the rest of the horizon' if summary.get('window_is_rest') else f'{w} days'}; "
+             f"{summary['solves']} LP solves "
              f"(mean {_fmt(summary['solve_seconds_mean'])} s, max "
              f"{_fmt(summary['solve_seconds_max'])} s), relaxed replans "
              f"{summary['relaxed_replans']}", format_summary(summary), "",
