@@ -91,11 +91,24 @@ def test_budget_that_cannot_cover_need_goes_straight_to_joint_lp():
 @pytest.fixture
 def highs_stops_after(monkeypatch):
     """HiGHS stopped by a simplex iteration limit (deterministic, unlike a time limit).
-    Primal simplex from the network warm start keeps a feasible point all along, so it
-    ends at the limit with a point in hand: the "feasible" path a time limit takes."""
+    Primal simplex from the network's point (its basis withheld: from the basis HiGHS needs
+    no iteration at all) keeps a feasible point all along, so it ends at the limit with a
+    point in hand: the "feasible" path a time limit takes."""
+    import dataclasses
+
     import optimiser.model.backends.highs as highs_backend
+    import optimiser.model.network as network
 
     original = highs_backend.make_highs
+    original_start = network.network_start
+
+    def point_only(*args, **kwargs):
+        start, info = original_start(*args, **kwargs)
+        if start is not None:
+            start = dataclasses.replace(start, col_status=None, row_status=None)
+        return start, info
+
+    monkeypatch.setattr(network, "network_start", point_only)
 
     def limited(lp, options):
         h = original(lp, options)
