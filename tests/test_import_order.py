@@ -63,3 +63,19 @@ def test_evaluate_and_sweep_callable_whatever_was_imported_first(first):
     r = _run("\n".join([FIRST[first], EVALUATE.format(tiny=tiny), SWEEP.format(tiny=tiny),
                         MODULE]))
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+SIMULATE = """
+{first}
+import optimiser
+assert callable(optimiser.simulate) and optimiser.simulate.__name__ == "simulate"
+import optimiser.simulate.core  # a submodule imported after the package: the name stays the function
+assert callable(optimiser.simulate)
+"""
+
+
+@pytest.mark.parametrize("first", ["import optimiser.simulate.core",
+                                   "from optimiser.simulate import Simulation", ""])
+def test_optimiser_simulate_is_the_function_whatever_came_first(first):
+    p = _run(SIMULATE.format(first=first))
+    assert p.returncode == 0, p.stderr
