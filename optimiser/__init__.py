@@ -24,9 +24,9 @@ from .errors import (
 from .generate import generate_instance
 from .instance import Instance, as_instance, load_instance
 from .plan import Plan, read_plan
+from .simulate import simulate  # noqa: E402  (light package: its engine is imported on call)
 from .solve import solve  # noqa: E402
 from .sweep import sweep  # noqa: E402  (shadows the submodule's name, as solve does)
-from .simulate import simulate  # noqa: E402  (light package: its engine is imported on call)
 from .tables import make_instance, table_from_rows
 
 
