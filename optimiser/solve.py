@@ -30,6 +30,7 @@ from .model.duals import kkt_check, shadow_prices
 from .outputs import SHADOW_PRICES, start_date_of
 from .plan import Plan, plan_totals
 from .replay import stock_from_flows
+from .stages import stage
 from .status import HAS_PLAN, Status
 
 SHADOW_SCHEMA = SHADOW_PRICES.schema
@@ -93,11 +94,14 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
         res, how = _solve_if_budget_slack(inst, options, map, threads, timings)
     if res is None and decompose == "auto" and can_decompose(inst):
         blocks = split_by_commodity(inst)
+        stage(f"solving {len(blocks)} commodity block(s): network simplex, then HiGHS "
+              f"({sum(b.instance.n_lanes for b in blocks):,} lanes x {inst.horizon} days)")
         t = time.perf_counter()
         res = _merge(inst, blocks, _map_blocks(blocks, options, explain, map, threads))
         timings["blocks_wall"] = time.perf_counter() - t  # build..duals of all blocks, concurrently
         how = f"decomposed by commodity ({len(blocks)} blocks)"
     elif res is None:
+        stage(f"solving the joint LP with {solver} ({inst.n_lanes:,} lanes x {inst.horizon} days)")
         res = solve_block(inst, options, explain)
         how = "joint LP"
     for k in ("build", "network", "solve", "duals", "explain"):
@@ -126,6 +130,7 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
     if check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
         from .check import check_plan
 
+        stage("checking the plan independently")
         t = time.perf_counter()
         report = check_plan(inst, plan)
         timings["check"] = time.perf_counter() - t

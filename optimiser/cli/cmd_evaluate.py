@@ -102,11 +102,26 @@ def run(args) -> int:
     plan = read_plan(args.plan, inst)
     bar = Progress(args.scenarios, "evaluate", enabled=False if args.no_progress else None)
     from .. import distributed
+    from ..stages import report_stages, stage
+
+    first = [True]
+
+    def progress(n: int) -> None:
+        if first[0]:
+            first[0] = False
+            stage("")  # the first scenarios are done: the bar speaks from here
+        bar.update(n)
+
     try:
-        with distributed.client_from_args(args) as client:
+        with report_stages(log, "evaluate: ", after=3.0), \
+                distributed.client_from_args(args) as client:
+            # the first kernel call compiles the kernels when their cache is cold (the setup
+            # step warms it): said after 3 s, so a warm start prints nothing
+            stage("compiling the scenario kernels (first run on this machine only; "
+                  "cached afterwards)")
             run_eval = evaluate if client is None else functools.partial(distributed.evaluate, client)
             ev = run_eval(inst, plan, scenarios=args.scenarios, seed=args.seed, params=params,
-                          chunk_size=args.chunk_size, threads=args.threads, progress=bar.update,
+                          chunk_size=args.chunk_size, threads=args.threads, progress=progress,
                           allow_nonoptimal=args.allow_nonoptimal)
     finally:
         bar.close()

@@ -76,17 +76,23 @@ def run(args) -> int:
     t0 = time.perf_counter()
     protect = (args.instance,)
     check_output(args.output, args.force, protect)  # before any work
-    inst = load_instance(args.instance)
+    from ..stages import report_stages, stage
+
+    with report_stages(log, "solve: "):
+        stage(f"loading and validating {args.instance}")
+        inst = load_instance(args.instance)
     for w in inst.warnings:
         log(f"warning: {w}")
     from .. import distributed
+    from ..stages import report_stages, stage
 
-    with distributed.client_from_args(args) as client:
+    with report_stages(log, "solve: "), distributed.client_from_args(args) as client:
         plan = solve(inst, solver=args.solver, time_limit=args.time_limit, threads=args.threads,
                      tolerance=args.tolerance, verbose=args.verbose, method=args.method,
                      decompose=args.decompose,
                      map=None if client is None else distributed.dask_map(client))
-    write_plan(plan, args.output, args.force, protect, t0, args.format)
+        stage(f"writing {args.output}")
+        write_plan(plan, args.output, args.force, protect, t0, args.format)
     if args.json:
         emit_json(plan.summary)
     else:
