@@ -115,6 +115,13 @@ def test_complementarity_alone_rejects():
     assert not rep.ok and failing(rep) - {"primal_residual"} == {"complementarity"}
 
 
+def test_lp_without_rows_is_checked_on_its_bounds():
+    lp = lp_of(c=[1.0, 2.0], A=np.zeros((0, 2)), lo=[], hi=[], lb=[0, 0], ub=[INF, 3])
+    assert kkt_check(lp, np.array([0.0, 0.0]), np.zeros(0)).ok
+    rep = kkt_check(lp, np.array([0.0, 4.0]), np.zeros(0))
+    assert not rep.ok and rep.primal_residual == pytest.approx(1 / 4)
+
+
 def test_gap_alone_rejects():
     # ten rows x_k >= 1 each with multiplier 1; every x_k above its bound by 5e-6: each
     # product stays under the tolerance, their sum (the duality gap) does not

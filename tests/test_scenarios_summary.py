@@ -37,8 +37,8 @@ def hand_result(n=N) -> ChunkResult:
     return ChunkResult(np.arange(n, dtype=np.int64), k, None, None, None)
 
 
-@pytest.fixture(scope="module")
-def summary():
+@pytest.fixture
+def summary():  # per test (not per module): mutation testing maps each test to summarise
     return summarise(hand_result(), seed=11, params=ScenarioParams())
 
 
@@ -84,7 +84,11 @@ def test_summary_keys_and_constant_kpis(summary):
     assert summary["demand"] == {"mean": 100.0, "sd": 0.0, "p5": 100.0, "p50": 100.0,
                                  "p95": 100.0}
     assert set(KPI_NAMES) <= set(summary)
-    assert summary["fan"]["percentiles"] == [5, 50, 95]
+    from optimiser.scenarios.kernels import MANT_BITS, OCTAVES
+
+    assert summary["fan"] == {"percentiles": [5, 50, 95],
+                              "method": "log-linear histogram per (pair, day)",
+                              "relative_bin_width": 2.0 ** -MANT_BITS, "octaves": OCTAVES}
 
 
 def test_no_scenarios_gives_none_not_an_error():
