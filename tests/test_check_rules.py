@@ -198,6 +198,9 @@ def test_objective_fires_alone_and_reports_both_values():
     assert rep.reported_objective == pytest.approx(right * 1.01)
     assert rep.violations["objective"].amount == pytest.approx(0.01 * right / right)
     assert "reported" in rep.violations["objective"].where
+    assert rep.violations["objective"].kind == "objective"
+    assert rep.worst().startswith("objective: ")
+    assert check_tampered(BASE).worst() == "no violation"
     # within the tolerance: accepted
     assert check_tampered(BASE, objective=right * (1 + 1e-8)).ok
 
