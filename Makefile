@@ -12,6 +12,10 @@ WORKERS ?= 2
 # random test order; SEED=n replays one order (the seed is printed at the start)
 SEED   ?=
 
+OPT       = $(VENV)/bin/optimiser
+NOISE     = --demand-sigma 0.3 --surge-prob 0.02 --surge-multiplier 2.9 --surge-days 5 --outage-prob 0.01 --outage-days 10 --delay-prob 0.1 --delay-max-days 7 --loss-prob 0.01
+NET_NOISE = --demand-sigma 0.3 --delay-prob 0.2 --delay-max-days 3 --outage-prob 0.02 --outage-days 3
+
 .PHONY: demo test setup bench bench-full lint mutation clean
 
 $(STAMP): pyproject.toml
@@ -25,11 +29,24 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/optimiser validate instances/seed-155mm
-	$(VENV)/bin/optimiser solve instances/seed-155mm -o out/seed-155mm-plan --force
-	$(VENV)/bin/optimiser evaluate instances/seed-155mm out/seed-155mm-plan -o out/seed-155mm-eval --scenarios 10000 --seed 1 --demand-sigma 0.3 --surge-prob 0.02 --surge-multiplier 2.9 --surge-days 5 --outage-prob 0.01 --outage-days 10 --delay-prob 0.1 --delay-max-days 7 --loss-prob 0.01 --force
-	$(VENV)/bin/optimiser report instances/seed-155mm out/seed-155mm-plan out/seed-155mm-eval -o out/seed-155mm-report --force
-	@echo "report: out/seed-155mm-report/index.html"
+	@echo "== 1. the seed case: validate, solve, the orders to place"
+	$(OPT) validate instances/seed-155mm
+	$(OPT) solve instances/seed-155mm -o out/seed-155mm-plan --force
+	$(OPT) show out/seed-155mm-plan orders --limit 12
+	@echo "== 2. how the expected plan fares under 10,000 sampled futures"
+	$(OPT) evaluate instances/seed-155mm out/seed-155mm-plan -o out/seed-155mm-eval $(NOISE) --scenarios 10000 --seed 1 --force
+	@echo "== 3. a plan that holds readiness with 95% probability? (capacity says no, and names why)"
+	-$(OPT) solve instances/seed-155mm -o out/seed-155mm-reliable --reliability 0.95 --train 1000 --certify 3000 --demand-sigma 0.3 --delay-prob 0.1 --delay-max-days 7 --seed 1 --force
+	@echo "== 4. re-planning weekly from what actually happened, against following the day-0 plan"
+	$(OPT) simulate instances/seed-155mm -o out/seed-155mm-sim --plan out/seed-155mm-plan --scenarios 200 --replan-every 7 $(NOISE) --seed 1 --force
+	$(OPT) report instances/seed-155mm out/seed-155mm-plan out/seed-155mm-eval -o out/seed-155mm-report --force
+	@echo "== 5. where capacity allows: a certified 95% plan and the cost-reliability frontier"
+	$(OPT) generate out/demo-net --suppliers 3 --nodes 4 --commodities 1 --days 30 --seed 1 --start-date 2026-12-01 --force
+	$(OPT) solve out/demo-net -o out/demo-net-plan --force
+	$(OPT) evaluate out/demo-net out/demo-net-plan -o out/demo-net-eval --scenarios 10000 --seed 1 $(NET_NOISE) --force
+	$(OPT) solve out/demo-net -o out/demo-net-reliable --reliability 0.95 --frontier 0.8,0.9,0.95 --seed 1 $(NET_NOISE) --force
+	$(OPT) report out/demo-net out/demo-net-reliable -o out/demo-net-report --force
+	@echo "reports: out/seed-155mm-report/index.html out/demo-net-report/index.html"
 
 test: $(STAMP)
 	@scripts/ensure-chromium.sh

@@ -111,7 +111,8 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
         res = run_chunks(ctx, scenarios, chunk, progress=progress, map_fn=map,
                          workers=workers if workers else (os.cpu_count() or 1))
         t2 = time.perf_counter()
-        ol = evaluate(inst, pl, scenarios=scenarios, seed=seed, params=prm, fan=fan)
+        ol = evaluate(inst, pl, scenarios=scenarios, seed=seed, params=prm, fan=fan,
+                      allow_nonoptimal=True)  # the day-0 plan was judged above
         t3 = time.perf_counter()
     finally:
         if old is not None:
