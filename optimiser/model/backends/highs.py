@@ -7,6 +7,7 @@ duals and reduced costs.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -39,6 +40,27 @@ def chosen_method(lp, options) -> str:
     return "ipm" if options.method == "ipm" else "simplex"
 
 
+_scheduler_lock = threading.Lock()
+_scheduler_threads: int | None = None  # what HiGHS's process-wide scheduler started with (0: its default)
+
+
+def _threads_option(requested: int | None) -> int | None:
+    """The `threads` option to set, or None to leave HiGHS's default.
+
+    HiGHS starts one task scheduler per process at its first run, and a later run whose
+    `threads` differs from it fails (status kNotset: "the only way to change the number of
+    threads is to call resetGlobalScheduler", which is unsafe while other threads solve).
+    So `threads` is honoured when it is the process's first request or equals it, and
+    otherwise the run uses the scheduler as it is; a request for one thread still gets
+    serial simplex (`parallel` off). A command-line solve is one process: its --threads
+    always holds."""
+    global _scheduler_threads
+    with _scheduler_lock:
+        if _scheduler_threads is None:
+            _scheduler_threads = int(requested or 0)
+        return int(requested) if requested and int(requested) == _scheduler_threads else None
+
+
 def make_highs(lp, options):
     import highspy
 
@@ -51,8 +73,11 @@ def make_highs(lp, options):
         h.setOptionValue("log_to_console", True)
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))
-    if options.threads:
-        h.setOptionValue("threads", int(options.threads))
+    threads = _threads_option(options.threads)
+    if threads:
+        h.setOptionValue("threads", threads)
+    if options.threads == 1:  # one thread asked for: serial simplex whatever the scheduler
+        h.setOptionValue("parallel", "off")
     method = chosen_method(lp, options)
     h.setOptionValue("solver", "ipm" if method == "ipm" else "simplex")
     if method == "ipm":
