@@ -461,6 +461,11 @@ class SweepResult:
     def table(self) -> pa.Table:
         return variants_table(self.results)
 
+    @property
+    def by_commodity(self) -> pa.Table:
+        """One row per (variant, commodity): that commodity's quantities alone."""
+        return variants_by_commodity_table(self.results)
+
     def __getitem__(self, name: str) -> VariantResult:
         for r in self.results:
             if r.variant.name == name:
@@ -484,6 +489,7 @@ class SweepResult:
         from .io import write_table
 
         write_table(self.table, directory / "variants.arrow")
+        write_table(self.by_commodity, directory / "variants_by_commodity.arrow")
         write_json(directory / "summary.json", self.summary)
 
 
@@ -716,4 +722,43 @@ def variants_table(results: list[VariantResult]) -> pa.Table:
               "below_floor_unit_days"] + [c for c, _ in ecols] + ["seconds", "error"])
     strings = {"variant", "description", "status", "error"}
     schema = pa.schema([(n, pa.string() if n in strings else pa.float64()) for n in names])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+# quantities of different commodities are never added: the per-commodity twin of the table
+BY_COMMODITY_PLAN = ("ordered", "demand", "unmet", "below_floor_unit_days", "days_below_floor")
+BY_COMMODITY_EVAL = (("eval_unmet_mean", ("unmet", "mean")), ("eval_unmet_p95", ("unmet", "p95")),
+                     ("eval_fill_rate_mean", ("fill_rate", "mean")),
+                     ("eval_below_floor_mean", ("below_floor", "mean")),
+                     ("eval_unmet_cvar95", ("unmet_cvar95",)),
+                     ("eval_p_any_shortfall", ("p_any_shortfall",)),
+                     ("eval_p_any_breach", ("p_any_breach",)))
+
+
+def variants_by_commodity_table(results: list[VariantResult]) -> pa.Table:
+    """variants_by_commodity.arrow: one row per (variant, commodity) with the plan's
+    per-commodity totals (summary.json totals.by_commodity) and, when evaluated, that
+    commodity's scenario KPIs (the evaluation's by_commodity); every variant has a row for
+    every commodity, null where it has no plan or no evaluation."""
+    per = []
+    for r in results:
+        s, es = r.summaries()
+        per.append((r, s, (s.get("totals") or {}).get("by_commodity") or {},
+                    (es or {}).get("by_commodity") or {}))
+    commodities = sorted({k for _, _, p, e in per for k in (*p, *e)})
+    rows = []
+    for r, s, plan_k, eval_k in per:  # every variant on every commodity: null where none
+        for k in commodities:
+            row = {"variant": r.variant.name, "commodity": k}
+            for c in BY_COMMODITY_PLAN:
+                row[c] = (plan_k.get(k) or {}).get(c) if s.get("objective") is not None else None
+            for c, path in BY_COMMODITY_EVAL:
+                v = eval_k.get(k)
+                for key in path:
+                    v = v.get(key) if isinstance(v, dict) else None
+                row[c] = v
+            rows.append(row)
+    names = ["variant", "commodity", *BY_COMMODITY_PLAN, *(c for c, _ in BY_COMMODITY_EVAL)]
+    schema = pa.schema([(n, pa.string() if n in ("variant", "commodity") else pa.float64())
+                        for n in names])
     return pa.Table.from_pylist(rows, schema=schema)

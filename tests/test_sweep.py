@@ -135,6 +135,20 @@ def test_sweep_with_scenarios_evaluates_every_plan_on_the_same_futures(tiny_inst
     t = result.table
     assert t.column("eval_unmet_mean")[0].as_py() == result["baseline"].evaluation.summary["unmet"]["mean"]
     assert {"eval_unmet_cvar95", "eval_p_any_shortfall", "eval_cost_p95"} <= set(t.column_names)
+    # per commodity: never a sum of different units; each row is that commodity's own figures
+    k = result.by_commodity
+    commodities = sorted(map(str, inst.commodities))
+    assert len(commodities) > 1
+    assert k.num_rows == 3 * len(commodities)
+    for row in k.to_pylist():
+        r = result[row["variant"]]
+        tot = r.plan.summary["totals"]["by_commodity"][row["commodity"]]
+        ev = r.evaluation.summary["by_commodity"][row["commodity"]]
+        assert row["unmet"] == tot["unmet"] and row["ordered"] == tot["ordered"]
+        assert row["eval_unmet_mean"] == ev["unmet"]["mean"]
+        assert row["eval_p_any_breach"] == ev["p_any_breach"]
+    base = [x for x in k.to_pylist() if x["variant"] == "baseline"]
+    assert sum(x["unmet"] for x in base) == pytest.approx(t.column("unmet")[0].as_py())
 
 
 @pytest.mark.parametrize("spec, fragment", [
@@ -286,3 +300,19 @@ def test_cli_sweep_on_dask(client, tiny_instance, variants_file, tmp_path, capsy
     doc = json.loads(capsys.readouterr().out)
     assert doc["failed"] == {} and rc == 0
     assert doc["execution"]["engine"] == "dask" and len(doc["rows"]) == 8
+
+
+def test_cli_sweep_shows_quantities_per_commodity(tiny_instance, variants_file, tmp_path, capsys):
+    """Two commodities: the variant lines carry no summed unmet; a per-commodity table does,
+    and variants_by_commodity.arrow holds one row per (variant, commodity)."""
+    out = tmp_path / "out"
+    assert main(["sweep", str(tiny_instance), str(variants_file), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    head, _, per = text.partition("per commodity (units of that commodity):")
+    assert per, text
+    assert "unmet" not in head.splitlines()[0]  # the variants' header line
+    assert "shells" in per and "fuses" in per and "unmet" in per.splitlines()[1]
+    k = read_raw(out / "variants_by_commodity.arrow")
+    t = read_raw(out / "variants.arrow")
+    assert k.num_rows == 2 * t.num_rows
+    assert set(k.column("commodity").to_pylist()) == {"shells", "fuses"}

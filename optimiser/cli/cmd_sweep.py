@@ -13,7 +13,9 @@ Solve named what-if variants of INSTANCE (VARIANTS.toml: scale consumption, remo
 supplier or cap its capacity or contract, change floors, set or remove the budget, change
 a lane's lead time) and, with --scenarios N, evaluate every plan under the same N sampled
 futures. Writes OUT/: variants.arrow (one row per variant: status, objective and its
-breakdown, unmet, unit-days below floor, evaluation KPIs, error), summary.json,
+breakdown, unmet, unit-days below floor, evaluation KPIs, error),
+variants_by_commodity.arrow (one row per variant and commodity: ordered, demand, unmet,
+unit-days below floor and, when evaluated, that commodity's scenario KPIs), summary.json,
 plans/<variant>/ and evaluations/<variant>/.
 
 OUT is checked first (an existing OUT is refused unless --force; an OUT that is,
@@ -102,18 +104,35 @@ def run(args) -> int:
     if args.json:
         emit_json({**result.summary, "output": str(args.output), "rows": table.to_pylist()})
     else:
-        print(format_table(table))
+        print(format_table(table, result.by_commodity))
         print(f"wrote {args.output}")
     return EXIT_INTERNAL if result.summary["statuses"].get(FAILED) else 0
 
 
-def format_table(table) -> str:
+# columns that add quantities over every commodity: shown only when there is one commodity
+_SUMMED = ("unmet", "below_floor_unit_days", "eval_unmet_mean", "eval_unmet_p95")
+
+
+def format_table(table, by_commodity=None) -> str:
+    """The variants, one line each; with several commodities, quantities per commodity
+    below (a round and a litre are never added into one figure)."""
+    several = (by_commodity is not None
+               and len(set(by_commodity.column("commodity").to_pylist())) > 1)
     cols = [c for c in ("variant", "status", "objective", "unmet", "below_floor_unit_days",
                         "eval_unmet_mean", "eval_unmet_p95", "eval_p_any_shortfall")
-            if c in table.column_names]
-    rows = table.select(cols).to_pylist()
-    errs = table.column("error").to_pylist()
+            if c in table.column_names and not (several and c in _SUMMED)]
+    out = _grid(table.select(cols).to_pylist(), cols, table.column("error").to_pylist())
+    if several:
+        kcols = [c for c in ("variant", "commodity", "ordered", "unmet", "below_floor_unit_days",
+                             "eval_unmet_mean", "eval_p_any_shortfall", "eval_p_any_breach")
+                 if any(v is not None for v in by_commodity.column(c).to_pylist())]
+        out += ("\nper commodity (units of that commodity):\n"
+                + _grid(by_commodity.select(kcols).to_pylist(), kcols,
+                        [None] * by_commodity.num_rows))
+    return out
 
+
+def _grid(rows, cols, errs) -> str:
     def fmt(v):
         if v is None:
             return "-"
