@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from typing import Any
@@ -115,27 +114,17 @@ def whole(lo: int, hi: int | None = None, example: str = ""):
 
 # ---------------------------------------------------------------- memory
 def memory_available() -> int | None:
-    """Bytes of memory available to a new allocation without swapping (Linux MemAvailable;
-    elsewhere the free physical pages); None when unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+    """Bytes this process can still allocate: the one measurement of optimiser.memory
+    (MemAvailable, lowered by ulimit -v or a cgroup limit; OPTIMISER_MEMORY_BYTES overrides)."""
+    from ..memory import available_bytes
+
+    return available_bytes()
 
 
 def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:,.1f} {unit}" if unit != "B" else f"{n:,.0f} B"
-        n /= 1024
-    return f"{n:,.1f} PiB"  # pragma: no cover
+    from ..memory import fmt_bytes
+
+    return fmt_bytes(n)
 
 
 def require_memory(nbytes: int, what: str, advice: str) -> None:
