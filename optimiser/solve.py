@@ -128,21 +128,28 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
         plan.shadow_prices = res.shadow
         summary["binding"] = _binding_summary(res.shadow)
     if check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
-        from .check import check_plan
-
         stage("checking the plan independently")
         t = time.perf_counter()
-        report = check_plan(inst, plan)
+        check_and_mark(inst, plan)
         timings["check"] = time.perf_counter() - t
-        summary["check"] = report.as_dict()
-        if not report.ok:
-            summary["status_before_check"] = plan.status
-            plan.status = Status.ERROR
-            summary["status"] = Status.ERROR.value
-            summary["message"] = "the plan failed the independent check: " + report.worst()
     timings["total"] = time.perf_counter() - t0
     summary["timings"] = timings
     return plan
+
+
+def check_and_mark(inst: Instance, plan: Plan) -> None:
+    """Run the independent checker on `plan` and record it in its summary (`check`); a plan
+    that fails is marked `error` (its solver status kept as `status_before_check`). Every
+    path that makes a plan (solve, Session, reliability) goes through here."""
+    from .check import check_plan
+
+    report = check_plan(inst, plan)
+    plan.summary["check"] = report.as_dict()
+    if not report.ok:
+        plan.summary["status_before_check"] = plan.status
+        plan.status = Status.ERROR
+        plan.summary["status"] = Status.ERROR.value
+        plan.summary["message"] = "the plan failed the independent check: " + report.worst()
 
 
 def _budget_surely_binds(inst: Instance) -> bool:

@@ -6,7 +6,7 @@ import argparse
 import time
 
 from . import common
-from .common import EXIT_INFEASIBLE, emit_json, log
+from .common import emit_json, log
 
 HELP = """\
 Build the LP of INSTANCE (docs/MODEL.md), solve it, verify the plan with the
@@ -68,8 +68,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from .._atomic import check_output
     from ..instance import load_instance
-    from ..model.status import EXIT_CODE, Status
     from ..solve import solve
+    from ..status import exit_code
     from . import reliability_flags
     if reliability_flags.wanted(args):
         return reliability_flags.run(args)
@@ -98,10 +98,7 @@ def run(args) -> int:
     else:
         from ..planview import format_plan_summary
         print(format_plan_summary(plan))
-    status = Status(plan.status)
-    if status == Status.ERROR and plan.summary.get("check", {}).get("ok") is False:
-        return EXIT_INFEASIBLE
-    return EXIT_CODE[status]
+    return exit_code(plan.status, plan.summary.get("check", {}).get("ok") is False)
 
 
 def write_plan(plan, output, force: bool, protect: tuple, t0: float, fmt: str = "arrow") -> None:

@@ -74,10 +74,10 @@ def _frontier(text: str | None) -> tuple[float, ...]:
 def run(args) -> int:
     from .. import distributed
     from ..instance import load_instance
-    from ..model.status import EXIT_CODE, Status
     from ..reliability import solve_reliable
     from ..reliability.targets import DEFAULT_CERTIFY, DEFAULT_CONFIDENCE, DEFAULT_TRAIN
     from ..scenarios.params import params_from_cli
+    from ..status import exit_code
 
     t0 = time.perf_counter()
     if args.reliability is None:
@@ -125,11 +125,9 @@ def run(args) -> int:
         emit_json(plan.summary)
     else:
         print(format_reliability(plan))
-    status = Status(plan.status)
-    if status == Status.ERROR and plan.summary.get("check", {}).get("ok") is False:
-        return EXIT_INFEASIBLE
-    if status not in (Status.OPTIMAL, Status.FEASIBLE):
-        return EXIT_CODE[status]
+    code = exit_code(plan.status, plan.summary.get("check", {}).get("ok") is False)
+    if code != EXIT_OK:
+        return code
     rel = plan.summary.get("reliability") or {}
     return EXIT_OK if rel.get("certified") else EXIT_INFEASIBLE
 

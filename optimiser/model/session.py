@@ -225,8 +225,7 @@ class Session:
             h.changeCoeff(int(i), int(j), float(val))
 
     def _plan(self, lp: LP, sol):
-        from ..check import check_plan
-        from ..solve import BlockResult, _duals, _plan_from_arrays
+        from ..solve import BlockResult, _duals, _plan_from_arrays, check_and_mark
 
         inst = lp.instance
         I, T, L = inst.n_pairs, inst.horizon, inst.n_lanes
@@ -256,12 +255,7 @@ class Session:
         if res.shadow is not None:
             plan.shadow_prices = res.shadow
         if self.check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
-            report = check_plan(inst, plan.flows, plan.stock, summary)
-            summary["check"] = report.as_dict()
-            if not report.ok:
-                summary["status_before_check"] = plan.status
-                plan.status = summary["status"] = Status.ERROR.value
-                summary["message"] = "the plan failed the independent check: " + report.worst()
+            check_and_mark(inst, plan)
         summary["timings"] = {"total": self.stats["seconds"]}
         return plan
 

@@ -150,12 +150,7 @@ def _plan(inst: Instance, res, loop: Loop | None, check: bool) -> ReliabilityPla
     s.update(duals)
     s["binding"] = _binding_summary(shadow)
     if check and plan.status in (Status.OPTIMAL.value, Status.FEASIBLE.value):
-        from ..check import check_plan
+        from ..solve import check_and_mark
 
-        report = check_plan(inst, plan.flows, plan.stock, s)
-        s["check"] = report.as_dict()
-        if not report.ok:
-            s["status_before_check"] = plan.status
-            plan.status = s["status"] = Status.ERROR.value
-            s["message"] = "the plan failed the independent check: " + report.worst()
+        check_and_mark(inst, plan)
     return plan
