@@ -12,16 +12,14 @@ checker before it is called optimal.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
 from .costs import breakdown
+from .execution import MapFn, local_map
 from .instance import Instance, as_instance
 from .model.backends import DEFAULT_SOLVER, SolverOptions, get_backend
 from .model.build import LP, build_lp
@@ -36,7 +34,6 @@ from .status import HAS_PLAN, Status
 SHADOW_SCHEMA = SHADOW_PRICES.schema
 
 ZERO = 1e-9  # solver noise below this (relative to 1) is written as exact zero
-MapFn = Callable[[Callable, Iterable], Iterable]
 
 
 @dataclass
@@ -314,16 +311,12 @@ def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
 
 # blocks -------------------------------------------------------------------
 def _map_blocks(blocks, options, explain, map_fn, threads) -> list[BlockResult]:
+    """Every block through `map_fn` (optimiser/execution.py; default: `threads` threads,
+    or every core)."""
     def run(block):
         return solve_block(block.instance, options, explain)
 
-    if map_fn is not None:
-        return list(map_fn(run, blocks))
-    workers = max(1, min(len(blocks), threads or os.cpu_count() or 1))
-    if workers == 1:
-        return [run(b) for b in blocks]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optimiser-block") as ex:
-        return list(ex.map(run, blocks))
+    return list((map_fn or local_map(threads, "optimiser-block"))(run, blocks))
 
 
 _PRIORITY = [Status.ERROR, Status.INFEASIBLE, Status.NO_SOLUTION, Status.FEASIBLE, Status.OPTIMAL]

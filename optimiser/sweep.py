@@ -409,7 +409,7 @@ HAS_PLAN = ("optimal", "feasible")
 
 def _solve_task(inst: Instance, solve_kwargs: dict) -> SolveOutcome:
     """One variant's solve; on a Dask worker its commodity blocks become Dask tasks too."""
-    from .distributed import on_worker_map
+    from .execution import on_worker_map
     from .solve import solve
 
     kw = dict(solve_kwargs)
@@ -526,14 +526,11 @@ def sweep(instance: Instance | str, variants: list[Variant], *, client=None,
     in_flight: with Dask, at most this many variants submitted at once (default twice
     the workers), so changed instances are built as they are needed.
     """
-    from .distributed import DEFAULT_RETRIES
-    from .scenarios import ScenarioParams
+    from .execution import DEFAULT_RETRIES, scenario_params
 
     t0 = time.perf_counter()
     inst = as_instance(instance)
-    base = params if isinstance(params, ScenarioParams) else \
-        ScenarioParams.from_mapping(dict(params or {}))
-    prm = base.replace(**param_kwargs) if param_kwargs else base
+    prm = scenario_params(params, param_kwargs)
     if int(scenarios) != scenarios or scenarios < 0:
         raise UsageError(f"scenarios must be an integer >= 0, got {scenarios!r}")
     solve_kwargs: dict[str, Any] = {"time_limit": time_limit, "threads": threads}
@@ -554,9 +551,8 @@ def sweep(instance: Instance | str, variants: list[Variant], *, client=None,
     else:
         results = _run_dask(client, variants, solve_kwargs, int(scenarios), seed, prm,
                             chunk_size, retries, done, in_flight=in_flight)
-        from .distributed import n_workers
-        engine = {"engine": "dask", "scheduler": client.scheduler.address,
-                  "workers": n_workers(client)}
+        from .execution import dask_map, describe
+        engine = describe(dask_map(client))
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -605,14 +601,15 @@ def _run_dask(client, variants, solve_kwargs, scenarios, seed, prm, chunk_size, 
     next is built and submitted as one completes."""
     from distributed import as_completed
 
-    from .distributed import ChunkCollector, _token, default_chunk, n_workers, submit_chunks
-    from .scenarios import Evaluation
+    from .execution import chunk_ranges, dask_map, default_chunk, token
+    from .scenarios.evaluate import ChunkCollector, Evaluation, chunk_task
 
     t0 = time.perf_counter()
-    workers = n_workers(client)
+    dm = dask_map(client, retries=retries)
+    workers = dm.workers
     chunk = (chunk_size or default_chunk(scenarios, workers)) if scenarios else 0
     limit = max(1, int(in_flight or 2 * max(workers, 1)))
-    tok = _token("sweep")
+    tok = token("sweep")
     jobs: dict = {}  # future -> (variant index, kind)
     solve_f: dict[int, Any] = {}
     live: dict[int, tuple] = {}  # variant index -> (instance, its scattered future)
@@ -632,8 +629,8 @@ def _run_dask(client, variants, solve_kwargs, scenarios, seed, prm, chunk_size, 
         if scenarios:
             arr = client.submit(_prepare_task, inst_f, f, key=f"{tok}-prepare-{i}",
                                 retries=retries, pure=False)
-            for c in submit_chunks(client, arr, prm, seed, scenarios, chunk, False, None,
-                                   retries, prefix=f"sweep-{i}-chunk"):
+            items = [(prm, seed, a, b, False, None) for a, b in chunk_ranges(scenarios, chunk)]
+            for c in dm.submit_shared(chunk_task, arr, items, prefix=f"sweep-{i}-chunk"):
                 jobs[c] = (i, "chunk")
                 new.append(c)
         collectors[i] = ChunkCollector()

@@ -7,14 +7,9 @@ import json
 
 import pytest
 
+from optimiser.cli.engine_flags import add_scenario_flags, params_from_cli
 from optimiser.errors import UsageError
-from optimiser.scenarios.params import (
-    PARAMETERS,
-    ScenarioParams,
-    add_cli_flags,
-    params_from_cli,
-    read_params_file,
-)
+from optimiser.scenarios.params import PARAMETERS, ScenarioParams, read_params_file
 
 
 def test_defaults_are_the_deterministic_future():
@@ -85,7 +80,7 @@ def test_toml_and_json_files(tmp_path):
 def _parse(argv):
     p = argparse.ArgumentParser()
     p.add_argument("--params")
-    add_cli_flags(p)
+    add_scenario_flags(p)
     return p.parse_args(argv)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import time
 
 from . import common
@@ -30,7 +29,7 @@ status is not optimal or feasible, unless --allow-nonoptimal); 1 internal error.
 
 
 def register(sub) -> None:
-    from ..scenarios.params import add_cli_flags
+    from .engine_flags import add_dask_flags, add_scenario_flags
 
     p = sub.add_parser("evaluate", help="stress-test a plan under sampled scenarios",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=common.seed, default=0, metavar="S",
                    help="random seed, 0..2**64-1 (default 0)")
     p.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
-    add_cli_flags(p)
+    add_scenario_flags(p)
     p.add_argument("--chunk-size", type=common.whole(1), metavar="N",
                    help="scenarios per chunk (memory; never changes results)")
     p.add_argument("--threads", type=common.threads, metavar="N",
@@ -55,7 +54,6 @@ def register(sub) -> None:
     p.add_argument("--allow-nonoptimal", action="store_true",
                    help="evaluate a plan whose status is not optimal or feasible (refused "
                         "by default: an infeasible plan's tables are not a real plan)")
-    from ..distributed import add_cli_flags as add_dask_flags
     add_dask_flags(p)  # --dask local|tcp://HOST:PORT: chunks on a Dask cluster (same bits)
     p.set_defaults(run=run)
 
@@ -86,8 +84,8 @@ def run(args) -> int:
     from ..instance import load_instance
     from ..plan import read_plan
     from ..scenarios import evaluate
-    from ..scenarios.params import params_from_cli
     from ..scenarios.results import format_summary
+    from .engine_flags import client_from_args, params_from_cli
 
     t0 = time.perf_counter()
     params = params_from_cli(args)  # usage errors before any work
@@ -101,7 +99,7 @@ def run(args) -> int:
         log(f"warning: {w}")
     plan = read_plan(args.plan, inst)
     bar = Progress(args.scenarios, "evaluate", enabled=False if args.no_progress else None)
-    from .. import distributed
+    from ..execution import dask_map
     from ..stages import report_stages, stage
 
     first = [True]
@@ -114,15 +112,15 @@ def run(args) -> int:
 
     try:
         with report_stages(log, "evaluate: ", after=3.0), \
-                distributed.client_from_args(args) as client:
+                client_from_args(args) as client:
             # the first kernel call compiles the kernels when their cache is cold (the setup
             # step warms it): said after 3 s, so a warm start prints nothing
             stage("compiling the scenario kernels (first run on this machine only; "
                   "cached afterwards)")
-            run_eval = evaluate if client is None else functools.partial(distributed.evaluate, client)
-            ev = run_eval(inst, plan, scenarios=args.scenarios, seed=args.seed, params=params,
+            ev = evaluate(inst, plan, scenarios=args.scenarios, seed=args.seed, params=params,
                           chunk_size=args.chunk_size, threads=args.threads, progress=progress,
-                          allow_nonoptimal=args.allow_nonoptimal)
+                          allow_nonoptimal=args.allow_nonoptimal,
+                          map=None if client is None else dask_map(client, prefix="chunk"))
     finally:
         bar.close()
     # wall: the command up to writing EVAL (summary.json is written once, in the commit)

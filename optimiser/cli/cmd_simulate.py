@@ -25,7 +25,7 @@ or feasible (unless --allow-nonoptimal); 1 internal error."""
 
 
 def register(sub) -> None:
-    from ..scenarios.params import add_cli_flags
+    from .engine_flags import add_scenario_flags as add_cli_flags
 
     p = sub.add_parser("simulate", help="closed-loop replanning under sampled scenarios",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,7 +55,7 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace SIM if it exists")
     p.add_argument("--format", choices=("arrow", "parquet"), default="arrow",
                    help="table files as NAME.arrow (default) or NAME.parquet")
-    from ..distributed import add_cli_flags as add_dask_flags
+    from .engine_flags import add_dask_flags
     add_dask_flags(p)  # --dask local|tcp://HOST:PORT: chunks of scenarios on Dask workers
     p.set_defaults(run=run)
 
@@ -65,10 +65,10 @@ def run(args) -> int:
 
     from ..errors import OutputExistsError, UsageError
     from ..instance import load_instance
-    from ..scenarios.params import params_from_cli
     from ..scenarios.results import _clean, summary_json
     from ..simulate import simulate
     from ..simulate.results import format_simulation
+    from .engine_flags import params_from_cli
 
     t0 = time.perf_counter()
     params = params_from_cli(args)
@@ -90,8 +90,9 @@ def run(args) -> int:
     bar = Progress(total, "simulate (scenario-days)",
                    enabled=False if args.no_progress else None)
     from .. import distributed
+    from .engine_flags import client_from_args
     try:
-        with distributed.client_from_args(args) as client:
+        with client_from_args(args) as client:
             map_fn = None if client is None else distributed.dask_map(client, prefix="simulate")
             sim = simulate(inst, scenarios=args.scenarios, replan_every=args.replan_every,
                            window=args.window, plan=args.plan,

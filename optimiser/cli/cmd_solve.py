@@ -58,7 +58,7 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace PLAN if it exists")
     p.add_argument("--format", choices=["arrow", "parquet"], default="arrow",
                    help="table files: NAME.arrow (Arrow IPC, default) or NAME.parquet")
-    from ..distributed import add_cli_flags as add_dask_flags
+    from .engine_flags import add_dask_flags
     add_dask_flags(p)  # --dask: the per-commodity blocks as Dask tasks
     from .reliability_flags import add_flags as add_reliability_flags
     add_reliability_flags(p)  # --reliability R ... (docs/RELIABILITY.md)
@@ -83,14 +83,15 @@ def run(args) -> int:
         inst = load_instance(args.instance)
     for w in inst.warnings:
         log(f"warning: {w}")
-    from .. import distributed
+    from ..execution import dask_map
     from ..stages import report_stages, stage
+    from .engine_flags import client_from_args
 
-    with report_stages(log, "solve: "), distributed.client_from_args(args) as client:
+    with report_stages(log, "solve: "), client_from_args(args) as client:
         plan = solve(inst, solver=args.solver, time_limit=args.time_limit, threads=args.threads,
                      tolerance=args.tolerance, verbose=args.verbose, method=args.method,
                      decompose=args.decompose,
-                     map=None if client is None else distributed.dask_map(client))
+                     map=None if client is None else dask_map(client))
         stage(f"writing {args.output}")
         write_plan(plan, args.output, args.force, protect, t0, args.format)
     if args.json:

@@ -35,9 +35,8 @@ or variants."""
 
 
 def register(sub) -> None:
-    from ..distributed import add_cli_flags as add_dask_flags
     from ..model.backends import BACKENDS
-    from ..scenarios.params import add_cli_flags
+    from .engine_flags import add_dask_flags, add_scenario_flags
 
     p = sub.add_parser("sweep", help="solve (and evaluate) what-if variants of an instance",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,7 +53,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=common.seed, default=0, metavar="S",
                    help="random seed, 0..2**64-1 (default 0)")
     p.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
-    add_cli_flags(p)
+    add_scenario_flags(p)
     p.add_argument("--chunk-size", type=common.whole(1), metavar="N",
                    help="scenarios per chunk (never changes results)")
     add_dask_flags(p)
@@ -66,11 +65,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from .._atomic import atomic_dir, check_output
-    from ..distributed import client_from_args
     from ..instance import load_instance
-    from ..scenarios.params import params_from_cli
     from ..sweep import FAILED, read_variants, sweep, write_variant
     from .cmd_evaluate import check_scenarios_memory
+    from .engine_flags import client_from_args, params_from_cli
 
     t0 = time.perf_counter()
     params = params_from_cli(args)

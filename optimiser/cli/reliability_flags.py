@@ -17,7 +17,7 @@ FLAGS = ("reliability", "scope", "service", "confidence", "train", "certify", "f
 
 def add_flags(p) -> None:
     from ..reliability.targets import DEFAULT_CERTIFY, DEFAULT_CONFIDENCE, DEFAULT_TRAIN
-    from ..scenarios.params import add_cli_flags
+    from .engine_flags import add_scenario_flags as add_cli_flags
 
     g = p.add_argument_group(
         "planning for reliability (docs/RELIABILITY.md): the least-cost plan whose floors "
@@ -76,8 +76,8 @@ def run(args) -> int:
     from ..instance import load_instance
     from ..reliability import solve_reliable
     from ..reliability.targets import DEFAULT_CERTIFY, DEFAULT_CONFIDENCE, DEFAULT_TRAIN
-    from ..scenarios.params import params_from_cli
     from ..status import exit_code
+    from .engine_flags import client_from_args, params_from_cli
 
     t0 = time.perf_counter()
     if args.reliability is None:
@@ -110,7 +110,7 @@ def run(args) -> int:
     check_output(args.output, args.force, protect)
     old = _numba_threads(getattr(args, "threads", None))
     try:
-        with distributed.client_from_args(args) as client:
+        with client_from_args(args) as client:
             plan = solve_reliable(inst, map=None if client is None else
                                   distributed.dask_map(client, prefix="reliability"),
                                   log=log, **kwargs)

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
+from ..execution import MAX_SEED, chunk_ranges  # noqa: F401  (MAX_SEED: kept for importers)
+from ..execution import check_int as _check_int  # noqa: F401  (kept for importers)
 from .arrays import ReplayArrays, prepare
 from .kernels import (
     COMMODITY_KPI_NAMES,
@@ -39,7 +41,6 @@ from .params import ScenarioParams
 # stock buffer of one kernel call (float32 [blocks, T*I, LANES]) stays under this many
 # bytes: small enough that the kernel's writes and the binning's reads mostly stay in cache
 BLOCK_BYTES = 8 * 2 ** 20
-MAX_SEED = 2 ** 64 - 1
 
 
 @dataclass(eq=False)
@@ -279,6 +280,8 @@ def by_commodity(kpis_c: np.ndarray, commodities) -> dict:
 
 # ---------------------------------------------------------------- API
 def _threads(threads: int | None):
+    """Set `threads` numba threads; the old count (None: unchanged). Prefer the context
+    manager `optimiser.execution.numba_threads`."""
     import numba
 
     if threads is None:
@@ -295,7 +298,7 @@ def evaluate(instance, plan, scenarios: int = 1000, seed: int = 0,
              chunk_size: int | None = None, threads: int | None = None,
              params: ScenarioParams | dict | None = None, fan: bool = True,
              progress: Callable[[int], None] | None = None, allow_nonoptimal: bool = False,
-             **kwargs) -> Evaluation:
+             map=None, **kwargs) -> Evaluation:
     """Replay `plan` against `scenarios` sampled futures (docs/SCENARIOS.md).
 
     A plan whose status is not optimal or feasible (infeasible, no solution, error) is
@@ -304,7 +307,13 @@ def evaluate(instance, plan, scenarios: int = 1000, seed: int = 0,
     instance / plan: objects or paths. Scenario parameters by keyword (demand_sigma=0.3,
     ...) or as `params` (a ScenarioParams or a dict); keywords override `params`.
     chunk_size: scenarios per chunk (results never depend on it); threads: numba threads.
+    map: how the chunks run (optimiser/execution.py): None in this process; any
+    Executor.map-like callable; on `execution.dask_map(client)` one Dask task per chunk
+    with the replay arrays scattered to every worker once, and `threads` numba threads per
+    task (default: on a LocalCluster the cores shared among its workers). The result is
+    the same bits whatever the map and the chunking.
     """
+    from ..execution import check_int, check_seed, numba_threads, scenario_params
     from ..instance import as_instance
     from ..plan import as_plan, require_usable
 
@@ -312,41 +321,101 @@ def evaluate(instance, plan, scenarios: int = 1000, seed: int = 0,
     inst = as_instance(instance)
     pl = as_plan(plan, inst)
     require_usable(pl, allow_nonoptimal, what="evaluate")
-    if isinstance(params, ScenarioParams):
-        base = params
-    else:
-        base = ScenarioParams.from_mapping(dict(params or {}))
-    prm = base.replace(**kwargs) if kwargs else base
-    scenarios, seed = _check_int("scenarios", scenarios, 1), _check_int("seed", seed, 0)
-    if seed > MAX_SEED:
-        raise UsageError(f"seed {seed} is above 2**64 - 1")
+    prm = scenario_params(params, kwargs)
+    scenarios, seed = check_int("scenarios", scenarios, 1), check_seed(seed)
+    if map is not None:
+        return _evaluate_mapped(inst, pl, prm, scenarios, seed, chunk_size, threads, fan,
+                                progress, map, t0)
+    if chunk_size is not None:
+        chunk_size = check_int("chunk_size", chunk_size, 1)
     arrays = prepare(inst, pl.x, pl.u)
-    chunk = _check_int("chunk_size", chunk_size, 1) if chunk_size is not None else \
-        max(block_size(arrays), 1024)
-    old = _threads(threads)
-    try:
+    chunk = chunk_size or max(block_size(arrays), 1024)
+    with numba_threads(threads):
         t1 = time.perf_counter()
-        parts = [evaluate_chunk(arrays, prm, seed, a, min(a + chunk, scenarios), fan=fan,
-                                progress=progress)
-                 for a in range(0, scenarios, chunk)]
+        parts = [evaluate_chunk(arrays, prm, seed, a, b, fan=fan, progress=progress)
+                 for a, b in chunk_ranges(scenarios, chunk)]
         result = ChunkResult.merge_all(parts)
         t2 = time.perf_counter()
-    finally:
-        if old is not None:
-            import numba
-            numba.set_num_threads(old)
     return Evaluation.from_result(inst, arrays, result, seed, prm,
                                   timings={"prepare": t1 - t0, "replay": t2 - t1})
 
 
-def _check_int(name: str, v, lo: int) -> int:
-    try:
-        iv = int(v)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name} must be an integer, got {v!r}") from None
-    if iv != v or iv < lo:
-        raise UsageError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return iv
+def _evaluate_mapped(inst, pl, prm, scenarios, seed, chunk_size, threads, fan, progress,
+                     map_fn, t0) -> Evaluation:
+    """evaluate() with its chunks through `map_fn` (execution.map_shared)."""
+    from ..execution import (
+        DaskMap,
+        check_int,
+        default_chunk,
+        describe,
+        local_numba_threads,
+        map_shared,
+    )
+
+    dask = isinstance(map_fn, DaskMap)
+    if threads is not None:
+        threads = check_int("threads", threads, 1)
+    elif dask:
+        threads = local_numba_threads(map_fn.client)
+    workers = map_fn.workers if dask else 1
+    chunk = check_int("chunk_size", chunk_size, 1) if chunk_size is not None else \
+        default_chunk(scenarios, workers)
+    arrays = prepare(inst, pl.x, pl.u)
+    ranges = chunk_ranges(scenarios, chunk)
+    collector = ChunkCollector()
+
+    def add(r: ChunkResult) -> None:
+        collector.add(r)
+        if progress:
+            progress(r.n)
+
+    t1 = time.perf_counter()
+    map_shared(map_fn, chunk_task, arrays, [(prm, seed, a, b, fan, threads) for a, b in ranges],
+               on_result=add, prefix="chunk")
+    t2 = time.perf_counter()
+    ev = Evaluation.from_result(inst, arrays, collector.result(), seed, prm, timings={
+        "prepare": t1 - t0, "replay": t2 - t1})
+    ev.summary["execution"] = {**describe(map_fn), "chunks": len(ranges), "chunk_size": chunk,
+                               "replay_arrays_bytes": arrays.nbytes()}
+    return ev
+
+
+def chunk_task(arrays: ReplayArrays | None, item: tuple) -> ChunkResult | None:
+    """One chunk (params, seed, start, stop, fan, numba threads or None) of a mapped
+    evaluation, under this process's kernel lock. None when there are no arrays (a sweep
+    variant without a plan)."""
+    from ..execution import KERNEL_LOCK, numba_threads
+
+    if arrays is None:
+        return None
+    params, seed, a, b, fan, threads = item
+    with KERNEL_LOCK, numba_threads(threads, clamp=True):
+        return evaluate_chunk(arrays, params, seed, a, b, fan=fan)
+
+
+class ChunkCollector:
+    """Merge chunk results as they arrive: fan histograms summed in place (memory of one
+    chunk's fan, not of all), KPI rows kept and merged once at the end."""
+
+    def __init__(self) -> None:
+        self.parts: list[ChunkResult] = []
+        self.counts = self.fmin = self.fmax = None
+
+    def add(self, r: ChunkResult) -> None:
+        if r.fan_counts is not None:
+            if self.counts is None:
+                self.counts, self.fmin, self.fmax = r.fan_counts.copy(), r.fan_min.copy(), r.fan_max.copy()
+            else:
+                self.counts += r.fan_counts
+                np.minimum(self.fmin, r.fan_min, out=self.fmin)
+                np.maximum(self.fmax, r.fan_max, out=self.fmax)
+            r.fan_counts = r.fan_min = r.fan_max = None
+        self.parts.append(r)
+
+    def result(self) -> ChunkResult:
+        merged = ChunkResult.merge_all(self.parts)
+        merged.fan_counts, merged.fan_min, merged.fan_max = self.counts, self.fmin, self.fmax
+        return merged
 
 
 @dataclass(eq=False)

@@ -187,28 +187,3 @@ def _check(p: ScenarioParams) -> list[str]:
         out.append(f"delay_prob = {p.delay_prob} > 0 needs delay_max_days >= 1 "
                    f"(got {p.delay_max_days}): how late is a late shipment?")
     return out
-
-
-def add_cli_flags(parser) -> None:
-    """One `--name-with-dashes VALUE` flag per parameter (default None: not given)."""
-    g = parser.add_argument_group("scenario parameters (docs/SCENARIOS.md; override --params)")
-    for name, (default, typ, meaning) in PARAMETERS.items():
-        g.add_argument("--" + name.replace("_", "-"), dest=f"param_{name}", type=str,
-                       default=None, metavar="X" if typ is float else "DAYS",
-                       help=f"{meaning} (default {default})")
-
-
-def params_from_cli(args) -> ScenarioParams:
-    """--params FILE first, then each flag that was given."""
-    values: dict[str, Any] = {}
-    if getattr(args, "params", None):
-        values.update(read_params_file(args.params))
-        unknown = sorted(set(values) - set(PARAMETERS))
-        if unknown:
-            raise UsageError(f"unknown scenario parameter(s) in {args.params}: "
-                             f"{', '.join(unknown)}; known: {', '.join(PARAMETERS)}")
-    for name in PARAMETERS:
-        v = getattr(args, f"param_{name}", None)
-        if v is not None:
-            values[name] = v
-    return ScenarioParams.from_mapping(values)
