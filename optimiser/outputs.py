@@ -238,6 +238,61 @@ STATUSES: dict[str, tuple[int, str]] = {
 }
 
 
+# sweep directory -------------------------------------------------------------
+#: a sweep variant that raised (a solver malfunction, a lost worker beyond the retries)
+FAILED = "failed"
+#: statistics of each scenario KPI a sweep reports per variant, and the whole-run ones
+SWEEP_EVAL_STATS: tuple[str, ...] = ("mean", "p95")
+SWEEP_EVAL_EXTRA: dict[str, tuple[str, str]] = {
+    "unmet_cvar95": ("units", "mean unmet of the worst 5% of scenarios"),
+    "p_any_shortfall": ("probability", "share of scenarios with some unmet consumption"),
+    "p_any_breach": ("probability", "share of scenarios with stock below a floor on some day"),
+}
+_EVALUATED = "only when the sweep evaluated its plans (--scenarios > 0)"
+
+VARIANTS = OutputTable(
+    "variants", "sweep", "One row per variant: its status, the plan's cost and totals and, "
+    "when evaluated, its scenario KPIs (every variant on the same futures).", (
+        _c("variant", S, "the variant's name (its plan is plans/<variant>/)"),
+        _c("description", S, "the variant's description"),
+        _c("status", S, f"the plan's status, or {FAILED} when the variant raised"),
+        _c("objective", F, "objective of the plan", "money", nullable=True),
+        *(_c(k, F, v, "money", nullable=True) for k, v in BREAKDOWN.items()),
+        _c("unmet", F, "unmet consumption of all commodities together", "units", nullable=True),
+        _c("below_floor_unit_days", F, "units below the floor summed over pairs and days",
+           "unit-days", nullable=True),
+        *(_c(f"eval_{k}_{st}", F, f"{st} over the scenarios of: {KPIS[k][1]}", KPIS[k][0],
+             nullable=True, optional=True) for k in KPI_NAMES for st in SWEEP_EVAL_STATS),
+        *(_c(f"eval_{k}", F, doc, unit, nullable=True, optional=True)
+          for k, (unit, doc) in SWEEP_EVAL_EXTRA.items()),
+        _c("seconds", F, "wall time of the variant", "s"),
+        _c("error", S, "why the variant failed or has no plan", nullable=True),
+    ), when="always; eval_* columns " + _EVALUATED)
+
+#: variants_by_commodity: plan columns (from summary.json totals.by_commodity) and evaluation
+#: columns -> path in the evaluation's by_commodity entry of that commodity
+SWEEP_BY_COMMODITY_PLAN: tuple[str, ...] = ("ordered", "demand", "unmet",
+                                            "below_floor_unit_days", "days_below_floor")
+SWEEP_BY_COMMODITY_EVAL: dict[str, tuple[str, ...]] = {
+    "eval_unmet_mean": ("unmet", "mean"), "eval_unmet_p95": ("unmet", "p95"),
+    "eval_fill_rate_mean": ("fill_rate", "mean"), "eval_below_floor_mean": ("below_floor", "mean"),
+    "eval_unmet_cvar95": ("unmet_cvar95",), "eval_p_any_shortfall": ("p_any_shortfall",),
+    "eval_p_any_breach": ("p_any_breach",),
+}
+VARIANTS_BY_COMMODITY = OutputTable(
+    "variants_by_commodity", "sweep", "One row per (variant, commodity): that commodity's "
+    "quantities alone (quantities of different commodities are never added); every variant "
+    "has a row for every commodity, null where it has no plan or no evaluation.", (
+        _c("variant", S, "the variant's name"), _c("commodity", S, "commodity"),
+        *(_c(k, F, f"totals.by_commodity.{k} of the variant's plan", "units", nullable=True)
+          for k in SWEEP_BY_COMMODITY_PLAN),
+        *(_c(k, F, "the evaluation's by_commodity." + ".".join(path), "", nullable=True)
+          for k, path in SWEEP_BY_COMMODITY_EVAL.items()),
+    ))
+SWEEP_TABLES: tuple[OutputTable, ...] = (VARIANTS, VARIANTS_BY_COMMODITY)
+OUTPUT_TABLES.update({t.name: t for t in SWEEP_TABLES})
+
+
 class CommodityTotals(TypedDict):
     ordered: float
     demand: float
@@ -427,9 +482,14 @@ def outputs_reference() -> str:
            "`simulate` refuse a plan whose status is not optimal or feasible (exit 2) unless "
            "given `--allow-nonoptimal`. A plan directory without summary.json (written by "
            "another tool) is taken to be feasible: `check` verifies it.", ""]
-    for directory in ("plan", "evaluation"):
+    for directory in ("plan", "evaluation", "sweep"):
         if directory == "evaluation":
             out += ["## Evaluation directory", ""]
+        if directory == "sweep":
+            out += ["## Sweep directory", "",
+                    "`optimiser sweep` writes plans/<variant>/ (plan directories), "
+                    "evaluations/<variant>/ (evaluation directories, when evaluated), "
+                    "summary.json and these two tables (Arrow IPC).", ""]
         for t in OUTPUT_TABLES.values():
             if t.directory != directory:
                 continue

@@ -316,3 +316,21 @@ def test_cli_sweep_shows_quantities_per_commodity(tiny_instance, variants_file, 
     t = read_raw(out / "variants.arrow")
     assert k.num_rows == 2 * t.num_rows
     assert set(k.column("commodity").to_pylist()) == {"shells", "fuses"}
+
+
+def test_sweep_tables_have_the_declared_columns(tiny_instance, variants_file, tmp_path):
+    """variants.arrow and variants_by_commodity.arrow are written with the columns
+    optimiser/outputs.py declares (eval_* only when evaluated), in that order."""
+    from optimiser.outputs import VARIANTS, VARIANTS_BY_COMMODITY
+
+    inst = load_instance(tiny_instance)
+    variants = read_variants(inst, variants_file)
+    plain = sweep(inst, variants)
+    assert plain.table.schema.equals(VARIANTS.schema)
+    assert not any(n.startswith("eval_") for n in plain.table.column_names)
+    evaluated = sweep(inst, variants[:2], scenarios=20, seed=1, demand_sigma=0.2)
+    assert evaluated.table.column_names == [c.name for c in VARIANTS.columns]
+    out = evaluated.write(tmp_path / "s")
+    assert read_raw(out / "variants.arrow").equals(evaluated.table)
+    assert read_raw(out / "variants_by_commodity.arrow").schema.equals(
+        VARIANTS_BY_COMMODITY.schema)
