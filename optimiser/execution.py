@@ -26,7 +26,6 @@ import contextlib
 import math
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,6 +153,8 @@ def local_map(threads: int | None = None, name: str = "optimiser") -> ThreadMap:
 
 def token(prefix: str) -> str:
     """A unique Dask key prefix (tasks of two runs never share keys)."""
+    import uuid
+
     return f"optimiser-{prefix}-{uuid.uuid4().hex[:12]}"
 
 

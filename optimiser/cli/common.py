@@ -12,14 +12,16 @@ import sys
 import time
 from typing import Any
 
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2  # usage error or invalid instance
-EXIT_INFEASIBLE = 3  # infeasible, or a plan that fails check
-EXIT_NO_SOLUTION = 4  # no solution within the limit
+from ..execution import MAX_SEED  # noqa: F401  (seeds are 64-bit unsigned in the scenario streams)
+from ..status import (  # noqa: F401  (the exit codes are declared once, in optimiser/status.py)
+    EXIT_INFEASIBLE,
+    EXIT_INTERNAL,
+    EXIT_NO_SOLUTION,
+    EXIT_OK,
+    EXIT_USAGE,
+)
 
 MAX_THREADS = 4096  # more threads than any machine this runs on has cores: a typo
-MAX_SEED = 2**64 - 1  # seeds are 64-bit unsigned in the scenario streams
 MAX_SECONDS = 10**9  # about 31 years: larger "limits" are typos
 
 
