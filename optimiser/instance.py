@@ -173,6 +173,38 @@ class Instance:
     def lane_label(self, lane: int) -> str:
         return str(self.lane_labels[lane])
 
+    def restrict(self, supplier_pairs, pairs, lanes, name: str | None = None) -> Instance:
+        """The instance cut to some rows of its three sub-tables: supplier-commodity pairs,
+        node-commodity pairs and lanes (index arrays into this instance, in the order
+        wanted). Every field listed in SUPPLIER_PAIR_FIELDS, NODE_PAIR_FIELDS and LANE_FIELDS
+        is cut along its axis; lane origins and destinations are renumbered into the kept
+        pairs (a kept lane must start and end at kept pairs, else ValueError). Names,
+        commodities, horizon and budget stay; the source tables and warnings do not belong
+        to the cut instance and are dropped. E.g. one commodity's block (model/decompose.py).
+        """
+        import dataclasses
+
+        sps = np.asarray(supplier_pairs, dtype=np.int64)
+        pairs = np.asarray(pairs, dtype=np.int64)
+        lanes = np.asarray(lanes, dtype=np.int64)
+        pair_new = np.full(self.n_pairs, -1, dtype=np.int64)
+        pair_new[pairs] = np.arange(len(pairs))
+        sp_new = np.full(self.n_supplier_pairs, -1, dtype=np.int64)
+        sp_new[sps] = np.arange(len(sps))
+        cut = {f: getattr(self, f)[sps] for f in SUPPLIER_PAIR_FIELDS}
+        cut.update({f: getattr(self, f)[pairs] for f in NODE_PAIR_FIELDS})
+        cut.update({f: getattr(self, f)[lanes] for f in LANE_FIELDS})
+        fs = cut["lane_from_supplier"]
+        origin = cut["lane_origin"].copy()
+        origin[fs] = sp_new[origin[fs]]
+        origin[~fs] = pair_new[origin[~fs]]
+        dest = pair_new[cut["lane_dest"]]
+        if (origin < 0).any() or (dest < 0).any():
+            raise ValueError("restrict: a kept lane starts or ends at a pair that is not kept")
+        cut["lane_origin"], cut["lane_dest"] = origin, dest
+        return dataclasses.replace(self, **cut, tables={}, warnings=(),
+                                   name=self.name if name is None else name)
+
     def __repr__(self) -> str:
         return (f"Instance({self.name!r}, T={self.horizon}, commodities={len(self.commodities)}, "
                 f"supplier_pairs={self.n_supplier_pairs}, node_pairs={self.n_pairs}, "
@@ -318,6 +350,35 @@ class Instance:
             start_date=meta_start_date(meta),
         )
 
+
+#: the three sub-tables of an Instance, each field indexed (first axis) by its rows:
+#: supplier-commodity pairs [P], node-commodity pairs [I], lanes [L]. Instance.restrict cuts
+#: every field listed; INSTANCE_WHOLE_FIELDS are not per row. Every field of Instance is in
+#: exactly one list (checked below, at import): a new field must say which axis it has.
+SUPPLIER_PAIR_FIELDS = ("sp_supplier", "sp_commodity", "unit_price", "contract_min",
+                        "contract_max", "capacity")
+NODE_PAIR_FIELDS = ("nc_node", "nc_commodity", "initial_stock", "max_stock", "holding_cost",
+                    "shortfall_penalty", "readiness_penalty", "readiness_hard", "floor",
+                    "demand", "pipeline")
+LANE_FIELDS = ("lane_from_supplier", "lane_origin", "lane_dest", "lane_commodity", "lane_mode",
+               "lane_lead", "lane_cost", "lane_capacity", "lane_origin_name", "lane_dest_name")
+INSTANCE_WHOLE_FIELDS = ("name", "horizon", "budget", "description", "commodities",
+                         "supplier_names", "node_names", "tables", "warnings", "path",
+                         "load_seconds", "start_date")
+
+
+def _check_field_axes() -> None:
+    import dataclasses
+
+    listed = SUPPLIER_PAIR_FIELDS + NODE_PAIR_FIELDS + LANE_FIELDS + INSTANCE_WHOLE_FIELDS
+    declared = [f.name for f in dataclasses.fields(Instance)]
+    unlisted = sorted(set(declared) - set(listed))
+    wrong = sorted({n for n in listed if listed.count(n) > 1 or n not in declared})
+    if unlisted or wrong:
+        raise TypeError(f"Instance fields without an axis: {unlisted}; listed twice or not a "
+                        f"field: {wrong} (optimiser/instance.py *_FIELDS)")
+
+_check_field_axes()
 
 def load_instance(path: str | os.PathLike) -> Instance:
     """Read, validate and build an instance directory. Raises InvalidInstanceError."""

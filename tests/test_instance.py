@@ -183,3 +183,51 @@ def test_from_tables_refuses_what_is_not_a_table():
         Instance.from_tables(META, {"suppliers": [{"supplier": "S"}], "nodes": None,
                                     "lanes": None})
     assert "table suppliers: is a list, not a pyarrow.Table" in str(e.value)
+
+
+# ---------------------------------------------------------------- restrict
+def test_restrict_to_every_row_keeps_every_array(tiny_instance):
+    import dataclasses
+
+    from optimiser import instance as I
+
+    inst = load_instance(tiny_instance)
+    same = inst.restrict(np.arange(inst.n_supplier_pairs), np.arange(inst.n_pairs),
+                         np.arange(inst.n_lanes))
+    for f in I.SUPPLIER_PAIR_FIELDS + I.NODE_PAIR_FIELDS + I.LANE_FIELDS:
+        np.testing.assert_array_equal(getattr(same, f), getattr(inst, f), err_msg=f)
+    assert same.name == inst.name and same.tables == {} and same.warnings == ()
+    assert {f.name for f in dataclasses.fields(Instance)} == set(
+        I.SUPPLIER_PAIR_FIELDS + I.NODE_PAIR_FIELDS + I.LANE_FIELDS + I.INSTANCE_WHOLE_FIELDS)
+
+
+def test_restrict_to_one_commodity_renumbers_lanes_into_the_kept_pairs(tiny_instance):
+    inst = load_instance(tiny_instance)
+    k = 1
+    sps = np.flatnonzero(inst.sp_commodity == k)
+    pairs = np.flatnonzero(inst.nc_commodity == k)
+    lanes = np.flatnonzero(inst.lane_commodity == k)
+    sub = inst.restrict(sps, pairs, lanes, name="cut")
+    assert (sub.n_supplier_pairs, sub.n_pairs, sub.n_lanes, sub.name) == \
+        (len(sps), len(pairs), len(lanes), "cut")
+    np.testing.assert_array_equal(sub.demand, inst.demand[pairs])
+    np.testing.assert_array_equal(sub.capacity, inst.capacity[sps])
+    # every lane still joins the same named places, through the new pair numbers
+    for j, lane in enumerate(lanes):
+        assert sub.lane_label(j) == inst.lane_label(lane)
+        full_o, o = inst.lane_origin[lane], sub.lane_origin[j]
+        if inst.lane_from_supplier[lane]:
+            assert sub.supplier_label(o) == inst.supplier_label(full_o)
+        else:
+            assert sub.pair_label(o) == inst.pair_label(full_o)
+        assert sub.pair_label(sub.lane_dest[j]) == inst.pair_label(inst.lane_dest[lane])
+    with pytest.raises(ValueError, match="not kept"):
+        inst.restrict(sps, pairs[:0], lanes)  # lanes into pairs that are cut away
+
+
+def test_a_field_without_an_axis_is_refused(monkeypatch):
+    from optimiser import instance as I
+
+    monkeypatch.setattr(I, "LANE_FIELDS", I.LANE_FIELDS[:-1])
+    with pytest.raises(TypeError, match="lane_dest_name"):
+        I._check_field_axes()

@@ -9,7 +9,6 @@ commodity; its solution maps back to the full instance's indices.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,32 +40,7 @@ def split_by_commodity(inst: Instance) -> list[Block]:
         if len(pairs) == 0 and len(sps) == 0:
             continue  # cannot happen with a validated instance; nothing to plan
         # a commodity only suppliers sell is kept: a contract minimum there is infeasible
-        pair_new = np.full(inst.n_pairs, -1, dtype=np.int64)
-        pair_new[pairs] = np.arange(len(pairs))
-        sp_new = np.full(inst.n_supplier_pairs, -1, dtype=np.int64)
-        sp_new[sps] = np.arange(len(sps))
-        fs = inst.lane_from_supplier[lanes]
-        origin = inst.lane_origin[lanes].copy()
-        origin[fs] = sp_new[origin[fs]]
-        origin[~fs] = pair_new[origin[~fs]]
-        sub = dataclasses.replace(
-            inst,
-            sp_supplier=inst.sp_supplier[sps], sp_commodity=inst.sp_commodity[sps],
-            unit_price=inst.unit_price[sps], contract_min=inst.contract_min[sps],
-            contract_max=inst.contract_max[sps], capacity=inst.capacity[sps],
-            nc_node=inst.nc_node[pairs], nc_commodity=inst.nc_commodity[pairs],
-            initial_stock=inst.initial_stock[pairs], max_stock=inst.max_stock[pairs],
-            holding_cost=inst.holding_cost[pairs], shortfall_penalty=inst.shortfall_penalty[pairs],
-            readiness_penalty=inst.readiness_penalty[pairs],
-            readiness_hard=inst.readiness_hard[pairs], floor=inst.floor[pairs],
-            demand=inst.demand[pairs], pipeline=inst.pipeline[pairs],
-            lane_from_supplier=fs, lane_origin=origin, lane_dest=pair_new[inst.lane_dest[lanes]],
-            lane_commodity=inst.lane_commodity[lanes], lane_mode=inst.lane_mode[lanes],
-            lane_lead=inst.lane_lead[lanes], lane_cost=inst.lane_cost[lanes],
-            lane_capacity=inst.lane_capacity[lanes],
-            lane_origin_name=inst.lane_origin_name[lanes],
-            lane_dest_name=inst.lane_dest_name[lanes],
-            tables={}, warnings=(), name=f"{inst.name}[{inst.commodities[k]}]")
+        sub = inst.restrict(sps, pairs, lanes, name=f"{inst.name}[{inst.commodities[k]}]")
         blocks.append(Block(k, sub, lanes, pairs, sps))
     return blocks
 
