@@ -10,11 +10,7 @@ import pytest
 from optimiser.cli import main
 from optimiser.io import read_instance_tables
 
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from .cli_helpers import main_run as run
 
 
 def test_validate_ok(capsys, tiny_instance):

@@ -11,17 +11,10 @@ import pytest
 
 from optimiser.cli import main
 
+from .cli_helpers import main_run
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny"
-
-
-def run(argv, capsys) -> tuple[int, str, str]:
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as e:  # argparse refuses a flag value by exiting 2
-        rc = e.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.fixture
@@ -50,31 +43,30 @@ SWEEP = ["sweep", TINY, "V", "-o", "OUT"]
 ])
 def test_bad_flag_value_is_exit_2_naming_the_flag(base, flag, value, tmp_path, capsys):
     argv = [tmp_path / a if a in ("OUT", "PLAN", "V") else a for a in base]
-    rc, out, err = run([*argv, flag, value], capsys)
+    rc, out, err = main_run(capsys, *argv, flag, value)
     assert rc == 2
     assert flag in err and "expected" in err
     assert not (tmp_path / "OUT").exists()
 
 
 def test_bad_flag_value_under_json_prints_one_json_document(tmp_path, capsys):
-    rc, out, err = run(["solve", TINY, "-o", tmp_path / "o", "--json", "--threads", "0"], capsys)
+    rc, out, err = main_run(capsys, "solve", TINY, "-o", tmp_path / "o", "--json", "--threads", "0")
     assert rc == 2
     doc = json.loads(out)
     assert doc["status"] == "error" and "--threads" in doc["error"]
 
 
 def test_huge_scenario_count_is_refused_before_any_allocation(plan_dir, tmp_path, capsys):
-    rc, out, err = run(["evaluate", TINY, plan_dir, "-o", tmp_path / "e",
-                        "--scenarios", str(10**12)], capsys)
+    rc, out, err = main_run(capsys, "evaluate", TINY, plan_dir, "-o", tmp_path / "e",
+                            "--scenarios", str(10**12))
     assert rc == 2
     assert "--scenarios 1,000,000,000,000" in err and "memory" in err and "at most about" in err
 
 
 @pytest.mark.parametrize("value", [str(2**63 - 1), "100001", "1e400"])
 def test_huge_day_counts_in_scenario_params_are_refused(tmp_path, capsys, value):
-    rc, out, err = run(["evaluate", TINY, tmp_path / "nope", "-o", tmp_path / "e",
-                        "--scenarios", "5", "--delay-prob", "0.1", "--delay-max-days", value],
-                       capsys)
+    rc, out, err = main_run(capsys, "evaluate", TINY, tmp_path / "nope", "-o", tmp_path / "e",
+                            "--scenarios", "5", "--delay-prob", "0.1", "--delay-max-days", value)
     assert rc == 2 and "delay_max_days" in err
 
 
@@ -104,8 +96,8 @@ def _params_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
                                   "deep-toml", "huge-days", "not-utf8"])
 def test_hostile_params_file_is_exit_2_with_a_message(tmp_path, capsys, case):
     path, fragment = _params_cases(tmp_path)[case]
-    rc, out, err = run(["evaluate", TINY, tmp_path / "nope", "-o", tmp_path / "e",
-                        "--scenarios", "5", "--params", path], capsys)
+    rc, out, err = main_run(capsys, "evaluate", TINY, tmp_path / "nope", "-o", tmp_path / "e",
+                            "--scenarios", "5", "--params", path)
     assert rc == 2, err
     assert fragment in err and "Traceback" not in err
 
@@ -114,7 +106,7 @@ def test_hostile_params_file_is_exit_2_with_a_message(tmp_path, capsys, case):
                                   "not-utf8"])
 def test_hostile_variants_file_is_exit_2_with_a_message(tmp_path, capsys, case):
     path, fragment = _params_cases(tmp_path)[case]
-    rc, out, err = run(["sweep", TINY, path, "-o", tmp_path / "s"], capsys)
+    rc, out, err = main_run(capsys, "sweep", TINY, path, "-o", tmp_path / "s")
     assert rc == 2, err
     assert fragment in err and not (tmp_path / "s").exists()
 
@@ -124,7 +116,7 @@ def test_huge_lead_time_in_a_variant_is_exit_2(tmp_path, capsys, lead):
     v = tmp_path / "v.toml"
     v.write_text(f'[[variants.slow.lanes]]\norigin = "alpha"\ndestination = "depot-north"\n'
                  f"lead_time_days = {lead}\n")
-    rc, out, err = run(["sweep", TINY, v, "-o", tmp_path / "s"], capsys)
+    rc, out, err = main_run(capsys, "sweep", TINY, v, "-o", tmp_path / "s")
     assert rc == 2
     assert "lead_time_days" in err and "2147483647" in err
 
@@ -158,7 +150,7 @@ def test_sweep_streams_plans_into_the_output(tmp_path, capsys, monkeypatch):
         seen.append((r.variant.name, (directory / "plans" / r.variant.name).is_dir()))
 
     monkeypatch.setattr(sw, "write_variant", spy)
-    rc, out, err = run(["sweep", TINY, v, "-o", tmp_path / "s", "--json"], capsys)
+    rc, out, err = main_run(capsys, "sweep", TINY, v, "-o", tmp_path / "s", "--json")
     assert rc == 0, err
     assert seen == [(f"v{i}", True) for i in range(20)]
     doc = json.loads(out)

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 
+from .cli_helpers import run
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "instances" / "tiny"
 SEED = ROOT / "instances" / "seed-155mm"
-
-
-def run(*args, check_rc=None):
-    p = subprocess.run([sys.executable, "-m", "optimiser", *map(str, args)],
-                       capture_output=True, text=True, timeout=300)
-    if check_rc is not None:
-        assert p.returncode == check_rc, (p.returncode, p.stdout, p.stderr)
-    return p
 
 
 @pytest.mark.parametrize("instance", [TINY, SEED])

@@ -17,7 +17,8 @@ import pytest
 
 import optimiser
 from optimiser import InvalidInstanceError, load_instance
-from optimiser.cli import main
+
+from .cli_helpers import main_run as run
 
 ONE = {
     "suppliers": pa.table({"supplier": ["S"], "commodity": ["k"], "unit_price": [1.0],
@@ -43,13 +44,6 @@ def make(tmp_path, meta_text=None, name="inst", horizon=3, **tables):
         if isinstance(t, pa.Table):
             write(d / f"{k}.arrow", t)
     return d
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def demand(q=10.0, day=1):

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from optimiser.solve import solve
 from optimiser.tables import make_instance
 
+from .cli_helpers import run
 from .lp_cases import one_supplier, two_suppliers
 
 ITEM_KEYS = {"requirement", "node", "supplier", "commodity", "first_day", "last_day", "violation"}
-
-
-def run(*args, check_rc=None):
-    p = subprocess.run([sys.executable, "-m", "optimiser", *map(str, args)],
-                       capture_output=True, text=True, timeout=300)
-    if check_rc is not None:
-        assert p.returncode == check_rc, (p.returncode, p.stdout, p.stderr)
-    return p
 
 
 def late_floor():

@@ -6,8 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import subprocess
-import sys
 
 import pyarrow as pa
 import pytest
@@ -17,17 +15,10 @@ from optimiser.outputs import read_output_table
 from optimiser.planview import binding_ranges, printable
 from optimiser.solve import solve
 
+from .cli_helpers import run
 from .conftest import INSTANCES
 
 SEED = INSTANCES / "seed-155mm"
-
-
-def run(*args, check_rc=None):
-    p = subprocess.run([sys.executable, "-m", "optimiser", *map(str, args)],
-                       capture_output=True, text=True, timeout=300)
-    if check_rc is not None:
-        assert p.returncode == check_rc, (p.returncode, p.stdout, p.stderr)
-    return p
 
 
 @pytest.fixture(scope="module")
