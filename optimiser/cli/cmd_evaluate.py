@@ -29,7 +29,7 @@ status is not optimal or feasible, unless --allow-nonoptimal); 1 internal error.
 
 
 def register(sub) -> None:
-    from .engine_flags import add_dask_flags, add_scenario_flags
+    from .engine_flags import add_dask_flags, add_scenario_run_flags
 
     p = sub.add_parser("evaluate", help="stress-test a plan under sampled scenarios",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -38,12 +38,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="EVAL", help="directory to write")
     p.add_argument("--scenarios", type=common.whole(1), required=True, metavar="N",
                    help="scenarios to replay (>= 1, bounded by the memory available)")
-    p.add_argument("--seed", type=common.seed, default=0, metavar="S",
-                   help="random seed, 0..2**64-1 (default 0)")
-    p.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
-    add_scenario_flags(p)
-    p.add_argument("--chunk-size", type=common.whole(1), metavar="N",
-                   help="scenarios per chunk (memory; never changes results)")
+    add_scenario_run_flags(p, "memory; never changes results")
     p.add_argument("--threads", type=common.threads, metavar="N",
                    help=f"numba threads, 1..{common.MAX_THREADS}")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

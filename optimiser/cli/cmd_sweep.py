@@ -36,7 +36,7 @@ or variants."""
 
 def register(sub) -> None:
     from ..model.backends import BACKENDS
-    from .engine_flags import add_dask_flags, add_scenario_flags
+    from .engine_flags import add_dask_flags, add_scenario_run_flags
 
     p = sub.add_parser("sweep", help="solve (and evaluate) what-if variants of an instance",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,12 +50,7 @@ def register(sub) -> None:
                    help=f"solver threads per variant, 1..{common.MAX_THREADS}")
     p.add_argument("--scenarios", type=common.whole(0), default=0, metavar="N",
                    help="evaluate each plan under N scenarios (default 0: no evaluation)")
-    p.add_argument("--seed", type=common.seed, default=0, metavar="S",
-                   help="random seed, 0..2**64-1 (default 0)")
-    p.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
-    add_scenario_flags(p)
-    p.add_argument("--chunk-size", type=common.whole(1), metavar="N",
-                   help="scenarios per chunk (never changes results)")
+    add_scenario_run_flags(p)
     add_dask_flags(p)
     p.add_argument("--json", action="store_true",
                    help="print the sweep's summary and rows on stdout, nothing else")

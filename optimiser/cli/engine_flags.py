@@ -58,6 +58,17 @@ def add_scenario_flags(parser) -> None:
                        help=f"{meaning} (default {default})")
 
 
+def add_scenario_run_flags(parser, chunk_help: str = "never changes results") -> None:
+    """--seed S, --params FILE, one flag per parameter (add_scenario_flags) and
+    --chunk-size N: the flags of a command that replays scenarios."""
+    parser.add_argument("--seed", type=common.seed, default=0, metavar="S",
+                        help="random seed, 0..2**64-1 (default 0)")
+    parser.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
+    add_scenario_flags(parser)
+    parser.add_argument("--chunk-size", type=common.whole(1), metavar="N",
+                        help=f"scenarios per chunk ({chunk_help})")
+
+
 def params_from_cli(args):
     """The ScenarioParams of the command line: --params FILE first, then each flag given."""
     from ..scenarios.params import PARAMETERS, ScenarioParams, read_params_file
