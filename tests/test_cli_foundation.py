@@ -111,3 +111,19 @@ def test_import_csv(capsys, tmp_path, tiny_instance):
                          "10", "--json")
     assert code == 2 and json.loads(out)["problems"][0]["table"] == "demand.csv"
     assert not (tmp_path / "j").exists()
+
+
+def test_argparse_only_in_the_cli_package():
+    """The engine takes values, the command line parses them: no module outside
+    optimiser/cli imports argparse or declares flags (docs/ARCHITECTURE.md)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "optimiser"
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if "cli" not in p.relative_to(root).parts[:1]
+                 and re.search(r"^\s*(import argparse|from argparse)|\.add_argument\(",
+                               p.read_text(encoding="utf-8"), re.M)]
+    assert offenders == []
+    assert any("add_argument(" in p.read_text(encoding="utf-8")
+               for p in (root / "cli").glob("*.py"))  # the search itself finds flags
