@@ -266,7 +266,8 @@ def _run_dask(client, variants, solve_kwargs, scenarios, seed, prm, chunk_size, 
     from distributed import as_completed
 
     from .execution import chunk_ranges, dask_map, default_chunk, token
-    from .scenarios.evaluate import ChunkCollector, Evaluation, chunk_task
+    from .scenarios.chunks import ChunkCollector, chunk_task
+    from .scenarios.evaluate import Evaluation
 
     t0 = time.perf_counter()
     dm = dask_map(client, retries=retries)

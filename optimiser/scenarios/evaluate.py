@@ -324,8 +324,10 @@ def evaluate(instance, plan, scenarios: int = 1000, seed: int = 0,
     prm = scenario_params(params, kwargs)
     scenarios, seed = check_int("scenarios", scenarios, 1), check_seed(seed)
     if map is not None:
-        return _evaluate_mapped(inst, pl, prm, scenarios, seed, chunk_size, threads, fan,
-                                progress, map, t0)
+        from .chunks import evaluate_mapped
+
+        return evaluate_mapped(inst, pl, prm, scenarios, seed, chunk_size, threads, fan,
+                               progress, map, t0)
     if chunk_size is not None:
         chunk_size = check_int("chunk_size", chunk_size, 1)
     arrays = prepare(inst, pl.x, pl.u)
@@ -338,84 +340,6 @@ def evaluate(instance, plan, scenarios: int = 1000, seed: int = 0,
         t2 = time.perf_counter()
     return Evaluation.from_result(inst, arrays, result, seed, prm,
                                   timings={"prepare": t1 - t0, "replay": t2 - t1})
-
-
-def _evaluate_mapped(inst, pl, prm, scenarios, seed, chunk_size, threads, fan, progress,
-                     map_fn, t0) -> Evaluation:
-    """evaluate() with its chunks through `map_fn` (execution.map_shared)."""
-    from ..execution import (
-        DaskMap,
-        check_int,
-        default_chunk,
-        describe,
-        local_numba_threads,
-        map_shared,
-    )
-
-    dask = isinstance(map_fn, DaskMap)
-    if threads is not None:
-        threads = check_int("threads", threads, 1)
-    elif dask:
-        threads = local_numba_threads(map_fn.client)
-    workers = map_fn.workers if dask else 1
-    chunk = check_int("chunk_size", chunk_size, 1) if chunk_size is not None else \
-        default_chunk(scenarios, workers)
-    arrays = prepare(inst, pl.x, pl.u)
-    ranges = chunk_ranges(scenarios, chunk)
-    collector = ChunkCollector()
-
-    def add(r: ChunkResult) -> None:
-        collector.add(r)
-        if progress:
-            progress(r.n)
-
-    t1 = time.perf_counter()
-    map_shared(map_fn, chunk_task, arrays, [(prm, seed, a, b, fan, threads) for a, b in ranges],
-               on_result=add, prefix="chunk")
-    t2 = time.perf_counter()
-    ev = Evaluation.from_result(inst, arrays, collector.result(), seed, prm, timings={
-        "prepare": t1 - t0, "replay": t2 - t1})
-    ev.summary["execution"] = {**describe(map_fn), "chunks": len(ranges), "chunk_size": chunk,
-                               "replay_arrays_bytes": arrays.nbytes()}
-    return ev
-
-
-def chunk_task(arrays: ReplayArrays | None, item: tuple) -> ChunkResult | None:
-    """One chunk (params, seed, start, stop, fan, numba threads or None) of a mapped
-    evaluation, under this process's kernel lock. None when there are no arrays (a sweep
-    variant without a plan)."""
-    from ..execution import KERNEL_LOCK, numba_threads
-
-    if arrays is None:
-        return None
-    params, seed, a, b, fan, threads = item
-    with KERNEL_LOCK, numba_threads(threads, clamp=True):
-        return evaluate_chunk(arrays, params, seed, a, b, fan=fan)
-
-
-class ChunkCollector:
-    """Merge chunk results as they arrive: fan histograms summed in place (memory of one
-    chunk's fan, not of all), KPI rows kept and merged once at the end."""
-
-    def __init__(self) -> None:
-        self.parts: list[ChunkResult] = []
-        self.counts = self.fmin = self.fmax = None
-
-    def add(self, r: ChunkResult) -> None:
-        if r.fan_counts is not None:
-            if self.counts is None:
-                self.counts, self.fmin, self.fmax = r.fan_counts.copy(), r.fan_min.copy(), r.fan_max.copy()
-            else:
-                self.counts += r.fan_counts
-                np.minimum(self.fmin, r.fan_min, out=self.fmin)
-                np.maximum(self.fmax, r.fan_max, out=self.fmax)
-            r.fan_counts = r.fan_min = r.fan_max = None
-        self.parts.append(r)
-
-    def result(self) -> ChunkResult:
-        merged = ChunkResult.merge_all(self.parts)
-        merged.fan_counts, merged.fan_min, merged.fan_max = self.counts, self.fmin, self.fmax
-        return merged
 
 
 @dataclass(eq=False)
