@@ -1,14 +1,19 @@
 """Mutation score per module from mutmut's results (mutants/**/*.meta), after `make mutation`.
 
-    python scripts/mutation-score.py [mutants]      # a table; survivors listed by name
+    python scripts/mutation-score.py [--out FILE.md] [mutants]
 
 killed = killed by a test, a timeout or a crash; the score is killed / (killed + survived +
-no tests). Mutants not checked (outside the selection `make mutation` runs) are left out.
+no tests + anything else mutmut reports). Only the mutants scripts/mutation-run.py chose
+(mutants/selection.json) are counted; without that file, every checked mutant. Survivors
+argued equivalent in docs/TESTING.md (a line "- `NAME`: why") are marked so, and counted
+apart: they are not kills.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -16,42 +21,82 @@ from pathlib import Path
 KILLED = {1, 3, 24, -24, 152, 255, 36, -11, -9, 37}
 SURVIVED = {0}
 NO_TESTS = {5, 33}
+DOC = Path("docs/TESTING.md")
+
+
+def equivalents(doc: Path = DOC) -> dict[str, str]:
+    """{mutant name: why} from the lines "- `NAME`: why" of docs/TESTING.md."""
+    if not doc.is_file():
+        return {}
+    pat = re.compile(r"^- `([\w.ǁ]+__mutmut_\d+)`:\s*(.*)$")
+    return {m.group(1): m.group(2) for m in map(pat.match, doc.read_text().splitlines()) if m}
 
 
 def scores(root: Path) -> dict[str, dict]:
-    out: dict[str, dict] = defaultdict(lambda: {"killed": 0, "survived": 0, "no_tests": 0,
-                                                "survivors": []})
+    sel_file = root / "selection.json"
+    chosen = None
+    if sel_file.is_file():
+        chosen = {n: m for m, names in json.loads(sel_file.read_text())["modules"].items()
+                  for n in names}
+    equiv = equivalents()
+    out: dict[str, dict] = defaultdict(lambda: {"killed": 0, "survived": 0, "other": 0,
+                                                "equivalent": 0, "survivors": []})
     for meta in sorted(root.rglob("*.py.meta")):
         module = str(meta.relative_to(root))[: -len(".py.meta")].replace("/", ".")
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if code is None:
+            if chosen is not None and name not in chosen:
                 continue
             row = out[module]
             if code in KILLED:
                 row["killed"] += 1
-            elif code in SURVIVED:
+                continue
+            if code in SURVIVED:
                 row["survived"] += 1
-                row["survivors"].append(name)
-            elif code in NO_TESTS:
-                row["no_tests"] += 1
-                row["survivors"].append(name + " (no test covers it)")
+                why = "survived"
+            else:
+                row["other"] += 1
+                why = ("no test covers it" if code in NO_TESTS else
+                       "not checked" if code is None else f"mutmut exit code {code}")
+            if name in equiv:
+                row["equivalent"] += 1
+                why += ", argued equivalent: " + equiv[name]
+            row["survivors"].append((name, why))
     return dict(out)
 
 
+def table(result: dict[str, dict]) -> list[str]:
+    lines = ["| module | killed | survived | other | total | killed % | argued equivalent |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for module, r in sorted(result.items()):
+        n = r["killed"] + r["survived"] + r["other"]
+        lines.append(f"| {module} | {r['killed']} | {r['survived']} | {r['other']} | {n} | "
+                     f"{100.0 * r['killed'] / max(1, n):.1f} | {r['equivalent']} |")
+    return lines
+
+
 def main(argv: list[str]) -> int:
-    root = Path(argv[0] if argv else "mutants")
-    table = scores(root)
-    if not table:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("root", nargs="?", default="mutants")
+    ap.add_argument("--out", help="also write the table and the survivors to this file")
+    a = ap.parse_args(argv)
+    root = Path(a.root)
+    result = scores(root)
+    if not result:
         print(f"no mutmut results under {root}/ (run `make mutation` first)")
         return 1
-    print(f"{'module':<32}{'killed':>8}{'survived':>10}{'no tests':>10}{'score':>8}")
-    for module, r in sorted(table.items()):
-        n = r["killed"] + r["survived"] + r["no_tests"]
-        print(f"{module:<32}{r['killed']:>8}{r['survived']:>10}{r['no_tests']:>10}"
-              f"{100.0 * r['killed'] / max(1, n):>7.1f}%")
-    for r in table.values():
-        for name in r["survivors"]:
-            print("survived:", name)
+    lines = table(result)
+    sel = root / "selection.json"
+    if sel.is_file():
+        s = json.loads(sel.read_text())
+        lines.insert(0, f"Mutants checked: {'every one' if not s['sample'] else str(s['sample']) + ' per module (RNG: every one)'}, seed {s['seed']}.\n")
+    lines.append("")
+    for r in result.values():
+        for name, why in r["survivors"]:
+            lines.append(f"- `{name}`: {why}")
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if a.out:
+        Path(a.out).write_text(text)
     return 0
 
 

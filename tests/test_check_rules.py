@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -265,3 +266,69 @@ def test_report_as_dict_names_every_rule():
                                                 "where": "lane S1->D A day 0", "count": 1}
     assert d["violations"]["balance"]["count"] == 0 and d["violations"]["balance"]["where"] == "-"
     assert d["objective"] == pytest.approx(rep.objective)
+
+
+def test_unknown_lane_named_on_its_own_row():
+    inst = rule_instance()
+    f, s = plan_tables(BASE)  # row 0 is lane S1->D (lane 0), row 1 is made unknown
+    rep = check_plan(inst, f.set_column(0, "origin", pa.array(["S1", "S9"])), s)
+    assert rep.errors[0] == "flows row 1: no such lane in the instance"
+
+
+def test_null_depart_day_is_named_as_day_minus_one():
+    inst = rule_instance()
+    f, s = plan_tables(BASE)
+    f = f.set_column(4, "depart_day", pa.array([0, None], pa.int32()))
+    rep = check_plan(inst, f, s)
+    assert not rep.ok
+    assert rep.errors == ["flows row 1: depart_day -1 / arrive_day 2 do not fit lead time 1 "
+                          "within days 0..3"]
+
+
+def test_an_empty_rule_reports_nothing_at_no_place():
+    from optimiser.check import CheckReport, Violation, _worst
+
+    rep = CheckReport(ok=True, tolerance=1e-6)
+    _worst(rep, "contract_max", np.zeros(0), np.zeros(0), lambda k: "never called")
+    assert rep.violations == {"contract_max": Violation("contract_max", 0.0, "-", 0)}
+
+
+def test_report_as_dict_carries_errors_and_breakdown():
+    inst = rule_instance()
+    f, s = plan_tables(BASE)
+    rep = check_plan(inst, f.set_column(0, "origin", pa.array(["S1", "S9"])), s)
+    d = rep.as_dict()
+    assert set(d) == {"ok", "tolerance", "objective", "reported_objective", "breakdown",
+                      "errors", "violations"}
+    assert d["errors"] == ["flows row 1: no such lane in the instance"]
+    assert d["breakdown"] == rep.breakdown and d["reported_objective"] is None
+
+
+@pytest.mark.parametrize("fmt", ["arrow", "parquet"])
+def test_plan_directory_checked_with_the_tolerance_given(tmp_path, fmt):
+    """check_plan on a directory (any tool's, either format) honours tolerance and reads the
+    stock and summary beside the flows."""
+    import json
+
+    from optimiser.check import check_plan_dir
+    from optimiser.io import write_table
+
+    inst = rule_instance()
+    f, s = plan_tables(BASE)
+    right = hand_objective(BASE, by_balance(BASE, {}), {})
+    d = tmp_path / "plan"
+    d.mkdir()
+    write_table(f, d / f"flows.{fmt}")
+    write_table(s, d / f"stock.{fmt}")
+    (d / "summary.json").write_text(json.dumps({"status": "optimal",
+                                                "objective": right * (1 + 1e-4)}))
+    rep = check_plan(inst, d)
+    assert not rep.ok and fired(rep) == ["objective"]
+    assert rep.reported_objective == pytest.approx(right * (1 + 1e-4))
+    assert check_plan(inst, d, tolerance=1e-3).ok
+    assert check_plan(inst, str(d), tolerance=1e-3).tolerance == 1e-3
+    assert check_plan_dir(inst, d, tolerance=1e-3).ok
+    # the stock table is read, not rebuilt: a tampered stock fires the balance rule
+    bad = s.set_column(3, "stock", pa.array([0.0, 6.0, 1.0, 3.0, 2, 2, 2, 2]))
+    write_table(bad, d / f"stock.{fmt}")
+    assert "balance" in fired(check_plan(inst, d, tolerance=1e-3))

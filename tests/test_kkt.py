@@ -162,3 +162,10 @@ def test_solver_duals_pass_and_each_broken_condition_is_caught(case):
     assert kkt_check(lp, sol.values, -sol.duals).dual_sign > TOL
     bad_gap = kkt_check(lp, sol.values, 0.5 * sol.duals)
     assert not bad_gap.ok
+
+
+def test_lp_without_variables_is_trivially_optimal():
+    lp = lp_of(c=np.zeros(0), A=np.zeros((0, 0)), lo=[], hi=[], lb=[], ub=[])
+    rep = kkt_check(lp, np.zeros(0), np.zeros(0))
+    assert rep.ok and rep.as_dict() == {"ok": True, "primal_residual": 0.0, "dual_sign": 0.0,
+                                        "complementarity": 0.0, "gap": 0.0}

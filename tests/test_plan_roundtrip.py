@@ -129,3 +129,139 @@ def test_not_a_plan_directory(tmp_path):
     (tmp_path / "flows.arrow").write_bytes(b"not arrow")
     with pytest.raises(InvalidPlanError, match="cannot read .*flows.arrow"):
         read_plan(tmp_path, inst)
+
+
+# ---------------------------------------------------------------- tables to the cell
+def test_orders_and_flows_rows_by_hand():
+    # buy 5 from S at 2 on day 0 (lead 1, lane cost 0.5) for the demand of 5 on day 1
+    plan = solve(CASES["procurement_transport"][0]())
+    assert plan.orders.to_pylist() == [{
+        "supplier": "S", "commodity": "A", "destination": "D", "mode": "", "order_day": 0,
+        "arrive_day": 1, "quantity": 5.0, "unit_price": 2.0, "cost": 10.0,
+        "transport_cost": 2.5}]
+    assert plan.flows.to_pylist() == [{
+        "origin": "S", "destination": "D", "commodity": "A", "mode": "", "depart_day": 0,
+        "arrive_day": 1, "quantity": 5.0}]
+
+
+def test_days_below_floor_counts_a_fraction_of_a_unit():
+    from optimiser.plan import plan_totals
+
+    inst = CASES["readiness_penalised"][0]()  # floor 10 on D, 2 days, nothing to buy
+    x = np.zeros((inst.n_lanes, inst.horizon))
+    s = np.array([[9.5, 10.0]])  # half a unit short on day 0, at the floor on day 1
+    t = plan_totals(inst, x, s, np.zeros_like(s))
+    assert t["days_below_floor"] == 1 and t["below_floor_unit_days"] == pytest.approx(0.5)
+    assert t["by_commodity"]["A"]["days_below_floor"] == 1
+    # within the floor's tolerance (1e-6 relative): not broken
+    t = plan_totals(inst, x, np.array([[10.0 - 1e-6, 10.0]]), np.zeros_like(s))
+    assert t["days_below_floor"] == 0 and t["below_floor_unit_days"] == 0.0
+
+
+def test_infeasible_plan_tables_hold_only_the_infeasibility(tmp_path):
+    from optimiser.plan import Plan
+
+    inst = CASES["transshipment"][0]()
+    z = np.zeros((inst.n_pairs, inst.horizon))
+    why = pa.table({"requirement": ["demand C/A day 2"]})
+    plan = Plan(inst, "infeasible", np.zeros((inst.n_lanes, inst.horizon)), z, z, z,
+                summary={"status": "infeasible"}, infeasibility=why)
+    assert plan.tables() == {"infeasibility": why}
+    plan.write(tmp_path / "p")
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["infeasibility.arrow",
+                                                                 "summary.json"]
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text())
+    assert summary["plan_tables"] is False and summary["timings"]["write"] >= 0
+    # no flows and a status without a plan: refused as not usable, naming the status
+    from optimiser.errors import PlanNotUsableError
+    from optimiser.plan import read_plan_tables
+
+    with pytest.raises(PlanNotUsableError, match="has status infeasible and holds no plan"):
+        read_plan_tables(tmp_path / "p")
+    # an optimal summary without flows is not a plan directory
+    (tmp_path / "p" / "summary.json").write_text('{"status": "optimal"}')
+    with pytest.raises(InvalidPlanError, match="has no flows.arrow or flows.parquet"):
+        read_plan_tables(tmp_path / "p")
+
+
+def test_parquet_plan_written_with_timings(tmp_path):
+    plan = solve(CASES["transshipment"][0]())
+    plan.summary.pop("timings", None)
+    plan.write(tmp_path / "p", fmt="parquet")
+    names = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert names == ["flows.parquet", "orders.parquet", "shadow_prices.parquet",
+                     "stock.parquet", "summary.json"]
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text())
+    assert summary["plan_tables"] is True and summary["timings"]["write"] >= 0
+
+
+# ---------------------------------------------------------------- reading other tools' plans
+def test_dictionary_encoded_names_and_an_empty_plan_read():
+    inst = CASES["transshipment"][0]()
+    plan = solve(inst)
+    f = plan.flows
+    for name in ("origin", "destination", "commodity", "mode"):
+        j = f.schema.get_field_index(name)
+        f = f.set_column(j, name, f.column(name).dictionary_encode())
+    x, _, _ = plan_arrays_from_tables(inst, f, plan.stock)
+    np.testing.assert_array_equal(x, plan.x)
+    x, s, u = plan_arrays_from_tables(inst, plan.flows.slice(0, 0), plan.stock)
+    assert not x.any() and s is not None
+
+
+def test_lane_and_stock_ids_mark_the_unknown_with_minus_one():
+    from optimiser.plan import lane_ids, stock_ids
+
+    inst = CASES["transshipment"][0]()
+    plan = solve(inst)
+    f = plan.flows.set_column(0, "origin", pa.array(["S", "nobody"]))
+    assert lane_ids(inst, f).tolist() == [0, -1]
+    st = plan.stock.set_column(2, "day", pa.array([None] + [0] * (plan.stock.num_rows - 1),
+                                                  pa.int32()))
+    i, d = stock_ids(inst, st)
+    assert d[0] == -1 and i[0] == 0
+    from optimiser.tables import make_instance
+
+    bare = make_instance("bare", 2, suppliers=[{"supplier": "S", "commodity": "A",
+                                                "unit_price": 1.0, "daily_capacity": 1.0}],
+                         nodes=[{"node": "D", "commodity": "A"}], lanes=[])
+    assert lane_ids(bare, plan.flows).tolist() == [-1, -1]
+    assert lane_ids(bare, plan.flows.slice(0, 0)).tolist() == []
+
+
+def test_depart_day_on_the_horizon_is_refused():
+    inst = CASES["transshipment"][0]()  # 3 days: 0..2
+    plan = solve(inst)
+    f = plan.flows.set_column(4, "depart_day", pa.array([3] * plan.flows.num_rows, pa.int32()))
+    with pytest.raises(InvalidPlanError, match="flows row 0: depart_day 3 outside 0..2"):
+        plan_arrays_from_tables(inst, f, plan.stock)
+
+
+def test_rows_matched_without_the_int64_shortcut():
+    from optimiser.plan import _match_rows
+
+    keys = np.array([[5, 7], [1, 2], [9, 9]])
+    query = np.array([[1, 2], [9, 9], [5, 8], [-1, 2], [5, 7]])
+    big = [2 ** 40, 2 ** 40]  # radix product over 2**62: rows compared whole
+    assert _match_rows(keys, query, big).tolist() == [1, 2, -1, -1, 0]
+    assert _match_rows(keys, query, [10, 10]).tolist() == [1, 2, -1, -1, 0]
+
+
+def test_status_and_usability_messages():
+    from optimiser.errors import PlanNotUsableError
+    from optimiser.plan import require_usable, status_of
+
+    with pytest.raises(InvalidPlanError) as e:
+        status_of({"status": "done"})
+    assert str(e.value) == ("summary.json status 'done' is not one of optimal, feasible, "
+                            "infeasible, no_solution, error")
+    summary = {"status": "infeasible", "message": "demand cannot be met",
+               "infeasibility": {"items": [{"why": "C/A day 2 needs 4", "fix": "raise S"}]}}
+    with pytest.raises(PlanNotUsableError) as e:
+        require_usable(summary, what="evaluate")
+    assert str(e.value) == (
+        "the plan has status infeasible, so there is no plan to evaluate (demand cannot be "
+        "met); first to give way: C/A day 2 needs 4 — raise S; fix the instance and solve "
+        "again, or allow non-optimal plans (--allow-nonoptimal) to proceed anyway")
+    assert require_usable(summary, allow_nonoptimal=True) == "infeasible"
+    assert require_usable({"status": "optimal"}) == "optimal"
