@@ -178,7 +178,7 @@ def build_network(inst: Instance, lp: LP,
     nxt = np.where(t_all < T - 1, flat + 1, SINK)
     lb = qi(s_lb)
     mx = cap(s_ub) - lb
-    f = np.minimum(qi(soft_floor), mx)
+    f = np.minimum(np.maximum(qi(soft_floor) - lb, 0.0), mx)  # the floor's part above lb
     hold = ci(inst.holding_cost[i_idx])
     arcs("slice1", flat, nxt, f, hold - ci(inst.readiness_penalty[i_idx]))
     arcs("slice2", flat, nxt, mx - f, hold)
@@ -310,12 +310,18 @@ class NetworkStart:
     row_status: np.ndarray | None = None
     flow: np.ndarray | None = None
     potentials: np.ndarray | None = None
+    duals: np.ndarray | None = None  # KKT-verified row duals (model/certificate.py), or None
+    kkt: object = None  # their KKTReport
 
 
 def network_start(inst: Instance, lp: LP, solver: str = "lemon",
-                  keep: dict | None = None) -> tuple[NetworkStart | None, dict]:
+                  keep: dict | None = None, certify: bool = True
+                  ) -> tuple[NetworkStart | None, dict]:
     """Solve the network; map its flow to an LP point and its tree to an LP basis.
-    keep: see solve_lemon (a session's retained network)."""
+    keep: see solve_lemon (a session's retained network). certify: with exact scaling,
+    first try the network's own optimality certificate (model/certificate.py): when its
+    point and duals pass KKT, `start.duals` is set and no basis is built (HiGHS is not
+    needed)."""
     import time
 
     net, info = build_network(inst, lp, None if keep is None else keep.get("scale"))
@@ -339,6 +345,15 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
     if keep is not None and "warm" in keep:
         info["network_warm"] = keep.pop("warm")
     start = NetworkStart(point=lp_point(inst, lp, net, flow), flow=flow, potentials=pot)
+    if certify:
+        from .certificate import certified
+
+        t = time.perf_counter()
+        start.duals, start.kkt = certified(lp, net, flow, pot, start.point)
+        info["network_certificate_seconds"] = time.perf_counter() - t
+        if start.duals is not None:
+            info["network_basis"] = "not needed: the network's point and duals pass KKT"
+            return start, info
     from .basis import lp_basis
 
     t = time.perf_counter()
