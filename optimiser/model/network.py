@@ -57,6 +57,8 @@ NETWORK_SOLVERS = ("lemon", "ortools")
 #: x 1 node x 3 days 0.09 s, 5,000: 0.5 s, 20,000: 12.7 s, 100,000: > 10 min), while
 #: HiGHS's dual simplex solves such an LP in seconds; the LP goes straight to HiGHS.
 FAN_IN_LIMIT = 1000
+#: a few dozen arcs above their new capacity are repaired quickly whatever the size
+WARM_MIN_OVER = 64
 #: LEMON's wall-time tripwire on a warm repair (give up after this many times the last
 #: cold solve): off (0), so that the path a re-solve takes, and with it the optimal
 #: vertex among equal ones, never depends on the machine's load
@@ -117,10 +119,13 @@ def build_network(inst: Instance, lp: LP,
                             inst.shortfall_penalty, inst.readiness_penalty])
     Q, q_exact = _scale_for(quantities, _SCALES)
     C, c_exact = _scale_for(costs, _COST_SCALES)
-    if scale is not None:
-        q_exact = q_exact and Q <= scale[0] and scale[0] % Q == 0
-        c_exact = c_exact and C <= scale[1] and scale[1] % C == 0
-        Q, C = scale[0], scale[1]
+    if scale is not None:  # a scale of None: chosen from the data
+        if scale[0] is not None:
+            q_exact = q_exact and Q <= scale[0] and scale[0] % Q == 0
+            Q = scale[0]
+        if scale[1] is not None:
+            c_exact = c_exact and C <= scale[1] and scale[1] % C == 0
+            C = scale[1]
 
     def qi(a):
         return np.round(np.asarray(a, dtype=np.float64) * Q)
@@ -227,22 +232,22 @@ def solve_lemon(net: Network, keep: dict | None = None,
     its last spanning tree with dual-ratio repair (the default repair restarted cold on
     these networks). keep["warm"] then says whether it stayed warm, from LEMON's own
     counters (a restart that fell back to a cold start is not warm).
-    warm_max_changed: when more than this fraction
-    of the stock arcs' lower bounds (hard floors) changed, a fresh graph is solved instead
-    (keep["rebuilt"] = True)."""
+    warm_max_changed: when the arcs whose last flow exceeds their new capacity number more
+    than this fraction of the nodes, a fresh graph is solved instead (keep["rebuilt"])."""
     import pylmcf
 
     t, h, c, k, s = _lemon_arrays(net)
     g = None
     if keep is not None and keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
             and np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
-        # the stock arcs whose lower bound (a hard floor) moved: their whole chains' flows
-        # shift, which the repair undoes pivot by pivot (measured 4x a fresh solve when
-        # every floor was made hard)
-        changed = (float(np.count_nonzero(keep["lb"] != net.lb)) / max(1, len(net.lb))
-                   if len(keep["lb"]) == len(net.lb) else 1.0)
+        # arcs whose last flow is above their new capacity (capacities cut, floors made
+        # hard: lower bounds shifted into the capacities): the repair moves those flows
+        # back pivot by pivot, measured up to 7x a fresh solve when they are many, while
+        # changed supplies alone (demand, stock, pipeline, soft floors) repair fast
+        over = int(np.count_nonzero(keep["flow"] > c[keep["order"]]))
+        changed = over / max(1, net.n_nodes)
         keep["changed"] = changed
-        if warm_max_changed is None or changed <= warm_max_changed:
+        if warm_max_changed is None or changed <= warm_max_changed or over <= WARM_MIN_OVER:
             g, order = keep["graph"], keep["order"]
         else:
             keep["rebuilt"] = True
@@ -268,7 +273,7 @@ def solve_lemon(net: Network, keep: dict | None = None,
             keep["graph"] = None  # a failed solve leaves no basis to restart from
         raise
     if keep is not None:
-        keep.update(supply=s, caps=c, costs=k, lb=net.lb)
+        keep.update(supply=s, caps=c, costs=k, flow=g.result())
         keep["warm"] = (not fresh) and (g.cold_start_count(), g.policy_cold_count()) == before
         keep["fell_back"] = (not fresh) and not keep["warm"]
     flow = np.empty(net.n_arcs, dtype=np.int64)
@@ -384,8 +389,9 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
             info["network_cold_fallback"] = ("LEMON's repair of its last tree gave up and it "
                                              "solved cold (its own counters)")
         if keep.pop("rebuilt", False):
-            info["network_rebuilt"] = (f"hard floors moved on {keep['changed']:.0%} of the "
-                                       "stock arcs: solved fresh, not from the last tree")
+            info["network_rebuilt"] = (f"capacity below the last flow on arcs numbering "
+                                       f"{keep['changed']:.1%} of the nodes: solved fresh, "
+                                       "not from the last tree")
     start = NetworkStart(point=lp_point(inst, lp, net, flow), flow=flow, potentials=pot)
     if certify:
         from .certificate import certified

@@ -9,10 +9,10 @@ re-solve then, block by block:
   commodity re-solves that commodity only);
 * otherwise pushes the new supplies, capacities and costs into the kept graph and
   restarts LEMON from its last tree (dual-ratio repair; `network_warm` says whether it
-  stayed warm, read from LEMON's own counters). When hard floors moved on more than
-  WARM_MAX_CHANGED of the stock arcs (floors made hard on every node, say), the
-  restart measured slower than a fresh solve (4x on the 100k tier), so the graph is
-  rebuilt instead — reported as such (`network_rebuilt`);
+  stayed warm, read from LEMON's own counters). When many arcs' last flows are above
+  their new capacities (WARM_MAX_CHANGED: every capacity cut, every floor made hard),
+  the restart measured slower than a fresh solve (4-7x on the 100k tier), so the graph
+  is rebuilt instead — reported as such (`network_rebuilt`);
 * with exact scaling the flow and the potentials' duals are KKT-verified
   (model/certificate.py) and are the block's answer; otherwise the tree becomes an LP
   basis for the block's kept HiGHS model, which finishes on the true data.
@@ -31,12 +31,17 @@ from .decompose import Block, can_decompose, split_by_commodity
 from .status import Status
 
 #: a block's graph is rebuilt (a cold network solve) instead of restarting from its
-#: last tree when hard floors (stock lower bounds) moved on more than this fraction of
-#: its stock arcs. Measured on a 100k tier block (CPU seconds, cold 0.3-0.45): warm
-#: restarts after demand, floor, stock, pipeline and capacity changes 0.02-0.3, after
-#: hard floors raised 10% on 30% of the pairs 0.16; after every floor was made hard
-#: 1.3.
-WARM_MAX_CHANGED = 0.5
+#: last tree when the arcs whose last flow is above their new capacity number more than
+#: this fraction of its nodes. Measured on a 100k tier block (CPU seconds, network stage,
+#: cold 0.48-0.66): warm after demand on 1% / 10% of the cells 0.06 / 0.25 (0 / 0
+#: such arcs), floors raised 0.19-0.29 (0), initial stock 0.40 (0), pipeline 0.45 (0),
+#: one supplier's capacity halved 0.27 (17 arcs, 0.1% of the nodes); every capacity cut
+#: 10% 4.0 (1,216 arcs, 9%), every floor made hard 2.2 (154 arcs, 1.1%).
+WARM_MAX_CHANGED = 0.005
+
+#: the quantity scale a session starts with (model/network.py scales quantities to
+#: integers): fine enough that demand or floors changed by a few percent stay exact
+SESSION_QUANTITY_SCALE = 1000
 
 #: Instance fields that belong to a block (arrays indexed by its pairs, supplier pairs
 #: or lanes); what a block's data are compared on
@@ -127,6 +132,14 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
     lp = _bounded_lp(sub, extra)
     info: dict = {}
     t = time.perf_counter()
+    if not st.keep:
+        from .network import build_network
+
+        # a fine quantity scale from the start (if the data fit it exactly), so that
+        # small changes stay exact and the tree stays usable
+        net, _ = build_network(sub, lp, (SESSION_QUANTITY_SCALE, None, 0))
+        if net is not None and net.exact:
+            st.keep["scale"] = (net.Q, net.C, net.big)
     try:
         start, net_info = network_start(sub, lp, keep=st.keep, certify=True,
                                         warm_max_changed=WARM_MAX_CHANGED)
@@ -139,6 +152,14 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
     if start is not None and start.duals is not None:
         sol = _certified_solution(lp, start)
         how = "network certificate"
+    elif (start is None and info.get("exact_scaling")
+          and str(info.get("network_status", "OPTIMAL")) != "OPTIMAL"):
+        # the network is the LP exactly (integral data): its infeasibility is the LP's
+        from .backends import RawSolution
+
+        sol = RawSolution(status=Status.INFEASIBLE, backend_status="network infeasible",
+                          info={"simplex_iterations": 0})
+        how = "network: infeasible"
     else:
         sol, how, highs_warm = _highs(session, lp, st, start)
         warm = warm or highs_warm
