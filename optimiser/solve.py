@@ -271,10 +271,10 @@ def _certified_solution(lp: LP, start):
 
     v = start.point
     return RawSolution(status=Status.OPTIMAL, backend_status="kOptimal", values=v,
-                       duals=start.duals, reduced_costs=lp.vars.cost - lp.A.T @ start.duals,
-                       objective=float(lp.vars.cost @ v),
+                       duals=start.duals, objective=float(lp.vars.cost @ v),
                        info={"simplex_iterations": 0, "ipm_iterations": 0,
-                             "highs_method": "network certificate (KKT-verified, no HiGHS)"})
+                             "highs_method": "network certificate (KKT-verified, no HiGHS)"},
+                       kkt=start.kkt)
 
 
 def _keep_network_point(lp: LP, sol, start):
@@ -300,7 +300,11 @@ def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
     out: dict = {}
     primal_tol = 1e-3 if options.solver == "pdlp" else None
     y, source = sol.duals, options.solver
-    report = kkt_check(lp, sol.values, y, primal_tol=primal_tol) if y is not None else None
+    report = sol.kkt  # the network certificate's, already checked
+    if report is not None:
+        source = "network"
+    elif y is not None:
+        report = kkt_check(lp, sol.values, y, primal_tol=primal_tol)
     if report is None or not report.ok:
         # e.g. HiGHS through OR-Tools returns row activities as duals (docs/MODEL.md)
         out["duals_rejected"] = (report.as_dict() if report else

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..instance import Instance
-from .build import LP, build_lp
+from .build import LP, build_lp, refresh_lp
 from .decompose import Block, can_decompose, split_by_commodity
 from .status import Status
 
@@ -112,8 +112,8 @@ def solve_blocks(session, cold: bool) -> tuple[list[Block], list, dict]:
     return blocks, results, stats
 
 
-def _bounded_lp(sub: Instance, extra: dict) -> LP:
-    lp = build_lp(sub, full=True)
+def _bounded_lp(sub: Instance, extra: dict, last: LP | None = None) -> LP:
+    lp = build_lp(sub, full=True) if last is None else refresh_lp(last, sub)
     v = lp.vars
     if extra["unmet_max"] is not None:
         v.ub[v.u_start:v.r_start] = np.minimum(v.ub[v.u_start:v.r_start],
@@ -129,17 +129,21 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
     from .network import network_start
 
     t0 = time.perf_counter()
-    lp = _bounded_lp(sub, extra)
+    lp = _bounded_lp(sub, extra, st.lp)
     info: dict = {}
     t = time.perf_counter()
     if not st.keep:
         from .network import build_network
 
-        # a fine quantity scale from the start (if the data fit it exactly), so that
-        # small changes stay exact and the tree stays usable
-        net, _ = build_network(sub, lp, (SESSION_QUANTITY_SCALE, None, 0))
-        if net is not None and net.exact:
-            st.keep["scale"] = (net.Q, net.C, net.big)
+        # the finest quantity scale the data fit exactly (within int64 with the costs'
+        # scale), so that small changes stay exact and the tree stays usable
+        q = SESSION_QUANTITY_SCALE
+        while q > 1:
+            net, _ = build_network(sub, lp, (q, None, 0))
+            if net is not None and net.exact:
+                st.keep["scale"] = (net.Q, net.C, net.big)
+                break
+            q //= 10
     try:
         start, net_info = network_start(sub, lp, keep=st.keep, certify=True,
                                         warm_max_changed=WARM_MAX_CHANGED)
