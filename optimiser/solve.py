@@ -217,6 +217,10 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
         sol = _keep_network_point(lp, RawSolution(status=Status.NO_SOLUTION,
                                                   backend_status="kTimeLimit"), start)
         sol.seconds = timings["network"]
+    elif start is not None and start.duals is not None:
+        # the network's point and its potentials' duals pass KKT: the LP is solved
+        sol = _certified_solution(lp, start)
+        sol.seconds = timings["network"]
     elif start is not None:
         if options.time_limit is not None:  # the limit covers both stages
             options = dataclasses.replace(
@@ -258,6 +262,18 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
     return res
 
 
+def _certified_solution(lp: LP, start):
+    """The LP's optimum from the network alone: its point and KKT-verified duals."""
+    from .model.backends import RawSolution
+
+    v = start.point
+    return RawSolution(status=Status.OPTIMAL, backend_status="kOptimal", values=v,
+                       duals=start.duals, objective=float(lp.vars.cost @ v),
+                       info={"simplex_iterations": 0, "ipm_iterations": 0,
+                             "highs_method": "network certificate (KKT-verified, no HiGHS)"},
+                       kkt=start.kkt)
+
+
 def _keep_network_point(lp: LP, sol, start):
     """HiGHS stopped before confirming the network's answer: the network's point is
     feasible (exactly so with exact scaling), so the block is `feasible`, not empty."""
@@ -281,7 +297,11 @@ def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
     out: dict = {}
     primal_tol = 1e-3 if options.solver == "pdlp" else None
     y, source = sol.duals, options.solver
-    report = kkt_check(lp, sol.values, y, primal_tol=primal_tol) if y is not None else None
+    report = sol.kkt  # the network certificate's, already checked
+    if report is not None:
+        source = "network"
+    elif y is not None:
+        report = kkt_check(lp, sol.values, y, primal_tol=primal_tol)
     if report is None or not report.ok:
         # e.g. HiGHS through OR-Tools returns row activities as duals (docs/MODEL.md)
         out["duals_rejected"] = (report.as_dict() if report else

@@ -89,8 +89,70 @@ def test_network_path_equals_joint_lp(seed):
         assert fast.summary["check"]["ok"] and fast.summary["duals"]["kkt"]["ok"]
 
 
-def test_network_basis_is_optimal_for_exact_data(generated_small):
+def _no_certificate(monkeypatch):
+    """Make the network's certificate unavailable, so HiGHS polishes from the basis."""
+    import optimiser.model.certificate as cert
+
+    monkeypatch.setattr(cert, "certified", lambda *a, **k: (None, None))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_network_certificate_replaces_highs_on_exact_data(seed):
+    """Exactly scaled data: the network's point and its potentials' duals pass KKT, so no
+    HiGHS solve; same objective as the joint LP, the duals agree with HiGHS's objective
+    by strong duality, the plan passes the checker."""
+    inst = _random_instance(seed)
+    fast = solve(inst)
+    joint = solve(inst, decompose="never", method="simplex")
+    assert fast.status == joint.status
+    if joint.status != "optimal":
+        return
+    assert fast.objective == pytest.approx(joint.objective, rel=1e-9, abs=1e-9)
+    assert fast.summary["check"]["ok"] and fast.summary["duals"]["kkt"]["ok"]
+    blocks = fast.summary["solver"].get("blocks") or [fast.summary["solver"]]
+    for b in blocks:
+        if b.get("exact_scaling") and b.get("network_status") == "OPTIMAL":
+            assert b["highs_method"].startswith("network certificate"), b
+            assert b["simplex_iterations"] == 0
+
+
+def test_network_duals_satisfy_kkt_and_strong_duality():
+    """The potentials' duals on their own: KKT on the block LP, and the dual objective
+    equals the primal one (the check would catch a wrong sign or a wrong ground)."""
+    from optimiser.model.certificate import network_duals
+    from optimiser.model.duals import kkt_check
+
+    checked = 0
+    for seed in range(10):
+        inst = _random_instance(seed)
+        for block in split_by_commodity(inst):
+            b = block.instance
+            lp = build_lp(b)
+            network, _ = net.build_network(b, lp)
+            try:
+                flow, pot = net.solve_network(network, "lemon")
+            except RuntimeError:
+                continue
+            point = net.lp_point(b, lp, network, flow)
+            y = network_duals(lp, network, flow, pot)
+            rep = kkt_check(lp, point, y)
+            assert rep.ok, (seed, rep)
+            checked += 1
+    assert checked >= 10
+
+
+def test_decimal_data_are_never_certified_by_the_network():
+    """Rounded networks are near-optimal only: HiGHS has the last word."""
+    inst = _random_instance(3, decimals=True)
+    plan = solve(inst)
+    for b in plan.summary["solver"].get("blocks") or [plan.summary["solver"]]:
+        assert not b.get("exact_scaling")
+        assert not b.get("highs_method", "").startswith("network certificate")
+
+
+def test_network_basis_is_optimal_for_exact_data(generated_small, monkeypatch):
     """Exactly scaled data: the tree is an optimal basis, HiGHS confirms it without pivoting."""
+    _no_certificate(monkeypatch)
     plan = solve(generated_small, method="network")
     for b in plan.summary["solver"]["blocks"]:
         assert b["network_basis"].startswith("spanning tree")
@@ -151,6 +213,7 @@ def test_time_limited_polish_keeps_the_network_point(generated_small, monkeypatc
         return RawSolution(status=Status.NO_SOLUTION, backend_status="kTimeLimit")
 
     monkeypatch.setattr(highs, "solve", stopped)
+    _no_certificate(monkeypatch)
     plan = solve(generated_small, time_limit=5.0)
     assert plan.status == "feasible"
     assert plan.summary["check"]["ok"]

@@ -52,6 +52,32 @@ def _changes(inst: Instance, rng):
     ]
 
 
+def _highs_status(s: Session) -> str:
+    from optimiser.model.backends import SolverOptions, highs
+    from optimiser.model.session_network import _bounded_lp
+
+    lp = _bounded_lp(s.instance, {"unmet_max": s.unmet_max, "stock_min": s.stock_min})
+    return highs.solve(lp, SolverOptions()).status.value
+
+
+def _assert_warm(s: Session, name: str) -> None:
+    """Every block restarted from what the session kept (LEMON from its last tree, counted
+    by LEMON itself; HiGHS from its last basis; an unchanged block's result). Floors made
+    hard everywhere or every capacity cut may instead be solved fresh (many arcs above
+    their new capacity: measured slower warm), or LEMON's repair may give up; the
+    session says which."""
+    blocks = s.stats.get("blocks")
+    if blocks is None:  # the joint (budget) model
+        assert s.stats["warm"], name
+        return
+    if name not in ("floors made hard", "capacity"):
+        assert s.stats["warm"] and all(b["warm"] for b in blocks), (name, blocks)
+        return
+    for b in blocks:  # warm, or cold for a reason the session reports
+        assert (b["warm"] or b.get("network_rebuilt", "").startswith("capacity below")
+                or b.get("network_cold_fallback")), (name, b)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_warm_equals_cold_after_every_change(seed):
     inst = _instance(seed)
@@ -65,12 +91,15 @@ def test_warm_equals_cold_after_every_change(seed):
     for name, change in _changes(inst, rng):
         change(s)
         warm = s.solve()
-        assert s.stats["warm"], name
         cold = Session(s.instance, deterministic=True)
         cold.set_unmet_max(s.unmet_max)
         cold.set_stock_min(s.stock_min)
         c = cold.solve()
         assert warm.status == c.status, name
+        if c.status == "optimal":  # (an infeasible block is proven by its network at once)
+            _assert_warm(s, name)
+        elif c.status == "infeasible":  # the network's verdict is HiGHS's on the LP
+            assert _highs_status(s) == "infeasible", name
         if c.status == "optimal":
             assert warm.objective == pytest.approx(c.objective, rel=1e-9, abs=1e-9), name
             assert warm.summary["check"]["ok"], name
@@ -118,3 +147,50 @@ def test_update_refuses_unknown_fields_and_wrong_shapes():
         s.update(demand=np.zeros(3))
     with pytest.raises(ValueError, match="unmet_max: shape"):
         s.set_unmet_max(np.zeros(2))
+
+
+def test_warm_restarts_are_really_warm_and_skip_highs():
+    """No budget, integral data: the re-solve restarts LEMON from its kept tree (LEMON's
+    counters say no cold start) and the KKT-verified network answer needs no HiGHS."""
+    inst = _instance(2)
+    s = Session(inst, deterministic=True)
+    s.solve()
+    s.update(demand=inst.demand * np.where(np.arange(inst.horizon) == 3, 2.0, 1.0))
+    plan = s.solve()
+    assert s.stats["network_warm"]
+    hows = [b["how"] for b in s.stats["blocks"]]
+    assert any(h == "network certificate (warm)" for h in hows), hows
+    assert s.stats["simplex_iterations"] == 0
+    assert plan.objective == pytest.approx(solve(s.instance).objective, rel=1e-9)
+    assert plan.summary["check"]["ok"] and plan.summary["duals"]["kkt"]["ok"]
+
+
+def test_a_change_to_one_commodity_re_solves_that_block_only():
+    inst = _instance(1)  # two commodities
+    assert len(inst.commodities) > 1
+    s = Session(inst, deterministic=True)
+    s.solve()
+    first = inst.nc_commodity == 0
+    s.update(floor=np.where(first[:, None], inst.floor * 1.5, inst.floor))
+    plan = s.solve()
+    kept = [b for b in s.stats["blocks"] if b["how"].startswith("unchanged")]
+    assert len(kept) == len(inst.commodities) - 1
+    assert plan.objective == pytest.approx(solve(s.instance).objective, rel=1e-9)
+
+
+def test_one_floor_made_hard_stays_warm():
+    """Hard floors on one pair move few stock arcs: LEMON restarts from its tree (the
+    rebuild is for floors made hard almost everywhere)."""
+    inst = _instance(4)
+    s = Session(inst, deterministic=True)
+    s.solve()
+    i = int(np.flatnonzero(~inst.readiness_hard & (inst.floor.max(axis=1) > 0))[0])
+    hard = inst.readiness_hard.copy()
+    hard[i] = True
+    init = inst.initial_stock.copy()
+    init[i] += inst.floor[i].max()
+    s.update(readiness_hard=hard, initial_stock=init)
+    plan = s.solve()
+    assert s.stats["warm"] and s.stats["network_warm"]
+    assert not any(b.get("network_rebuilt") for b in s.stats["blocks"])
+    assert plan.objective == pytest.approx(solve(s.instance).objective, rel=1e-9)

@@ -266,3 +266,29 @@ def lp_size(inst: Instance) -> dict:
     nonzeros = (I * T + I * (T - 1) + nx + from_node_x + nu + 2 * nr + sup_x + contract_x
                 + budget_x)
     return {"variables": variables, "constraints": constraints, "nonzeros": nonzeros}
+
+
+def refresh_lp(lp: LP, inst: Instance) -> LP:
+    """`lp` (built with full=True, no budget) for changed data of the same shapes: new
+    bounds, costs and right-hand sides, the same matrix (no re-assembly). What a session
+    does between solves; equal to build_lp(inst, full=True) (tested)."""
+    if inst.budget is not None or lp.instance.budget is not None:
+        return build_lp(inst, full=True)
+    v = define_variables(inst, full=True)
+    T = inst.horizon
+    lo, hi = lp.row_lo.copy(), lp.row_hi.copy()
+    rhs = (inst.pipeline - inst.demand).ravel().copy()
+    rhs[::T] += inst.initial_stock
+    b = lp.blocks
+    lo[b["balance"]] = rhs
+    hi[b["balance"]] = rhs
+    soft = ~inst.readiness_hard[v.r_flat // T]
+    lo[b["readiness"]] = np.where(soft, inst.floor.ravel()[v.r_flat], 0.0)
+    meta = lp.block_meta["supplier_capacity"]
+    hi[b["supplier_capacity"]] = inst.capacity.ravel()[np.asarray(meta["pair"]) * T
+                                                       + np.asarray(meta["day"])]
+    pairs = lp.block_meta["contract"]["pair"]
+    lo[b["contract"]] = inst.contract_min[pairs]
+    hi[b["contract"]] = inst.contract_max[pairs]
+    return LP(instance=inst, vars=v, A=lp.A, row_lo=lo, row_hi=hi, blocks=lp.blocks,
+              block_meta=lp.block_meta)

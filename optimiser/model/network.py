@@ -57,6 +57,12 @@ NETWORK_SOLVERS = ("lemon", "ortools")
 #: x 1 node x 3 days 0.09 s, 5,000: 0.5 s, 20,000: 12.7 s, 100,000: > 10 min), while
 #: HiGHS's dual simplex solves such an LP in seconds; the LP goes straight to HiGHS.
 FAN_IN_LIMIT = 1000
+#: a few dozen arcs above their new capacity are repaired quickly whatever the size
+WARM_MIN_OVER = 64
+#: LEMON's wall-time tripwire on a warm repair (give up after this many times the last
+#: cold solve): off (0), so that the path a re-solve takes, and with it the optimal
+#: vertex among equal ones, never depends on the machine's load
+WARM_REPAIR_BUDGET = 0.0
 
 
 def _scale_for(values: np.ndarray, scales) -> tuple[int, bool]:
@@ -82,6 +88,7 @@ class Network:
     C: int
     exact: bool
     lb: np.ndarray  # hard-floor lower bound of each stock arc (scaled, float)
+    big: float  # the capacity standing for "unbounded" (scaled)
     cmin: np.ndarray  # contract_min per supplier pair (scaled, float)
     offsets: dict  # group -> first arc: lane, proc, contract, slice1, slice2, unmet, srcsink
     nodes: dict  # nN, nP, A0, SRC, SINK
@@ -93,8 +100,9 @@ class Network:
 
 def build_network(inst: Instance, lp: LP,
                   scale: tuple[int, int] | None = None) -> tuple[Network | None, dict]:
-    """scale: (quantity, cost) scales to use instead of choosing them (a session keeps its
-    scales so LEMON can restart from its last tree; data then rounded if they need more)."""
+    """scale: (quantity, cost[, big]) scales to use instead of choosing them, and the
+    capacity that stands for "unbounded" (a session keeps them so LEMON can restart from
+    its last tree with unchanged arcs; data then rounded if they need a finer scale)."""
     if inst.budget is not None:
         return None, {"network": "not a network: the budget couples all procurement"}
     T, I, P = inst.horizon, inst.n_pairs, inst.n_supplier_pairs
@@ -111,10 +119,13 @@ def build_network(inst: Instance, lp: LP,
                             inst.shortfall_penalty, inst.readiness_penalty])
     Q, q_exact = _scale_for(quantities, _SCALES)
     C, c_exact = _scale_for(costs, _COST_SCALES)
-    if scale is not None:
-        q_exact = q_exact and Q <= scale[0] and scale[0] % Q == 0
-        c_exact = c_exact and C <= scale[1] and scale[1] % C == 0
-        Q, C = scale
+    if scale is not None:  # a scale of None: chosen from the data
+        if scale[0] is not None:
+            q_exact = q_exact and Q <= scale[0] and scale[0] % Q == 0
+            Q = scale[0]
+        if scale[1] is not None:
+            c_exact = c_exact and C <= scale[1] and scale[1] % C == 0
+            C = scale[1]
 
     def qi(a):
         return np.round(np.asarray(a, dtype=np.float64) * Q)
@@ -127,6 +138,8 @@ def build_network(inst: Instance, lp: LP,
     total = (np.abs(qi(rhs)).sum() + qi(u_ub).sum() + qi(s_lb).sum()
              + np.minimum(qi(inst.contract_max), qi(inst.capacity).sum(axis=1)).sum())
     BIG = float(total + 1)
+    if scale is not None and len(scale) > 2 and scale[2] >= BIG:
+        BIG = float(scale[2])  # a session keeps "unbounded" the same number between solves
     # cost x flow must stay far inside int64: coarsen the cost scale if needed (then the
     # network answer is near-optimal and HiGHS does a little more work; still exact)
     max_cost = max(1.0, float(np.abs(costs).max(initial=0)))
@@ -178,7 +191,7 @@ def build_network(inst: Instance, lp: LP,
     nxt = np.where(t_all < T - 1, flat + 1, SINK)
     lb = qi(s_lb)
     mx = cap(s_ub) - lb
-    f = np.minimum(qi(soft_floor), mx)
+    f = np.minimum(np.maximum(qi(soft_floor) - lb, 0.0), mx)  # the floor's part above lb
     hold = ci(inst.holding_cost[i_idx])
     arcs("slice1", flat, nxt, f, hold - ci(inst.readiness_penalty[i_idx]))
     arcs("slice2", flat, nxt, mx - f, hold)
@@ -203,40 +216,66 @@ def build_network(inst: Instance, lp: LP,
     net = Network(n_nodes=n_nodes, tails=np.concatenate(tails), heads=np.concatenate(heads),
                   caps=caps_a.astype(np.int64), costs=np.concatenate(cost).astype(np.int64),
                   supply=supply.astype(np.int64), Q=Q, C=C, exact=bool(q_exact and c_exact),
-                  lb=lb, cmin=cmin, offsets=offsets,
+                  lb=lb, big=BIG, cmin=cmin, offsets=offsets,
                   nodes={"nN": nN, "nP": nP, "A0": A0, "SRC": SRC, "SINK": SINK})
     return net, info
 
 
 # solvers -------------------------------------------------------------------
-def solve_lemon(net: Network, keep: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def solve_lemon(net: Network, keep: dict | None = None,
+                warm_max_changed: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """LEMON's network simplex: (flow per arc, potentials per node), LEMON's convention
     (reduced cost of u->v is cost + pi[u] - pi[v]). Raises RuntimeError if infeasible.
 
     keep: a dict that holds the pylmcf graph between calls (a session's): when the arcs
     are the same, only supplies, capacities and costs are set and LEMON restarts from
-    its last spanning tree (counted in keep["warm_starts"])."""
+    its last spanning tree with dual-ratio repair (the default repair restarted cold on
+    these networks). keep["warm"] then says whether it stayed warm, from LEMON's own
+    counters (a restart that fell back to a cold start is not warm).
+    warm_max_changed: when the arcs whose last flow exceeds their new capacity number more
+    than this fraction of the nodes, a fresh graph is solved instead (keep["rebuilt"])."""
     import pylmcf
 
     t, h, c, k, s = _lemon_arrays(net)
     g = None
     if keep is not None and keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
             and np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
-        g, order = keep["graph"], keep["order"]
-        warm_before = g.warm_start_count()
+        # arcs whose last flow is above their new capacity (capacities cut, floors made
+        # hard: lower bounds shifted into the capacities): the repair moves those flows
+        # back pivot by pivot, measured up to 7x a fresh solve when they are many, while
+        # changed supplies alone (demand, stock, pipeline, soft floors) repair fast
+        over = int(np.count_nonzero(keep["flow"] > c[keep["order"]]))
+        changed = over / max(1, net.n_nodes)
+        keep["changed"] = changed
+        if warm_max_changed is None or changed <= warm_max_changed or over <= WARM_MIN_OVER:
+            g, order = keep["graph"], keep["order"]
+        else:
+            keep["rebuilt"] = True
     if g is None:
         order = np.lexsort((h, t))  # pylmcf wants arcs sorted by (tail, head)
         g = pylmcf.Graph(net.n_nodes, t[order], h[order])
-        g.set_warm_repair("dual_ratio")  # the default strategy may restart cold
-        warm_before = None
+        g.set_warm_repair("dual_ratio")
+        g.set_warm_repair_budget(WARM_REPAIR_BUDGET)
         if keep is not None:
-            keep.update(graph=g, order=order, tails=t, heads=h, n_nodes=net.n_nodes)
+            keep.update(graph=g, order=order, tails=t, heads=h, n_nodes=net.n_nodes, costs=None)
+        fresh = True
+    else:
+        fresh = False
+    before = (g.cold_start_count(), g.policy_cold_count())
     g.set_node_supply(s)
     g.set_edge_capacities(np.ascontiguousarray(c[order]))
-    g.set_edge_costs(np.ascontiguousarray(k[order]))
-    g.solve()
-    if keep is not None and warm_before is not None:
-        keep["warm"] = g.warm_start_count() > warm_before
+    if keep is None or keep.get("costs") is None or not np.array_equal(keep["costs"], k):
+        g.set_edge_costs(np.ascontiguousarray(k[order]))
+    try:
+        g.solve()
+    except RuntimeError:
+        if keep is not None:
+            keep["graph"] = None  # a failed solve leaves no basis to restart from
+        raise
+    if keep is not None:
+        keep.update(supply=s, caps=c, costs=k, flow=g.result())
+        keep["warm"] = (not fresh) and (g.cold_start_count(), g.policy_cold_count()) == before
+        keep["fell_back"] = (not fresh) and not keep["warm"]
     flow = np.empty(net.n_arcs, dtype=np.int64)
     flow[order] = g.result()
     pot = np.asarray(g.potentials(), dtype=np.int64)
@@ -277,10 +316,12 @@ def solve_ortools(net: Network) -> tuple[np.ndarray, None]:
     return flow, None
 
 
-def solve_network(net: Network, solver: str = "lemon", keep: dict | None = None):
+def solve_network(net: Network, solver: str = "lemon", keep: dict | None = None,
+                  warm_max_changed: float | None = None):
     if solver not in NETWORK_SOLVERS:
         raise ValueError(f"network solver must be one of {NETWORK_SOLVERS}, not {solver!r}")
-    return solve_lemon(net, keep) if solver == "lemon" else solve_ortools(net)
+    return (solve_lemon(net, keep, warm_max_changed) if solver == "lemon"
+            else solve_ortools(net))
 
 
 def network_cost(net: Network, flow: np.ndarray) -> int:
@@ -310,19 +351,25 @@ class NetworkStart:
     row_status: np.ndarray | None = None
     flow: np.ndarray | None = None
     potentials: np.ndarray | None = None
+    duals: np.ndarray | None = None  # KKT-verified row duals (model/certificate.py), or None
+    kkt: object = None  # their KKTReport
 
 
 def network_start(inst: Instance, lp: LP, solver: str = "lemon",
-                  keep: dict | None = None) -> tuple[NetworkStart | None, dict]:
+                  keep: dict | None = None, certify: bool = True,
+                  warm_max_changed: float | None = None) -> tuple[NetworkStart | None, dict]:
     """Solve the network; map its flow to an LP point and its tree to an LP basis.
-    keep: see solve_lemon (a session's retained network)."""
+    keep: see solve_lemon (a session's retained network). certify: with exact scaling,
+    first try the network's own optimality certificate (model/certificate.py): when its
+    point and duals pass KKT, `start.duals` is set and no basis is built (HiGHS is not
+    needed)."""
     import time
 
     net, info = build_network(inst, lp, None if keep is None else keep.get("scale"))
     if net is None:
         return None, info
     if keep is not None:
-        keep["scale"] = (net.Q, net.C)
+        keep["scale"] = (net.Q, net.C, net.big)
     fan_in = int(np.bincount(net.heads[:lp.vars.nx], minlength=net.n_nodes).max(initial=0))
     if fan_in > FAN_IN_LIMIT:
         info["network"] = (f"star-shaped: {fan_in:,} lanes into one node-day (> {FAN_IN_LIMIT:,}); "
@@ -330,7 +377,7 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
         return None, info
     t = time.perf_counter()
     try:
-        flow, pot = solve_network(net, solver, keep)
+        flow, pot = solve_network(net, solver, keep, warm_max_changed)
     except RuntimeError as e:  # infeasible network: the LP says why
         info.update(network_status=f"{str(e) or 'INFEASIBLE'}", network_solver=solver)
         return None, info
@@ -338,7 +385,23 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
                 network_solve_seconds=time.perf_counter() - t)
     if keep is not None and "warm" in keep:
         info["network_warm"] = keep.pop("warm")
+        if keep.pop("fell_back", False):
+            info["network_cold_fallback"] = ("LEMON's repair of its last tree gave up and it "
+                                             "solved cold (its own counters)")
+        if keep.pop("rebuilt", False):
+            info["network_rebuilt"] = (f"capacity below the last flow on arcs numbering "
+                                       f"{keep['changed']:.1%} of the nodes: solved fresh, "
+                                       "not from the last tree")
     start = NetworkStart(point=lp_point(inst, lp, net, flow), flow=flow, potentials=pot)
+    if certify:
+        from .certificate import certified
+
+        t = time.perf_counter()
+        start.duals, start.kkt = certified(lp, net, flow, pot, start.point)
+        info["network_certificate_seconds"] = time.perf_counter() - t
+        if start.duals is not None:
+            info["network_basis"] = "not needed: the network's point and duals pass KKT"
+            return start, info
     from .basis import lp_basis
 
     t = time.perf_counter()

@@ -84,6 +84,7 @@ class Session:
         self._lp: LP | None = None
         self._dirty = True
         self._net: dict = {}  # the retained pylmcf graph (network.solve_lemon keep=)
+        self._states: list = []  # per commodity block, without a budget (session_network)
         self.stats: dict = {}  # of the last solve: warm, iterations, seconds, how
         self.solves = 0
 
@@ -144,6 +145,33 @@ class Session:
 
     def solve(self, cold: bool = False):
         """Solve the current LP and return a Plan (status, arrays, summary, checked)."""
+        if self.instance.budget is None:
+            return self._solve_network(cold)
+        return self._solve_joint(cold)
+
+    def _solve_network(self, cold: bool):
+        """No budget: commodity blocks, each with its retained network (session_network)."""
+        from ..solve import _merge
+        from .session_network import solve_blocks
+
+        t0 = time.perf_counter()
+        self._h = None  # a budget appearing later builds the joint model afresh
+        blocks, results, stats = solve_blocks(self, cold)
+        res = results[0] if len(results) == 1 and len(blocks[0].lanes) == self.instance.n_lanes \
+            and len(blocks[0].pairs) == self.instance.n_pairs else \
+            _merge(self.instance, blocks, results)
+        self.solves += 1
+        hows = sorted({b["how"] for b in stats["blocks"]})
+        self.stats = {"warm": stats["warm"], "how": "; ".join(hows),
+                      "seconds": time.perf_counter() - t0,
+                      "simplex_iterations": sum(int(b.get("simplex_iterations") or 0)
+                                                for b in stats["blocks"]),
+                      "network_warm": any(bool(b.get("network_warm")) for b in stats["blocks"]),
+                      "blocks": stats["blocks"]}
+        return self._plan_from(res)
+
+    def _solve_joint(self, cold: bool):
+        """A budget: one HiGHS model of the joint LP, re-solved from its last basis."""
         from .backends import highs
 
         t0 = time.perf_counter()
@@ -202,6 +230,26 @@ class Session:
         self.stats = {"warm": warm, "how": how, "seconds": time.perf_counter() - t0,
                       "simplex_iterations": sol.info.get("simplex_iterations"), **info}
         return self._plan(lp, sol)
+
+    def _plan_from(self, res):
+        from ..solve import _plan_from_arrays, check_and_mark
+
+        inst = self.instance
+        plan = _plan_from_arrays(inst, res)
+        summary = plan.summary
+        summary["solver"] = {**self.options.as_dict(), "backend": "highs",
+                             "how": f"session: {self.stats['how']}",
+                             "backend_status": res.backend_status, **res.info,
+                             "session": dict(self.stats)}
+        summary["size"] = res.size
+        if res.duals:
+            summary.update(res.duals)
+        if res.shadow is not None:
+            plan.shadow_prices = res.shadow
+        if self.check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
+            check_and_mark(inst, plan)
+        summary["timings"] = {"total": self.stats["seconds"]}
+        return plan
 
     def _same_structure(self, lp: LP) -> bool:
         old = self._lp

@@ -44,6 +44,7 @@ class RawSolution:
     objective: float | None = None  # as reported by the solver
     seconds: float = 0.0
     info: dict = field(default_factory=dict)
+    kkt: object = None  # a KKTReport when the duals were already checked (network certificate)
 
 
 def get_backend(name: str):

@@ -1,0 +1,247 @@
+"""A Session's network path (no budget): one retained network per commodity block.
+
+Each commodity block keeps, between solves, its LP structure (`build_lp(full=True)`),
+its LEMON graph with the last spanning-tree basis (network.solve_lemon keep=), and,
+for data that cannot be scaled to exact integers, a HiGHS model of the block. A
+re-solve then, block by block:
+
+* reuses the block's last result when none of its data changed (a floor change on one
+  commodity re-solves that commodity only);
+* otherwise pushes the new supplies, capacities and costs into the kept graph and
+  restarts LEMON from its last tree (dual-ratio repair; `network_warm` says whether it
+  stayed warm, read from LEMON's own counters). When many arcs' last flows are above
+  their new capacities (WARM_MAX_CHANGED: every capacity cut, every floor made hard),
+  the restart measured slower than a fresh solve (4-7x on the 100k tier), so the graph
+  is rebuilt instead — reported as such (`network_rebuilt`);
+* with exact scaling the flow and the potentials' duals are KKT-verified
+  (model/certificate.py) and are the block's answer; otherwise the tree becomes an LP
+  basis for the block's kept HiGHS model, which finishes on the true data.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..instance import Instance
+from .build import LP, build_lp, refresh_lp
+from .decompose import Block, can_decompose, split_by_commodity
+from .status import Status
+
+#: a block's graph is rebuilt (a cold network solve) instead of restarting from its
+#: last tree when the arcs whose last flow is above their new capacity number more than
+#: this fraction of its nodes. Measured on a 100k tier block (CPU seconds, network stage,
+#: cold 0.48-0.66): warm after demand on 1% / 10% of the cells 0.06 / 0.25 (0 / 0
+#: such arcs), floors raised 0.19-0.29 (0), initial stock 0.40 (0), pipeline 0.45 (0),
+#: one supplier's capacity halved 0.27 (17 arcs, 0.1% of the nodes); every capacity cut
+#: 10% 4.0 (1,216 arcs, 9%), every floor made hard 2.2 (154 arcs, 1.1%).
+WARM_MAX_CHANGED = 0.005
+
+#: the quantity scale a session starts with (model/network.py scales quantities to
+#: integers): fine enough that demand or floors changed by a few percent stay exact
+SESSION_QUANTITY_SCALE = 1000
+
+#: Instance fields that belong to a block (arrays indexed by its pairs, supplier pairs
+#: or lanes); what a block's data are compared on
+_FIELDS = ("demand", "floor", "readiness_hard", "initial_stock", "pipeline", "capacity",
+           "max_stock", "contract_min", "contract_max", "lane_capacity", "unit_price",
+           "lane_cost", "holding_cost", "shortfall_penalty", "readiness_penalty")
+
+
+@dataclass
+class _BlockState:
+    keep: dict = field(default_factory=dict)  # the LEMON graph (network.solve_lemon)
+    data: dict | None = None  # the block's arrays at its last solve
+    result: object = None  # its last BlockResult
+    lp: LP | None = None
+    highs: object = None  # HiGHS model (non-exact data only)
+    highs_lp: LP | None = None
+
+
+def blocks_of(inst: Instance) -> list[Block]:
+    if can_decompose(inst):
+        return split_by_commodity(inst)
+    return [Block(0, inst, np.arange(inst.n_lanes), np.arange(inst.n_pairs),
+                  np.arange(inst.n_supplier_pairs))]
+
+
+def _data(sub: Instance, extra: dict) -> dict:
+    d = {k: getattr(sub, k) for k in _FIELDS}
+    d.update(extra)
+    return d
+
+
+def _same(a: dict | None, b: dict) -> bool:
+    if a is None or a.keys() != b.keys():
+        return False
+    for k, v in b.items():
+        w = a[k]
+        if (v is None) != (w is None):
+            return False
+        if v is not None and not np.array_equal(v, w):
+            return False
+    return True
+
+
+def solve_blocks(session, cold: bool) -> tuple[list[Block], list, dict]:
+    """Solve every block of the session's instance; (blocks, BlockResults, stats)."""
+    inst = session.instance
+    blocks = blocks_of(inst)
+    if cold or len(session._states) != len(blocks):
+        session._states = [_BlockState() for _ in blocks]
+    results, per_block = [], []
+    for b, st in zip(blocks, session._states):
+        extra = {"unmet_max": None if session.unmet_max is None else session.unmet_max[b.pairs],
+                 "stock_min": None if session.stock_min is None else session.stock_min[b.pairs]}
+        data = _data(b.instance, extra)
+        if st.result is not None and _same(st.data, data):
+            results.append(st.result)
+            per_block.append({"commodity": b.commodity, "how": "unchanged (last result kept)",
+                              "warm": True})
+            continue
+        warm_before = st.result is not None
+        res, info = _solve_block(session, b.instance, st, extra)
+        st.data, st.result = data, res
+        per_block.append({"commodity": b.commodity, **info,
+                          "warm": warm_before and bool(info.get("warm"))})
+        results.append(res)
+    stats = {"warm": any(p["warm"] for p in per_block) and all(
+        p["warm"] or p.get("cold_by_choice") for p in per_block), "blocks": per_block}
+    return blocks, results, stats
+
+
+def _bounded_lp(sub: Instance, extra: dict, last: LP | None = None) -> LP:
+    lp = build_lp(sub, full=True) if last is None else refresh_lp(last, sub)
+    v = lp.vars
+    if extra["unmet_max"] is not None:
+        v.ub[v.u_start:v.r_start] = np.minimum(v.ub[v.u_start:v.r_start],
+                                               np.maximum(extra["unmet_max"].ravel(), 0.0))
+    if extra["stock_min"] is not None:
+        v.lb[v.s_start:v.u_start] = np.maximum(v.lb[v.s_start:v.u_start],
+                                               extra["stock_min"].ravel())
+    return lp
+
+
+def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
+    from ..solve import BlockResult, _certified_solution, _duals
+    from .network import network_start
+
+    t0 = time.perf_counter()
+    lp = _bounded_lp(sub, extra, st.lp)
+    info: dict = {}
+    t = time.perf_counter()
+    if not st.keep:
+        from .network import build_network
+
+        # the finest quantity scale the data fit exactly (within int64 with the costs'
+        # scale), so that small changes stay exact and the tree stays usable
+        q = SESSION_QUANTITY_SCALE
+        while q > 1:
+            net, _ = build_network(sub, lp, (q, None, 0))
+            if net is not None and net.exact:
+                st.keep["scale"] = (net.Q, net.C, net.big)
+                break
+            q //= 10
+    try:
+        start, net_info = network_start(sub, lp, keep=st.keep, certify=True,
+                                        warm_max_changed=WARM_MAX_CHANGED)
+    except Exception as e:  # the network is only a start
+        start, net_info = None, {"network": f"failed: {type(e).__name__}: {e}"}
+    info.update(net_info)
+    info["network_seconds"] = time.perf_counter() - t
+    warm = bool(info.get("network_warm"))
+    info["cold_by_choice"] = bool(info.get("network_rebuilt"))
+    if start is not None and start.duals is not None:
+        sol = _certified_solution(lp, start)
+        how = "network certificate"
+    elif (start is None and info.get("exact_scaling")
+          and str(info.get("network_status", "OPTIMAL")) != "OPTIMAL"):
+        # the network is the LP exactly (integral data): its infeasibility is the LP's
+        from .backends import RawSolution
+
+        sol = RawSolution(status=Status.INFEASIBLE, backend_status="network infeasible",
+                          info={"simplex_iterations": 0})
+        how = "network: infeasible"
+    else:
+        sol, how, highs_warm = _highs(session, lp, st, start)
+        warm = warm or highs_warm
+    info.update(how=how + (" (warm)" if warm else " (cold)"), warm=warm,
+                simplex_iterations=sol.info.get("simplex_iterations"))
+    st.lp = lp
+    I, T, L = sub.n_pairs, sub.horizon, sub.n_lanes
+    x, u = np.zeros((L, T)), np.zeros((I, T))
+    v = lp.vars
+    if sol.values is not None:
+        xv = sol.values[:v.nx]
+        x[v.x_lane, v.x_day] = np.minimum(np.where(xv > 1e-9 * np.maximum(1.0, np.abs(xv)),
+                                                   xv, 0.0), v.ub[:v.nx])
+        u.ravel()[v.u_flat] = np.clip(sol.values[v.u_start:v.r_start], 0.0,
+                                      v.ub[v.u_start:v.r_start])
+        u[u < 1e-9] = 0.0
+    res = BlockResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
+                      solver_objective=sol.objective, size=lp.size, timings={},
+                      info={**sol.info, **{k: v for k, v in info.items()
+                                           if k.startswith(("network", "exact"))}})
+    if sol.status == Status.OPTIMAL:
+        res.duals, res.shadow = _duals(lp, sol, session.options)
+    info["seconds"] = time.perf_counter() - t0
+    res.timings = {"solve": info["seconds"]}
+    return res, info
+
+
+def _highs(session, lp: LP, st: _BlockState, start):
+    """HiGHS on the block's kept model: from the network's basis when there is one, else
+    from its own last basis. (solution, how, warm)"""
+    from .backends import highs
+
+    reuse = st.highs is not None and _same_structure(st.highs_lp, lp)
+    if not reuse:
+        st.highs = highs.make_highs(lp, session.options)
+        if session.deterministic:
+            for k, val in (("parallel", "off"), ("simplex_strategy", 1), ("random_seed", 0)):
+                st.highs.setOptionValue(k, val)
+    else:
+        push_changes(st.highs, st.highs_lp, lp)
+    st.highs_lp = lp
+    if start is not None and start.col_status is not None:
+        highs.set_basis(st.highs, start.col_status, start.row_status)
+        how = "HiGHS from the network's basis"
+    elif start is not None:
+        import highspy
+
+        hs = highspy.HighsSolution()
+        hs.col_value = start.point
+        hs.value_valid = True
+        st.highs.setSolution(hs)
+        how = "HiGHS from the network's point"
+    else:
+        how = "HiGHS from its last basis" if reuse else "HiGHS"
+    sol = highs.run(st.highs, lp, session.options, warm=reuse or start is not None)
+    return sol, how, reuse and start is None
+
+
+def _same_structure(old: LP | None, lp: LP) -> bool:
+    return (old is not None and old.A.shape == lp.A.shape and old.A.nnz == lp.A.nnz
+            and np.array_equal(old.A.indptr, lp.A.indptr)
+            and np.array_equal(old.A.indices, lp.A.indices))
+
+
+def push_changes(h, old: LP, lp: LP) -> None:
+    """Bounds, costs, right-hand sides and matrix values that differ, into HiGHS model h."""
+    v, w = lp.vars, old.vars
+    idx = np.flatnonzero((v.lb != w.lb) | (v.ub != w.ub))
+    if len(idx):
+        h.changeColsBounds(len(idx), idx.astype(np.int32), v.lb[idx], v.ub[idx])
+    idx = np.flatnonzero(v.cost != w.cost)
+    if len(idx):
+        h.changeColsCost(len(idx), idx.astype(np.int32), v.cost[idx])
+    idx = np.flatnonzero((lp.row_lo != old.row_lo) | (lp.row_hi != old.row_hi))
+    if len(idx):
+        h.changeRowsBounds(len(idx), idx.astype(np.int32), lp.row_lo[idx], lp.row_hi[idx])
+    if old.A.nnz == lp.A.nnz and not np.array_equal(old.A.data, lp.A.data):
+        diff = np.flatnonzero(old.A.data != lp.A.data)  # the budget row's prices
+        rows = np.searchsorted(lp.A.indptr, diff, side="right") - 1
+        for i, j, val in zip(rows, lp.A.indices[diff], lp.A.data[diff]):
+            h.changeCoeff(int(i), int(j), float(val))
