@@ -65,15 +65,16 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
              plan=None, allow_nonoptimal: bool = False, seed: int = 0, params=None,
              threads: int | None = None, chunk_size: int | None = None,
              instance_floors: bool = False, fan: bool = True, progress=None, map=None,
-             workers: int | None = None, **kwargs) -> Simulation:
+             workers: int | None = None, cold: bool = False, **kwargs) -> Simulation:
     """Closed-loop replanning of `instance` under `scenarios` sampled futures.
 
     Day 0: `plan` (an object or a plan directory) or, without one, the instance solved
     here. Then on days K, 2K, ... every scenario re-plans over days t..min(T, t+W)-1 from
     what it knows and follows the new plan. Scenario parameters by keyword or `params`.
     `map`: an Executor.map-like callable over chunks (optimiser.distributed.dask_map);
-    else `workers` threads (default: the cores) share the chunks. Results never depend on
-    chunk_size, workers, threads or map.
+    else `workers` processes (default: the cores) share the chunks. Results never depend on
+    chunk_size, workers, threads or map. `cold`: every replan LP by cold dual simplex
+    instead of the network start (a benchmark reference; alternative optima may differ).
     Returns a Simulation with the closed-loop tables and the paired open-loop comparison.
     """
     from ..instance import as_instance
@@ -103,7 +104,8 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
     ctx = SimContext(inst=inst, arrays=arrays, x0=np.asarray(pl.x, float),
                      u0=np.asarray(pl.u, float), s0=np.asarray(pl.s, float),
                      floors=np.asarray(floors, float), params=prm, seed=seed,
-                     replan_every=K, window=min(W, T), fan=fan)
+                     replan_every=K, window=min(W, T), fan=fan,
+                     cold=bool(cold))
     chunk = _check_int("chunk_size", chunk_size, 1) if chunk_size else 64
     old = _threads(threads)
     try:

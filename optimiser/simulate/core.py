@@ -36,6 +36,7 @@ class SimContext:
     replan_every: int
     window: int  # days; >= replan_every (T = the rest of the horizon)
     fan: bool = True
+    cold: bool = False  # every replan LP by cold dual simplex (the benchmark's reference)
 
     @property
     def replan_days(self) -> list[int]:
@@ -89,7 +90,7 @@ def simulate_chunk(ctx: SimContext, start: int, stop: int, progress=None) -> Sim
             target = ctx.s0[:, E - 1] if E < T else None
             for j in range(n):
                 w = window_instance(inst, t_lo, E, known, j, ctx.floors, p, target)
-                r = solve_window(w)
+                r = solve_window(w, cold=ctx.cold)
                 replans[j] += 1
                 relaxed[j] += r.relaxed
                 secs[j] += r.seconds

@@ -71,21 +71,22 @@ def window_instance(inst: Instance, t: int, E: int, known, j: int, floors: np.nd
         budget=budget)
 
 
-def solve_window(winst: Instance) -> ReplanResult:
+def solve_window(winst: Instance, cold: bool = False) -> ReplanResult:
     """Solve a replan LP; without a budget it splits into one LP per commodity (the
-    commodities share no constraint then), each solved the same way."""
+    commodities share no constraint then), each solved the same way. cold: skip the
+    network start (every LP by cold dual simplex; for benchmarks)."""
     from ..model.decompose import can_decompose, split_by_commodity
 
     t0 = time.perf_counter()
     if not can_decompose(winst):
-        r = _solve_one(winst)
+        r = _solve_one(winst, cold)
         r.seconds = time.perf_counter() - t0
         return r
     x = np.zeros((winst.n_lanes, winst.horizon))
     u = np.zeros((winst.n_pairs, winst.horizon))
     statuses, relaxed = [], False
     for b in split_by_commodity(winst):
-        r = _solve_one(b.instance)
+        r = _solve_one(b.instance, cold)
         x[b.lanes] = r.x
         u[b.pairs] = r.u
         statuses.append(r.status)
@@ -96,13 +97,13 @@ def solve_window(winst: Instance) -> ReplanResult:
                         seconds=time.perf_counter() - t0)
 
 
-def _solve_one(winst: Instance) -> ReplanResult:
+def _solve_one(winst: Instance, cold: bool = False) -> ReplanResult:
     """One block: the network start (LEMON's network simplex on the block's time-expanded
     network, its spanning tree handed to HiGHS as a basis, HiGHS confirming the exact
     vertex -- docs/MODEL.md), else a cold dual simplex; the elastic LP when infeasible."""
     t0 = time.perf_counter()
     lp = build_lp(winst)
-    sol = _network_started(winst, lp) if winst.budget is None else None
+    sol = _network_started(winst, lp) if winst.budget is None and not cold else None
     if sol is None:
         sol = get_backend(OPTIONS.solver).solve(lp, OPTIONS)
     relaxed = False
