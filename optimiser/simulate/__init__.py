@@ -39,8 +39,10 @@ def _day0_plan(inst, plan, allow_nonoptimal: bool):
     if pl.status not in ("optimal", "feasible") and not allow_nonoptimal:
         raise UsageError(f"the plan {plan} has status {pl.status!r}: a plan that is not optimal "
                          "or feasible is not simulated; pass --allow-nonoptimal to do it anyway")
-    planning = None
-    if not hasattr(plan, "x"):
+    if hasattr(plan, "x"):  # a plan object: a ReliabilityPlan carries its planning floor
+        pf = getattr(plan, "planning_floor", None)
+        planning = None if pf is None else np.asarray(pf, dtype=float)
+    else:  # a directory: stock's planning_floor column
         planning = _planning_floors(plan, inst)
     return pl, planning
 
