@@ -141,8 +141,8 @@ class Simulation:
 
     def write(self, path: str | os.PathLike, force: bool = False, protect: tuple = (),
               fmt: str = "arrow") -> Path:
-        """Write SIM/ atomically: scenarios, scenarios_by_commodity, fan (NAME.arrow or
-        NAME.parquet) and summary.json."""
+        """Write SIM/ atomically: scenarios, scenarios_by_commodity, fan, and the open loop's
+        open_loop_scenarios and open_loop_fan (NAME.arrow or NAME.parquet), summary.json."""
         from .._atomic import atomic_dir
         from ..scenarios.results import check_format, summary_json, write_tables
 
@@ -151,7 +151,9 @@ class Simulation:
         with atomic_dir(path, force=force, protect=protect) as tmp:
             write_tables(tmp, {"scenarios": self.scenarios,
                                "scenarios_by_commodity": self.scenarios_by_commodity,
-                               "fan": self.fan}, fmt)
+                               "fan": self.fan,
+                               "open_loop_scenarios": self.open_loop.scenarios,
+                               "open_loop_fan": self.open_loop.fan}, fmt)
             (tmp / "summary.json").write_text(summary_json(self.summary), encoding="utf-8")
         return path
 
