@@ -54,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="evaluation directory written by `optimiser evaluate` (optional)")
     p.add_argument("-o", "--output", metavar="REPORT", required=True,
                    help="report directory to write (index.html and *.png)")
+    p.add_argument("--simulation", metavar="SIM", default=None,
+                   help="also compare re-planning with the day-0 plan: a directory written by "
+                        "`optimiser simulate` (docs/SIMULATE.md)")
     p.add_argument("--force", action="store_true", help="replace REPORT if it exists")
     p.add_argument("--top", type=_positive, default=12, metavar="N",
                    help="show the N worst node-commodity pairs in each figure (default 12)")
@@ -78,9 +81,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         # before loading anything: REPORT exists, overlaps an input, cannot be written
-        check_output(args.output, args.force, (args.instance, args.plan, args.evaluation))
+        check_output(args.output, args.force, (args.instance, args.plan, args.evaluation,
+                                               args.simulation))
         build.require_matplotlib()
-        rep = build.prepare(args.instance, args.plan, args.evaluation, top=args.top)
+        rep = build.prepare(args.instance, args.plan, args.evaluation, top=args.top,
+                            simulation=args.simulation)
         index = build.write(rep, args.output, force=args.force)
     except (UsageError, InvalidPlanError, InvalidInstanceError) as exc:
         log(f"error: {exc}")

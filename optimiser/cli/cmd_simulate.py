@@ -49,7 +49,7 @@ def register(sub) -> None:
                    help="scenarios per chunk (never changes results)")
     p.add_argument("--threads", type=int, metavar="N", help="numba threads")
     p.add_argument("--workers", type=int, metavar="N",
-                   help="chunks replanned concurrently in this process (default: the cores)")
+                   help="worker processes replanning chunks at once (default: the cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
     p.add_argument("--force", action="store_true", help="replace SIM if it exists")

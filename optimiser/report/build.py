@@ -49,6 +49,7 @@ class Report:
     check: Any  # CheckReport, a message (the checker could not run), or None (no plan to check)
     top: int
     inputs: tuple[Path, ...] = ()
+    sim: Any = None  # report.simulation.SimulationData (--simulation), or None
 
     @property
     def check_failed(self) -> str | None:
@@ -97,12 +98,20 @@ def write(rep: Report, output: str | Path, *, force: bool = False) -> Path:
 
 
 def prepare(instance: str | Path | Instance, plan: str | Path, evaluation: str | Path | None = None, *,
-            top: int = fg.TOP) -> Report:
+            top: int = fg.TOP, simulation: str | Path | None = None) -> Report:
     inst = d.instance(instance)
     pl = d.load_plan(plan)
     ev = None if evaluation is None else d.load_evaluation(evaluation)
     inputs = tuple(Path(p) for p in (instance, plan, evaluation) if p is not None and not isinstance(p, Instance))
-    return Report(inst, pl, ev, run_check(inst, pl), top, inputs)
+    sim = None if simulation is None else _simulation().load(simulation)  # closed loop
+    inputs += () if simulation is None else (Path(simulation),)
+    return Report(inst, pl, ev, run_check(inst, pl), top, inputs, sim)
+
+
+def _simulation():
+    from . import simulation
+
+    return simulation
 
 
 def run_check(inst: Instance, pl: d.PlanData) -> Any:
@@ -198,6 +207,8 @@ def _figure_specs(rep: Report) -> list[FigureSpec]:
             "dotted: the plan's stock for expected demand; dashed red: the floor.",
             lambda: fg.fan_figure(ev.fan, pl.stock, top=top, horizon=T),
         ))
+    if rep.sim is not None:  # the closed-loop section's figures (report/simulation.py)
+        specs += _simulation().figure_specs(rep.sim, pl.stock, top, T, FigureSpec)
     return specs
 
 
@@ -286,6 +297,8 @@ def _sections(rep: Report, orders: d.Columns, figures: dict[str, str], start: An
         sections.append(("reliability", "Reliability certificate", body + figures.get("reliability", "")))
     if rep.ev is not None:
         sections.append(("evaluation", _futures_heading(rep.ev), _evaluation_body(rep) + figures.get("evaluation", "")))
+    if rep.sim is not None:  # closed against open loop (report/simulation.py)
+        sections.append(_simulation().section(rep.sim, figures))
     groups = dv.binding_groups(pl.shadow_prices) if pl.shadow_prices is not None else None
     sections.append(("binding", "What holds the plan back", h.binding_table(groups, start)))
     sections.append(("details", "Solver details", h.details_section(pl.summary, rep.check)))

@@ -39,8 +39,10 @@ def _day0_plan(inst, plan, allow_nonoptimal: bool):
     if pl.status not in ("optimal", "feasible") and not allow_nonoptimal:
         raise UsageError(f"the plan {plan} has status {pl.status!r}: a plan that is not optimal "
                          "or feasible is not simulated; pass --allow-nonoptimal to do it anyway")
-    planning = None
-    if not hasattr(plan, "x"):
+    if hasattr(plan, "x"):  # a plan object: a ReliabilityPlan carries its planning floor
+        pf = getattr(plan, "planning_floor", None)
+        planning = None if pf is None else np.asarray(pf, dtype=float)
+    else:  # a directory: stock's planning_floor column
         planning = _planning_floors(plan, inst)
     return pl, planning
 
@@ -65,15 +67,16 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
              plan=None, allow_nonoptimal: bool = False, seed: int = 0, params=None,
              threads: int | None = None, chunk_size: int | None = None,
              instance_floors: bool = False, fan: bool = True, progress=None, map=None,
-             workers: int | None = None, **kwargs) -> Simulation:
+             workers: int | None = None, cold: bool = False, **kwargs) -> Simulation:
     """Closed-loop replanning of `instance` under `scenarios` sampled futures.
 
     Day 0: `plan` (an object or a plan directory) or, without one, the instance solved
     here. Then on days K, 2K, ... every scenario re-plans over days t..min(T, t+W)-1 from
     what it knows and follows the new plan. Scenario parameters by keyword or `params`.
     `map`: an Executor.map-like callable over chunks (optimiser.distributed.dask_map);
-    else `workers` threads (default: the cores) share the chunks. Results never depend on
-    chunk_size, workers, threads or map.
+    else `workers` processes (default: the cores) share the chunks. Results never depend on
+    chunk_size, workers, threads or map. `cold`: every replan LP by cold dual simplex
+    instead of the network start (a benchmark reference; alternative optima may differ).
     Returns a Simulation with the closed-loop tables and the paired open-loop comparison.
     """
     from ..instance import as_instance
@@ -103,7 +106,8 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
     ctx = SimContext(inst=inst, arrays=arrays, x0=np.asarray(pl.x, float),
                      u0=np.asarray(pl.u, float), s0=np.asarray(pl.s, float),
                      floors=np.asarray(floors, float), params=prm, seed=seed,
-                     replan_every=K, window=min(W, T), fan=fan)
+                     replan_every=K, window=min(W, T), fan=fan,
+                     cold=bool(cold))
     chunk = _check_int("chunk_size", chunk_size, 1) if chunk_size else 64
     old = _threads(threads)
     try:
@@ -137,8 +141,8 @@ class Simulation:
 
     def write(self, path: str | os.PathLike, force: bool = False, protect: tuple = (),
               fmt: str = "arrow") -> Path:
-        """Write SIM/ atomically: scenarios, scenarios_by_commodity, fan (NAME.arrow or
-        NAME.parquet) and summary.json."""
+        """Write SIM/ atomically: scenarios, scenarios_by_commodity, fan, and the open loop's
+        open_loop_scenarios and open_loop_fan (NAME.arrow or NAME.parquet), summary.json."""
         from .._atomic import atomic_dir
         from ..scenarios.results import check_format, summary_json, write_tables
 
@@ -147,7 +151,9 @@ class Simulation:
         with atomic_dir(path, force=force, protect=protect) as tmp:
             write_tables(tmp, {"scenarios": self.scenarios,
                                "scenarios_by_commodity": self.scenarios_by_commodity,
-                               "fan": self.fan}, fmt)
+                               "fan": self.fan,
+                               "open_loop_scenarios": self.open_loop.scenarios,
+                               "open_loop_fan": self.open_loop.fan}, fmt)
             (tmp / "summary.json").write_text(summary_json(self.summary), encoding="utf-8")
         return path
 

@@ -36,6 +36,7 @@ class SimContext:
     replan_every: int
     window: int  # days; >= replan_every (T = the rest of the horizon)
     fan: bool = True
+    cold: bool = False  # every replan LP by cold dual simplex (the benchmark's reference)
 
     @property
     def replan_days(self) -> list[int]:
@@ -89,7 +90,7 @@ def simulate_chunk(ctx: SimContext, start: int, stop: int, progress=None) -> Sim
             target = ctx.s0[:, E - 1] if E < T else None
             for j in range(n):
                 w = window_instance(inst, t_lo, E, known, j, ctx.floors, p, target)
-                r = solve_window(w)
+                r = solve_window(w, cold=ctx.cold)
                 replans[j] += 1
                 relaxed[j] += r.relaxed
                 secs[j] += r.seconds
@@ -155,23 +156,44 @@ def chunk_task(item) -> SimChunk:
 
 def run_chunks(ctx: SimContext, scenarios: int, chunk: int, progress=None, map_fn=None,
                workers: int = 1) -> SimChunk:
-    """Every chunk of 0..scenarios-1 through simulate_chunk: in turn, in `workers` threads,
-    or through `map_fn` (Executor.map-like, e.g. Dask); merged in scenario order."""
+    """Every chunk of 0..scenarios-1 through simulate_chunk: in turn, in `workers` worker
+    processes, or through `map_fn` (Executor.map-like, e.g. Dask); merged in scenario order.
+
+    Processes, not threads: a replan is mostly Python and numpy around the LP and network
+    solvers, which hold the GIL (measured: two threads replan no faster than one)."""
     ranges = [(s, min(s + chunk, scenarios)) for s in range(0, scenarios, chunk)]
     if map_fn is not None:
         parts = list(map_fn(chunk_task, [(ctx, s, e) for s, e in ranges]))
         if progress:
             progress(scenarios * ctx.inst.horizon)
     elif workers > 1 and len(ranges) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers) as ex:
-            parts = list(ex.map(lambda r: simulate_chunk(ctx, r[0], r[1],
-                                                         progress=_scaled(progress, r[1] - r[0])),
-                                ranges))
+        parts = _in_processes(ctx, ranges, min(workers, len(ranges)), progress)
     else:
         parts = [simulate_chunk(ctx, s, e, progress=_scaled(progress, e - s)) for s, e in ranges]
     return merge_chunks(parts)
+
+
+def _in_processes(ctx: SimContext, ranges: list, workers: int, progress) -> list[SimChunk]:
+    """Chunks on a pool of fresh (spawned) processes, each with one numba thread; progress
+    as chunks finish."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=_worker_init) as ex:
+        futs = {ex.submit(chunk_task, (ctx, s, e)): e - s for s, e in ranges}
+        parts = []
+        for f in as_completed(futs):
+            parts.append(f.result())
+            if progress:
+                progress(futs[f] * ctx.inst.horizon)
+    return parts
+
+
+def _worker_init() -> None:
+    import numba
+
+    numba.set_num_threads(1)  # one process per core; results do not depend on threads
 
 
 def _scaled(progress, n):

@@ -13,6 +13,7 @@ window stock target. Lanes whose lead time does not fit in the window get no var
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass
 
@@ -70,21 +71,22 @@ def window_instance(inst: Instance, t: int, E: int, known, j: int, floors: np.nd
         budget=budget)
 
 
-def solve_window(winst: Instance) -> ReplanResult:
+def solve_window(winst: Instance, cold: bool = False) -> ReplanResult:
     """Solve a replan LP; without a budget it splits into one LP per commodity (the
-    commodities share no constraint then), each solved the same way."""
+    commodities share no constraint then), each solved the same way. cold: skip the
+    network start (every LP by cold dual simplex; for benchmarks)."""
     from ..model.decompose import can_decompose, split_by_commodity
 
     t0 = time.perf_counter()
     if not can_decompose(winst):
-        r = _solve_one(winst)
+        r = _solve_one(winst, cold)
         r.seconds = time.perf_counter() - t0
         return r
     x = np.zeros((winst.n_lanes, winst.horizon))
     u = np.zeros((winst.n_pairs, winst.horizon))
     statuses, relaxed = [], False
     for b in split_by_commodity(winst):
-        r = _solve_one(b.instance)
+        r = _solve_one(b.instance, cold)
         x[b.lanes] = r.x
         u[b.pairs] = r.u
         statuses.append(r.status)
@@ -95,15 +97,19 @@ def solve_window(winst: Instance) -> ReplanResult:
                         seconds=time.perf_counter() - t0)
 
 
-def _solve_one(winst: Instance) -> ReplanResult:
+def _solve_one(winst: Instance, cold: bool = False) -> ReplanResult:
+    """One block: the network start (LEMON's network simplex on the block's time-expanded
+    network, its spanning tree handed to HiGHS as a basis, HiGHS confirming the exact
+    vertex -- docs/MODEL.md), else a cold dual simplex; the elastic LP when infeasible."""
     t0 = time.perf_counter()
     lp = build_lp(winst)
-    backend = get_backend(OPTIONS.solver)
-    sol = backend.solve(lp, OPTIONS)
+    sol = _network_started(winst, lp) if winst.budget is None and not cold else None
+    if sol is None:
+        sol = get_backend(OPTIONS.solver).solve(lp, OPTIONS)
     relaxed = False
     if sol.status == Status.INFEASIBLE:
         elp, n0 = elastic_lp(lp)
-        sol = backend.solve(elp, OPTIONS)
+        sol = get_backend(OPTIONS.solver).solve(elp, OPTIONS)
         relaxed = True
         values = None if sol.values is None else sol.values[:n0]
     else:
@@ -121,6 +127,71 @@ def _solve_one(winst: Instance) -> ReplanResult:
         u[u < ZERO] = 0.0
     return ReplanResult(x=x, u=u, status=sol.status.value, relaxed=relaxed,
                         seconds=time.perf_counter() - t0)
+
+
+def _network_started(winst: Instance, lp: LP):
+    """HiGHS from the network's spanning-tree basis (no iteration when the tree is optimal;
+    a few primal simplex ones when rounded data made it nearly so); None when the network
+    path does not apply (infeasible network, no basis), then the caller solves cold."""
+    from ..model.network import network_start
+
+    try:
+        start, _ = network_start(winst, lp)
+    except Exception:  # the network path is only a start: the cold LP decides
+        return None
+    if start is None or start.col_status is None:
+        return None
+    from ..model.backends.highs import run, set_basis
+
+    h = _thread_highs()
+    if not _pass_model(h, lp):
+        return None
+    set_basis(h, start.col_status, start.row_status)
+    sol = run(h, lp, OPTIONS, warm=True)
+    if sol.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+        return None  # never seen; the cold path has the last word
+    return sol
+
+
+_LOCAL = threading.local()
+
+
+def _thread_highs():
+    """One HiGHS object per thread, reused by every replan of that thread: the constructor
+    (and its banner, discarded once) and the option setting are paid once. passModel
+    replaces the model and forgets the previous basis and solution, and every replan sets
+    its own basis, so reuse changes no result."""
+    h = getattr(_LOCAL, "highs", None)
+    if h is None:
+        from ..model.backends.highs import make_highs
+
+        empty = LP(instance=None, vars=_EmptyVars(), A=sp.csr_matrix((0, 0)),
+                   row_lo=np.zeros(0), row_hi=np.zeros(0), blocks={}, block_meta={})
+        h = _LOCAL.highs = make_highs(empty, OPTIONS)
+    return h
+
+
+class _EmptyVars:
+    cost = lb = ub = np.zeros(0)
+
+
+def _pass_model(h, lp: LP) -> bool:
+    """passModel straight from the arrays (no HighsLp copied field by field, no stdout
+    redirection: output_flag is off, so HiGHS writes nothing)."""
+    import highspy
+
+    m, n = lp.A.shape
+    A = lp.A
+    st = h.passModel(int(n), int(m), int(A.nnz), int(highspy.MatrixFormat.kRowwise),
+                int(highspy.ObjSense.kMinimize), 0.0,
+                np.ascontiguousarray(lp.vars.cost, np.float64),
+                np.ascontiguousarray(lp.vars.lb, np.float64),
+                np.ascontiguousarray(lp.vars.ub, np.float64),
+                np.ascontiguousarray(lp.row_lo, np.float64),
+                np.ascontiguousarray(lp.row_hi, np.float64),
+                np.ascontiguousarray(A.indptr, np.int32), np.ascontiguousarray(A.indices, np.int32),
+                np.ascontiguousarray(A.data, np.float64), np.zeros(n, np.int32))
+    return st == highspy.HighsStatus.kOk
 
 
 def elastic_lp(lp: LP) -> tuple[LP, int]:
