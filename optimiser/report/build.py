@@ -28,6 +28,7 @@ from . import data as d
 from . import derive as dv
 from . import figures as fg
 from . import html as h
+from . import reliability as rr
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Report:
     check: Any  # CheckReport, a message (the checker could not run), or None (no plan to check)
     top: int
     inputs: tuple[Path, ...] = ()
+    reliability_fan: d.Columns | None = None  # a reliability plan's certification fan
 
     @property
     def check_failed(self) -> str | None:
@@ -102,7 +104,7 @@ def prepare(instance: str | Path | Instance, plan: str | Path, evaluation: str |
     pl = d.load_plan(plan)
     ev = None if evaluation is None else d.load_evaluation(evaluation)
     inputs = tuple(Path(p) for p in (instance, plan, evaluation) if p is not None and not isinstance(p, Instance))
-    return Report(inst, pl, ev, run_check(inst, pl), top, inputs)
+    return Report(inst, pl, ev, run_check(inst, pl), top, inputs, rr.load(plan))
 
 
 def run_check(inst: Instance, pl: d.PlanData) -> Any:
@@ -183,6 +185,7 @@ def _figure_specs(rep: Report) -> list[FigureSpec]:
             "instance's own floors). Filled: certified on the certification scenarios; hollow: not certified.",
             lambda: fg.frontier_figure(pl.frontier),
         ))
+    specs += rr.figure_specs(rep)
     if ev is not None and ev.scenarios is not None:
         specs.append(FigureSpec(
             "scenarios.png", "evaluation", "Histograms of outcomes across the sampled futures",
@@ -282,7 +285,7 @@ def _sections(rep: Report, orders: d.Columns, figures: dict[str, str], start: An
     rel = pl.summary.get("reliability")
     if isinstance(rel, dict) or pl.reliability is not None or "reliability" in figures:
         body = h.reliability_section(rel if isinstance(rel, dict) else {}, pl.reliability,
-                                     pl.summary.get("message"))
+                                     pl.summary.get("message")) + rr.section_html(rep)
         sections.append(("reliability", "Reliability certificate", body + figures.get("reliability", "")))
     if rep.ev is not None:
         sections.append(("evaluation", _futures_heading(rep.ev), _evaluation_body(rep) + figures.get("evaluation", "")))
