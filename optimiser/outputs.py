@@ -193,9 +193,59 @@ FAN = OutputTable("fan", "evaluation", "Percentiles of end-of-day stock over the
     _c("p95", F, "95th percentile of end-of-day stock", "units"),
 ))
 
+_RELIABLE = "plans made with --reliability (docs/RELIABILITY.md)"
+
+RELIABILITY = OutputTable(
+    "reliability", "plan", "The certificate of a reliability plan: one row per target event -- "
+    "readiness of every protected pair (floor > 0 on some day), service of every pair with "
+    "demand (with --service), and under scope joint one last row for all protected pairs "
+    "together (node and commodity null).", (
+        _c("node", S, "node (null on the joint row)", nullable=True),
+        _c("commodity", S, "commodity (null on the joint row)", nullable=True),
+        _c("target", F, "the target probability (R, or S for service)", "probability"),
+        _c("kind", S, "readiness, service or joint"),
+        _c("train_breaches", I64, "training scenarios in which the event happened", "scenarios"),
+        _c("train_scenarios", I64, "training scenarios (N)", "scenarios"),
+        _c("certify_breaches", I64, "certification scenarios of the last attempt in which the "
+           "event happened (k)", "scenarios"),
+        _c("certify_scenarios", I64, "certification scenarios of the last attempt (M)",
+           "scenarios"),
+        _c("upper_bound", F, "one-sided Clopper-Pearson upper bound on the event's probability "
+           "at the stated confidence", "probability"),
+        _c("certified", pa.bool_(), "upper_bound <= 1 - target"),
+        _c("max_buffer", F, "the most the planning floor rose above the instance floor on any "
+           "day", "units"),
+    ), when=_RELIABLE)
+
+FRONTIER = OutputTable(
+    "frontier", "plan", "Cost against reliability: one row per target of --frontier (and the "
+    "plan's own R), ordered by reliability; planning floors nested, so cost never falls as "
+    "reliability rises.", (
+        _c("reliability", F, "the target R", "probability"),
+        _c("certified", pa.bool_(), "every target event certified"),
+        _c("upper_bound", F, "the largest upper bound over the target events (the joint bound "
+           "under scope joint)", "probability", nullable=True),
+        _c("objective", F, "the plan's objective against the instance's own floors", "money"),
+        _c("procurement", F, "its procurement cost", "money"),
+        _c("extra_cost", F, "objective - the expected-demand plan's objective", "money"),
+    ), when="plans made with --reliability and --frontier")
+
+RELIABILITY_FAN = OutputTable(
+    "reliability_fan", "plan", "End-of-day stock of every pair with a target (readiness, and "
+    "service with --service) across the certification scenarios of the plan's last attempt "
+    "(summary.json reliability.seeds.certify, last range): the fan the certificate was "
+    "judged on. Percentiles as in an evaluation's fan.", (
+        _c("node", S, "node"), _c("commodity", S, "commodity"), _c("day", I32, "day", "day"),
+        _c("p5", F, "5th percentile of end-of-day stock", "units"),
+        _c("p50", F, "median end-of-day stock", "units"),
+        _c("p95", F, "95th percentile of end-of-day stock", "units"),
+    ), when=_RELIABLE)
+
 PLAN_TABLES: tuple[OutputTable, ...] = (FLOWS, STOCK, ORDERS, SHADOW_PRICES, INFEASIBILITY)
+RELIABILITY_TABLES: tuple[OutputTable, ...] = (RELIABILITY, FRONTIER, RELIABILITY_FAN)
 EVALUATION_TABLES: tuple[OutputTable, ...] = (SCENARIOS, SCENARIOS_BY_COMMODITY, FAN)
-OUTPUT_TABLES: dict[str, OutputTable] = {t.name: t for t in PLAN_TABLES + EVALUATION_TABLES}
+OUTPUT_TABLES: dict[str, OutputTable] = {
+    t.name: t for t in PLAN_TABLES + RELIABILITY_TABLES + EVALUATION_TABLES}
 
 #: cost breakdown of the objective: key -> meaning
 BREAKDOWN: dict[str, str] = {
@@ -376,6 +426,13 @@ PLAN_SUMMARY_KEYS: dict[str, str] = {
     "infeasibility": "explained, total_violation, by_requirement, items: [{requirement, node, "
                      "supplier, commodity, first_day, last_day, violation, why, fix}] "
                      "(consecutive days grouped, largest violation first)",
+    "reliability": "plans made with --reliability: scope, target, service, confidence, "
+                   "train_scenarios, certify_scenarios, seeds, params, iterations, attempts, "
+                   "baseline_objective, extra_cost, certified, joint_upper_bound, worst "
+                   "(docs/RELIABILITY.md)",
+    "reliability_run": "plans made with --reliability: how the run went (LP solves, replays, "
+                       "per target its iterations, attempts and ranges, the certification fan's "
+                       "range, limits of unreachable pairs)",
 }
 
 

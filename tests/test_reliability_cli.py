@@ -82,12 +82,23 @@ def test_cli_refuses_a_target_m_cannot_certify(write_instance, tmp_path):
     (["--reliability", "1.5"], "reliability"),
     (["--reliability", "0.9", "--frontier", "0.8,x"], "--frontier"),
     (["--reliability", "0.9", "--demand-sigma", "-1"], "demand_sigma"),
+    (["--reliability", "0.9", "--seed", "-1"], "--seed"),
+    (["--reliability", "0.9", "--seed", str(2 ** 64)], "--seed"),
+    (["--reliability", "0.9", "--train", "0"], "--train"),
+    (["--reliability", "0.9", "--train", "2.5"], "--train"),
+    (["--reliability", "0.9", "--certify", "many"], "--certify"),
+    (["--reliability", "0.9", "--confidence", "1"], "--confidence"),
+    (["--reliability", "0.9", "--service", "nan"], "--service"),
 ])
 def test_cli_flag_mistakes_exit_2(write_instance, tmp_path, args, needle):
     inst = write_instance({"name": "x", "horizon_days": 1}, one_pair_rows())
     p = run("solve", inst, "-o", tmp_path / "plan", *args)
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert needle in p.stderr and "Traceback" not in p.stderr
+    if needle.startswith("--") and needle != "--reliability" and needle != "--frontier":
+        # checked when the command line is parsed: the flag, the value and what is expected
+        assert "expected" in p.stderr and (args[-1] in p.stderr or repr(args[-1]) in p.stderr)
+    assert not (tmp_path / "plan").exists()
 
 
 def test_replays_through_a_map_are_bit_identical_to_local():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from ..errors import UsageError
+from . import common
 from .common import EXIT_INFEASIBLE, EXIT_OK, emit_json, log
 
 FLAGS = ("reliability", "scope", "service", "confidence", "train", "certify", "frontier",
@@ -24,28 +25,44 @@ def add_flags(p) -> None:
         "hold with probability R under the scenario model, certified on fresh scenarios; "
         "exit 0 certified, 3 not certified (unreachable pairs named) or the LP infeasible, "
         "2 a target the certification scenarios cannot certify")
-    g.add_argument("--reliability", type=float, metavar="R",
+    g.add_argument("--reliability", type=probability, metavar="R",
                    help="target probability that each protected pair (floor > 0) stays at or "
                         "above its floor on every day, 0 < R < 1 (e.g. 0.95)")
     g.add_argument("--scope", choices=["pair", "joint"], default=None,
                    help="pair (default): the target holds for every pair on its own; "
                         "joint: for all pairs together")
-    g.add_argument("--service", type=float, metavar="S",
+    g.add_argument("--service", type=probability, metavar="S",
                    help="also: probability that each pair with demand meets its planned "
                         "consumption on every day")
-    g.add_argument("--confidence", type=float, metavar="C",
+    g.add_argument("--confidence", type=probability, metavar="C",
                    help=f"confidence of the certificate (default {DEFAULT_CONFIDENCE})")
-    g.add_argument("--train", type=int, metavar="N",
+    g.add_argument("--train", type=common.whole(1, example=", such as 2000"), metavar="N",
                    help=f"training scenarios (default {DEFAULT_TRAIN:,})")
-    g.add_argument("--certify", type=int, metavar="M",
+    g.add_argument("--certify", type=common.whole(1, example=", such as 10000"), metavar="M",
                    help=f"certification scenarios per attempt (default {DEFAULT_CERTIFY:,})")
     g.add_argument("--frontier", metavar="R1,R2,...",
                    help="also plan for these targets and write frontier.arrow (cost against "
                         "reliability; planning floors nested)")
-    g.add_argument("--seed", type=int, metavar="S", help="scenario seed (default 0)")
+    g.add_argument("--seed", type=common.seed, metavar="S",
+                   help="scenario seed, 0..2**64-1 (default 0)")
     g.add_argument("--params", metavar="FILE",
                    help="scenario parameters from a TOML or JSON file (flags override)")
     add_cli_flags(p)
+
+
+def probability(text: str) -> float:
+    """A probability strictly between 0 and 1 (--reliability, --service, --confidence)."""
+    import argparse
+    import math
+
+    what = "a probability strictly between 0 and 1, such as 0.95"
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not (math.isfinite(v) and 0.0 < v < 1.0):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return v
 
 
 def wanted(args) -> bool:

@@ -16,8 +16,10 @@ import numpy as np
 from ..instance import Instance, as_instance
 from ..model.status import Status
 from ..scenarios.params import ScenarioParams
+from .fan import certification_fan
 from .loop import Loop, Outcome
 from .results import (
+    FAN_SCHEMA,
     ReliabilityPlan,
     event_bound,
     frontier_table,
@@ -97,6 +99,14 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
         s["message"] = (f"target {targets.reliability:g} unreachable: {names}" if limits else
                         f"target {targets.reliability:g} reached in training but not "
                         f"certified within {main.attempts} attempt(s)")
+    # the fan of the pairs with a target under the scenarios the certificate was judged on
+    t = time.perf_counter()
+    last = main.certify_ranges[-1]
+    pairs = loop.ready | loop.service
+    plan.fan = certification_fan(inst, main.lp.x, main.lp.u, prm, last["seed"], last["first"],
+                                 last["count"], pairs, map_fn=map) if pairs.any() else \
+        FAN_SCHEMA.empty_table()
+    timings["fan"] = time.perf_counter() - t
     if targets.frontier:
         points = []
         for r, o in outcomes.items():
@@ -125,6 +135,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
                      "certify": o.certify_ranges, "seconds": o.seconds}
                     for r, o in outcomes.items()],
         "limits": limits,
+        "fan": dict(last),
     }
     return plan
 

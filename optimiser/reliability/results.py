@@ -8,29 +8,24 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from .. import outputs
 from ..instance import Instance
 from ..plan import Plan
 
-RELIABILITY_SCHEMA = pa.schema([
-    ("node", pa.string()), ("commodity", pa.string()), ("target", pa.float64()),
-    ("kind", pa.string()), ("train_breaches", pa.int64()), ("train_scenarios", pa.int64()),
-    ("certify_breaches", pa.int64()), ("certify_scenarios", pa.int64()),
-    ("upper_bound", pa.float64()), ("certified", pa.bool_()), ("max_buffer", pa.float64()),
-])
-
-FRONTIER_SCHEMA = pa.schema([
-    ("reliability", pa.float64()), ("certified", pa.bool_()), ("upper_bound", pa.float64()),
-    ("objective", pa.float64()), ("procurement", pa.float64()), ("extra_cost", pa.float64()),
-])
+RELIABILITY_SCHEMA = outputs.RELIABILITY.schema
+FRONTIER_SCHEMA = outputs.FRONTIER.schema
+FAN_SCHEMA = outputs.RELIABILITY_FAN.schema
 
 
 @dataclass(eq=False)
 class ReliabilityPlan(Plan):
-    """A Plan with its reliability results: `reliability` and `frontier` (Arrow tables)
-    and the planning floor [I, T] its LP held (written as stock.arrow's planning_floor)."""
+    """A Plan with its reliability results: `reliability`, `frontier` and `fan` (Arrow
+    tables: reliability.arrow, frontier.arrow, reliability_fan.arrow) and the planning floor
+    [I, T] its LP held (written as stock.arrow's planning_floor)."""
 
     reliability: pa.Table | None = None
     frontier: pa.Table | None = None
+    fan: pa.Table | None = None  # stock percentiles under the last certification scenarios
     planning_floor: np.ndarray | None = None
     frontier_floors: dict | None = None  # {R: planning floor [I, T]} of each frontier target
 
@@ -48,6 +43,8 @@ class ReliabilityPlan(Plan):
             out["reliability"] = self.reliability
         if self.frontier is not None:
             out["frontier"] = self.frontier
+        if self.fan is not None:
+            out["reliability_fan"] = self.fan
         return out
 
     @classmethod

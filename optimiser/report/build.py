@@ -28,6 +28,7 @@ from . import data as d
 from . import derive as dv
 from . import figures as fg
 from . import html as h
+from . import reliability as rr
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Report:
     top: int
     inputs: tuple[Path, ...] = ()
     sim: Any = None  # report.simulation.SimulationData (--simulation), or None
+    reliability_fan: d.Columns | None = None  # a reliability plan's certification fan
 
     @property
     def check_failed(self) -> str | None:
@@ -105,7 +107,7 @@ def prepare(instance: str | Path | Instance, plan: str | Path, evaluation: str |
     inputs = tuple(Path(p) for p in (instance, plan, evaluation) if p is not None and not isinstance(p, Instance))
     sim = None if simulation is None else _simulation().load(simulation)  # closed loop
     inputs += () if simulation is None else (Path(simulation),)
-    return Report(inst, pl, ev, run_check(inst, pl), top, inputs, sim)
+    return Report(inst, pl, ev, run_check(inst, pl), top, inputs, sim, rr.load(plan))
 
 
 def _simulation():
@@ -192,6 +194,7 @@ def _figure_specs(rep: Report) -> list[FigureSpec]:
             "instance's own floors). Filled: certified on the certification scenarios; hollow: not certified.",
             lambda: fg.frontier_figure(pl.frontier),
         ))
+    specs += rr.figure_specs(rep)
     if ev is not None and ev.scenarios is not None:
         specs.append(FigureSpec(
             "scenarios.png", "evaluation", "Histograms of outcomes across the sampled futures",
@@ -293,7 +296,7 @@ def _sections(rep: Report, orders: d.Columns, figures: dict[str, str], start: An
     rel = pl.summary.get("reliability")
     if isinstance(rel, dict) or pl.reliability is not None or "reliability" in figures:
         body = h.reliability_section(rel if isinstance(rel, dict) else {}, pl.reliability,
-                                     pl.summary.get("message"))
+                                     pl.summary.get("message")) + rr.section_html(rep)
         sections.append(("reliability", "Reliability certificate", body + figures.get("reliability", "")))
     if rep.ev is not None:
         sections.append(("evaluation", _futures_heading(rep.ev), _evaluation_body(rep) + figures.get("evaluation", "")))
