@@ -174,3 +174,26 @@ def test_service_without_reliability_is_a_usage_error():
 
     with pytest.raises(UsageError, match="reliability"):
         optimiser.solve(one_pair(), service=0.9)
+
+
+@pytest.mark.parametrize("params, whole_days", [
+    # P(no loss in 9 shipments) = 0.97^9 = 0.76 < 0.9: a buffer is needed; two losses have
+    # probability 0.028 < 0.1, so one day's shipment more is enough -- and the least
+    (ScenarioParams(loss_prob=0.03), 1),
+    # P(an outage starts in 10 days) = 1 - 0.98^10 = 0.18 > 0.1, and an outage of 2 days
+    # stops two shipments: two days' shipments more, no less and no more
+    (ScenarioParams(outage_prob=0.02, outage_days=2), 2),
+])
+def test_supply_noise_buys_the_least_whole_shipments_that_certify(params, whole_days):
+    T, d, f = 10, 100.0, 100.0
+    inst = one_pair(T=T, demand=d, floor=f, initial=f + d, lead=1)
+    base = optimiser.solve(inst)
+    plan = optimiser.solve(inst, reliability=0.9, params=params, train=2000, certify=3000,
+                           seed=1)
+    rel = plan.summary["reliability"]
+    assert rel["certified"] is True
+    extra = float(plan.x.sum() - base.x.sum())
+    assert extra == pytest.approx(whole_days * d, rel=1e-9), extra
+    # the extra cost is the purchase plus holding the buffer, nothing else
+    assert rel["extra_cost"] == pytest.approx(
+        extra * 1.0 + 0.01 * float(plan.s.sum() - base.s.sum()), rel=1e-9)

@@ -78,12 +78,16 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     for r in levels:  # ascending: each starts from the lower one's planning floors
         outcomes[r] = loop.run(r)
     main = outcomes[targets.reliability]
-    # the plan of --reliability R, re-solved at the floors it held (clean duals for the
-    # shadow prices; the same optimum: those floors are reachable)
+    # the plan of --reliability R is the LP solution its certificate was judged on; its
+    # shadow prices are those of that solve, re-solved at the same bounds only when a higher
+    # frontier target solved since (kept only when the re-solve gives the same plan)
     t = time.perf_counter()
-    res = loop.lp.solve(main.planning_floor)
+    duals = True
+    if main.solve_index != len(loop.lp.solves):
+        again = loop.lp.solve(*main.solved_at)
+        duals = bool(np.array_equal(again.x, main.lp.x) and np.array_equal(again.u, main.lp.u))
     timings["final_solve"] = time.perf_counter() - t
-    plan = _plan(inst, res, loop, check)
+    plan = _plan(inst, main.lp, loop, check, duals=duals)
     base_obj = float(baseline.objective)
     table, n_pair_rows = reliability_table(inst, main, targets)
     plan.reliability = table
@@ -140,8 +144,10 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     return plan
 
 
-def _plan(inst: Instance, res, loop: Loop | None, check: bool) -> ReliabilityPlan:
-    """The plan of an LP result, its objective and breakdown against the instance's floors."""
+def _plan(inst: Instance, res, loop: Loop | None, check: bool,
+          duals: bool = True) -> ReliabilityPlan:
+    """The plan of an LP result, its objective and breakdown against the instance's floors;
+    with `duals`, the shadow prices of the session's last solve (which must be `res`)."""
     from ..solve import BlockResult, _binding_summary, _plan_from_arrays
 
     size = loop.lp.size if loop is not None else {}
@@ -156,10 +162,15 @@ def _plan(inst: Instance, res, loop: Loop | None, check: bool) -> ReliabilityPla
                    f"{'commodity block' if len(loop.lp.blocks) > 1 else 'LP'}, "
                    f"{len(loop.lp.solves)} solves", "backend_status": "kOptimal"}
     s["size"] = size
-    shadow, duals = loop.lp.shadow_prices()
-    plan.shadow_prices = shadow
-    s.update(duals)
-    s["binding"] = _binding_summary(shadow)
+    if duals:
+        shadow, info = loop.lp.shadow_prices()
+        plan.shadow_prices = shadow
+        s.update(info)
+        s["binding"] = _binding_summary(shadow)
+    else:
+        s["duals"] = {"source": "none", "kkt_ok": False,
+                      "note": "the re-solve for duals gave another optimal plan than the "
+                              "certified one, so no shadow prices are reported"}
     if check and plan.status in (Status.OPTIMAL.value, Status.FEASIBLE.value):
         from ..solve import check_and_mark
 
