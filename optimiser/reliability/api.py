@@ -16,7 +16,7 @@ import numpy as np
 from ..instance import Instance, as_instance
 from ..model.status import Status
 from ..scenarios.params import ScenarioParams
-from .fan import certification_fan
+from .fan import FAN_SCENARIOS, certification_fan
 from .loop import Loop, Outcome
 from .results import (
     FAN_SCHEMA,
@@ -107,9 +107,10 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     t = time.perf_counter()
     last = main.certify_ranges[-1]
     pairs = loop.ready | loop.service
-    plan.fan = certification_fan(inst, main.lp.x, main.lp.u, prm, last["seed"], last["first"],
-                                 last["count"], pairs, map_fn=map) if pairs.any() else \
-        FAN_SCHEMA.empty_table()
+    fan_range = {**last, "count": min(int(last["count"]), FAN_SCENARIOS)}
+    plan.fan = certification_fan(inst, main.lp.x, main.lp.u, prm, fan_range["seed"],
+                                 fan_range["first"], fan_range["count"], pairs,
+                                 map_fn=map) if pairs.any() else FAN_SCHEMA.empty_table()
     timings["fan"] = time.perf_counter() - t
     if targets.frontier:
         points = []
@@ -139,7 +140,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
                      "certify": o.certify_ranges, "seconds": o.seconds}
                     for r, o in outcomes.items()],
         "limits": limits,
-        "fan": dict(last),
+        "fan": fan_range,
     }
     return plan
 
