@@ -19,8 +19,8 @@ How a re-solve starts (`method`; the loop uses "warm", benchmarks/bench_reliabil
 --compare-lp measures all three on the loop's own sequence of floors): "warm" keeps the
 previous optimal basis, which stays dual feasible when only bounds move, so dual simplex
 repairs the rows the raise broke; "cold" clears it and solves from scratch with presolve
-(measured on the 100k-few tier: 40-70x slower per re-solve, the raised floors out of reach
-make presolve's reduced LP hard); "network" hands HiGHS the basis of the min-cost flow of
+(measured on the 100k-few tier: 4-160x slower per re-solve, about 120,000 iterations each,
+while warm ones fall to a few dozen as the raises get small); "network" hands HiGHS the basis of the min-cost flow of
 the current bounds (optimiser.model.network), which for this LP is not dual feasible on a
 few dozen tree arcs, so primal simplex needs ~14,000 iterations (slower than warm).
 """
