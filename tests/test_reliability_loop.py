@@ -122,6 +122,11 @@ def test_frontier_floors_nested_cost_monotone_ranges_disjoint():
         assert np.all(hi >= lo - 1e-9 * np.maximum(1.0, lo))
     main = next(r for r in fr if r["reliability"] == 0.9)
     assert main["objective"] == pytest.approx(plan.objective)
+    # the plan written holds the floors its frontier point held, and its stock is above them
+    held = plan.frontier_floors[0.9]
+    protected = (network().floor > 0).any(axis=1)
+    assert np.array_equal(plan.planning_floor[protected], held[protected])
+    assert np.all(plan.s[protected] >= held[protected] - 1e-6 * np.maximum(1.0, held[protected]))
     # every certification range of every target, and the training range, are disjoint
     rel = plan.summary["reliability"]
     ranges = [(0, rel["seeds"]["train"]["count"])]
@@ -150,6 +155,7 @@ def test_same_seed_same_plan_at_one_and_two_threads():
     assert a.u.tobytes() == b.u.tobytes()
     assert a.planning_floor.tobytes() == b.planning_floor.tobytes()
     assert a.reliability.equals(b.reliability)
+    assert a.fan.equals(b.fan) and a.fan.num_rows > 0  # the certification fan too
     ra, rb = a.summary["reliability"], b.summary["reliability"]
     assert ra == rb
 
