@@ -31,7 +31,8 @@ NOISE = dict(demand_sigma=0.3, demand_phi=0.5, delay_prob=0.1, delay_max_days=3,
 
 
 def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
-        certify: int = 10000, threads: int | None = None, reachable: bool = True) -> dict:
+        certify: int = 10000, threads: int | None = None, reachable: bool = True,
+        lp_method: str = "warm", compare_lp: bool = False) -> dict:
     import dataclasses
 
     import numba
@@ -40,9 +41,20 @@ def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
     from optimiser._fdcapture import stdout_to_stderr
     from optimiser.benchsuite.tiers import TIERS, generate
     from optimiser.instance import Instance
+    from optimiser.reliability import loop as rloop
+    from optimiser.reliability.lp import ReliabilityLP
     from optimiser.scenarios.params import ScenarioParams
     from optimiser.solve import solve
 
+    rloop.LP_METHOD = lp_method
+    floors = []  # every (planning floor, hard floor) the loop's LP was solved at
+    solve_lp = ReliabilityLP.solve
+
+    def recorded(self, planning_floor, hard=None):
+        floors.append((planning_floor.copy(), None if hard is None else hard.copy()))
+        return solve_lp(self, planning_floor, hard)
+
+    ReliabilityLP.solve = recorded
     if threads:
         numba.set_num_threads(threads)
     meta, tables = generate(TIERS[tier])
@@ -57,14 +69,18 @@ def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
             floor = np.minimum(inst.floor, np.maximum(first.s, 0.0))
             lowered = int((floor < inst.floor - 1e-9).sum())
             inst = dataclasses.replace(inst, floor=floor)
-        t = time.perf_counter()
+        load_before = os.getloadavg()
+        t, c = time.perf_counter(), time.process_time()
         det = solve(inst)
-        det_s = time.perf_counter() - t
-        t = time.perf_counter()
+        det_s, det_cpu = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
         plan = solve(inst, reliability=reliability, train=train, certify=certify,
                      params=ScenarioParams(**NOISE),
                      log=lambda m: print(m, file=sys.stderr, flush=True))
-        rel_s = time.perf_counter() - t
+        rel_s, rel_cpu = time.perf_counter() - t, time.process_time() - c
+        load_after = os.getloadavg()
+        ReliabilityLP.solve = solve_lp
+        lp_methods = _compare_lp(inst, floors) if compare_lp else None
     rel = plan.summary["reliability"]
     run_ = plan.summary["reliability_run"]
     tm = plan.summary["timings"]
@@ -78,20 +94,49 @@ def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
         "numba_threads": numba.get_num_threads(),
         "deterministic_solve_seconds": det_s,
         "reliability_seconds": rel_s, "ratio": rel_s / det_s,
+        "deterministic_cpu_seconds": det_cpu, "reliability_cpu_seconds": rel_cpu,
+        "cpu_ratio": rel_cpu / det_cpu, "load_before": load_before, "load_after": load_after,
         "baseline_seconds": tm.get("reliability_baseline"),
         "lp_build_seconds": run_["lp_build_seconds"],
         "certified": rel["certified"], "iterations": rel["iterations"],
         "attempts": rel["attempts"], "extra_cost": rel["extra_cost"],
         "baseline_objective": rel["baseline_objective"], "worst": rel["worst"],
         "limits": run_["limits"],
-        "lp_cold_seconds": solves[0]["seconds"] if solves else None,
-        "lp_warm_seconds": warm,
+        "lp_method": lp_method,
+        "lp_first_seconds": solves[0]["seconds"] if solves else None,
+        "lp_resolve_seconds": warm,
         "lp_simplex_iterations": [x["iterations"] for x in solves],
+        "lp_how": [x.get("how") for x in solves],
+        "lp_methods": lp_methods,
+        "timings": {k: v for k, v in tm.items() if k.startswith("reliability_")},
         "replayed_scenarios": run_["replayed_scenarios"],
         "replay_seconds": run_["replay_seconds"],
         "replay_cells_per_second": cells * run_["replayed_scenarios"] / max(
             run_["replay_seconds"], 1e-9),
     }
+
+
+def _compare_lp(inst, floors) -> dict:
+    """The loop's LP solve sequence again, from the same floors, by each start method:
+    seconds and simplex iterations per solve (first = from the expected-demand plan)."""
+    from optimiser.reliability.lp import METHODS, ReliabilityLP
+    from optimiser.reliability.targets import protected_pairs
+    from optimiser.solve import solve
+
+    base = solve(inst, solver="highs", threads=1)
+    out = {}
+    for method in METHODS:
+        lp = ReliabilityLP(inst, protected_pairs(inst), base.u, workers=2,
+                           start=(base.x, base.s, base.u), method=method)
+        objs = []
+        for P, hard in floors:
+            lp.solve(P, hard)
+            objs.append(float(sum(b.sol.objective for b in lp.blocks)))
+        out[method] = {"seconds": [x["seconds"] for x in lp.solves],
+                       "iterations": [x["iterations"] for x in lp.solves],
+                       "total_seconds": sum(x["seconds"] for x in lp.solves),
+                       "objectives": objs}
+    return out
 
 
 def main() -> None:
@@ -104,9 +149,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int)
     ap.add_argument("--as-generated", action="store_true",
                     help="keep the tier's floors even where the expected plan breaks them")
+    ap.add_argument("--lp-method", choices=["network", "warm", "cold"], default="warm",
+                    help="how the loop's LP re-solves start (default warm)")
+    ap.add_argument("--compare-lp", action="store_true",
+                    help="afterwards, re-solve the loop's LP sequence by every start method")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    r = run(a.tier, a.reliability, a.train, a.certify, a.threads, not a.as_generated)
+    r = run(a.tier, a.reliability, a.train, a.certify, a.threads, not a.as_generated,
+            a.lp_method, a.compare_lp)
     if a.json:
         print(json.dumps(r, indent=2))
         return
@@ -117,15 +167,21 @@ def main() -> None:
     print(f"certified {r['reliability']:g} plan        {r['reliability_seconds']:8.2f} s "
           f"= {r['ratio']:.1f}x (goal <= 10x); certified={r['certified']}, "
           f"{r['iterations']} LP solves, {r['attempts']} attempt(s)")
+    print(f"  CPU time {r['reliability_cpu_seconds']:.2f} s against {r['deterministic_cpu_seconds']:.2f} s "
+          f"= {r['cpu_ratio']:.1f}x; load average {r['load_before'][0]:.2f} before, "
+          f"{r['load_after'][0]:.2f} after (2 cores, shared)")
     print(f"  baseline (expected plan)  {r['baseline_seconds']:.2f} s, LP build "
           f"{r['lp_build_seconds']:.2f} s")
-    warm = r["lp_warm_seconds"]
-    print(f"  LP cold {r['lp_cold_seconds']:.2f} s; warm re-solves "
+    warm = r["lp_resolve_seconds"]
+    print(f"  LP ({r['lp_method']} re-solves): first {r['lp_first_seconds']:.2f} s; re-solves "
           + ", ".join(f"{x:.2f}" for x in warm) + " s")
     print(f"  simplex iterations per solve: {r['lp_simplex_iterations']}")
     print(f"  replays: {r['replayed_scenarios']:,} scenarios in {r['replay_seconds']:.2f} s = "
           f"{r['replay_cells_per_second'] / 1e9:.2f} G cell-updates/s")
     print(f"  extra cost {r['extra_cost']:,.2f} over {r['baseline_objective']:,.2f}")
+    for m, x in (r["lp_methods"] or {}).items():
+        print(f"  LP sequence by {m:<8} {x['total_seconds']:6.2f} s: "
+              + ", ".join(f"{s:.2f}s/{i}it" for s, i in zip(x["seconds"], x["iterations"])))
     for x in r["limits"][:10]:
         print(f"  unreachable {x['node']}/{x['commodity']}: best {x['best_reliability']:.3f} "
               f"-- {x['limit']}")

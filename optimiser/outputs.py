@@ -232,9 +232,9 @@ FRONTIER = OutputTable(
 
 RELIABILITY_FAN = OutputTable(
     "reliability_fan", "plan", "End-of-day stock of every pair with a target (readiness, and "
-    "service with --service) across the certification scenarios of the plan's last attempt "
-    "(summary.json reliability.seeds.certify, last range): the fan the certificate was "
-    "judged on. Percentiles as in an evaluation's fan.", (
+    "service with --service) across the first 2,000 certification scenarios of the plan's "
+    "last attempt (all when fewer; summary.json reliability_run.fan: seed, first, count): "
+    "the stock the certificate was judged on. Percentiles as in an evaluation's fan.", (
         _c("node", S, "node"), _c("commodity", S, "commodity"), _c("day", I32, "day", "day"),
         _c("p5", F, "5th percentile of end-of-day stock", "units"),
         _c("p50", F, "median end-of-day stock", "units"),

@@ -122,6 +122,11 @@ def test_frontier_floors_nested_cost_monotone_ranges_disjoint():
         assert np.all(hi >= lo - 1e-9 * np.maximum(1.0, lo))
     main = next(r for r in fr if r["reliability"] == 0.9)
     assert main["objective"] == pytest.approx(plan.objective)
+    # the plan written holds the floors its frontier point held, and its stock is above them
+    held = plan.frontier_floors[0.9]
+    protected = (network().floor > 0).any(axis=1)
+    assert np.array_equal(plan.planning_floor[protected], held[protected])
+    assert np.all(plan.s[protected] >= held[protected] - 1e-6 * np.maximum(1.0, held[protected]))
     # every certification range of every target, and the training range, are disjoint
     rel = plan.summary["reliability"]
     ranges = [(0, rel["seeds"]["train"]["count"])]
@@ -150,6 +155,7 @@ def test_same_seed_same_plan_at_one_and_two_threads():
     assert a.u.tobytes() == b.u.tobytes()
     assert a.planning_floor.tobytes() == b.planning_floor.tobytes()
     assert a.reliability.equals(b.reliability)
+    assert a.fan.equals(b.fan) and a.fan.num_rows > 0  # the certification fan too
     ra, rb = a.summary["reliability"], b.summary["reliability"]
     assert ra == rb
 
@@ -174,3 +180,26 @@ def test_service_without_reliability_is_a_usage_error():
 
     with pytest.raises(UsageError, match="reliability"):
         optimiser.solve(one_pair(), service=0.9)
+
+
+@pytest.mark.parametrize("params, whole_days", [
+    # P(no loss in 9 shipments) = 0.97^9 = 0.76 < 0.9: a buffer is needed; two losses have
+    # probability 0.028 < 0.1, so one day's shipment more is enough -- and the least
+    (ScenarioParams(loss_prob=0.03), 1),
+    # P(an outage starts in 10 days) = 1 - 0.98^10 = 0.18 > 0.1, and an outage of 2 days
+    # stops two shipments: two days' shipments more, no less and no more
+    (ScenarioParams(outage_prob=0.02, outage_days=2), 2),
+])
+def test_supply_noise_buys_the_least_whole_shipments_that_certify(params, whole_days):
+    T, d, f = 10, 100.0, 100.0
+    inst = one_pair(T=T, demand=d, floor=f, initial=f + d, lead=1)
+    base = optimiser.solve(inst)
+    plan = optimiser.solve(inst, reliability=0.9, params=params, train=2000, certify=3000,
+                           seed=1)
+    rel = plan.summary["reliability"]
+    assert rel["certified"] is True
+    extra = float(plan.x.sum() - base.x.sum())
+    assert extra == pytest.approx(whole_days * d, rel=1e-9), extra
+    # the extra cost is the purchase plus holding the buffer, nothing else
+    assert rel["extra_cost"] == pytest.approx(
+        extra * 1.0 + 0.01 * float(plan.s.sum() - base.s.sum()), rel=1e-9)

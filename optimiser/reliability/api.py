@@ -16,7 +16,7 @@ import numpy as np
 from ..instance import Instance, as_instance
 from ..model.status import Status
 from ..scenarios.params import ScenarioParams
-from .fan import certification_fan
+from .fan import FAN_SCENARIOS, certification_fan
 from .loop import Loop, Outcome
 from .results import (
     FAN_SCHEMA,
@@ -78,12 +78,16 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     for r in levels:  # ascending: each starts from the lower one's planning floors
         outcomes[r] = loop.run(r)
     main = outcomes[targets.reliability]
-    # the plan of --reliability R, re-solved at the floors it held (clean duals for the
-    # shadow prices; the same optimum: those floors are reachable)
+    # the plan of --reliability R is the LP solution its certificate was judged on; its
+    # shadow prices are those of that solve, re-solved at the same bounds only when a higher
+    # frontier target solved since (kept only when the re-solve gives the same plan)
     t = time.perf_counter()
-    res = loop.lp.solve(main.planning_floor)
+    duals = True
+    if main.solve_index != len(loop.lp.solves):
+        again = loop.lp.solve(*main.solved_at)
+        duals = bool(np.array_equal(again.x, main.lp.x) and np.array_equal(again.u, main.lp.u))
     timings["final_solve"] = time.perf_counter() - t
-    plan = _plan(inst, res, loop, check)
+    plan = _plan(inst, main.lp, loop, check, duals=duals)
     base_obj = float(baseline.objective)
     table, n_pair_rows = reliability_table(inst, main, targets)
     plan.reliability = table
@@ -103,9 +107,10 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     t = time.perf_counter()
     last = main.certify_ranges[-1]
     pairs = loop.ready | loop.service
-    plan.fan = certification_fan(inst, main.lp.x, main.lp.u, prm, last["seed"], last["first"],
-                                 last["count"], pairs, map_fn=map) if pairs.any() else \
-        FAN_SCHEMA.empty_table()
+    fan_range = {**last, "count": min(int(last["count"]), FAN_SCENARIOS)}
+    plan.fan = certification_fan(inst, main.lp.x, main.lp.u, prm, fan_range["seed"],
+                                 fan_range["first"], fan_range["count"], pairs,
+                                 map_fn=map) if pairs.any() else FAN_SCHEMA.empty_table()
     timings["fan"] = time.perf_counter() - t
     if targets.frontier:
         points = []
@@ -135,13 +140,15 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
                      "certify": o.certify_ranges, "seconds": o.seconds}
                     for r, o in outcomes.items()],
         "limits": limits,
-        "fan": dict(last),
+        "fan": fan_range,
     }
     return plan
 
 
-def _plan(inst: Instance, res, loop: Loop | None, check: bool) -> ReliabilityPlan:
-    """The plan of an LP result, its objective and breakdown against the instance's floors."""
+def _plan(inst: Instance, res, loop: Loop | None, check: bool,
+          duals: bool = True) -> ReliabilityPlan:
+    """The plan of an LP result, its objective and breakdown against the instance's floors;
+    with `duals`, the shadow prices of the session's last solve (which must be `res`)."""
     from ..solve import BlockResult, _binding_summary, _plan_from_arrays
 
     size = loop.lp.size if loop is not None else {}
@@ -156,10 +163,15 @@ def _plan(inst: Instance, res, loop: Loop | None, check: bool) -> ReliabilityPla
                    f"{'commodity block' if len(loop.lp.blocks) > 1 else 'LP'}, "
                    f"{len(loop.lp.solves)} solves", "backend_status": "kOptimal"}
     s["size"] = size
-    shadow, duals = loop.lp.shadow_prices()
-    plan.shadow_prices = shadow
-    s.update(duals)
-    s["binding"] = _binding_summary(shadow)
+    if duals:
+        shadow, info = loop.lp.shadow_prices()
+        plan.shadow_prices = shadow
+        s.update(info)
+        s["binding"] = _binding_summary(shadow)
+    else:
+        s["duals"] = {"source": "none", "kkt_ok": False,
+                      "note": "the re-solve for duals gave another optimal plan than the "
+                              "certified one, so no shadow prices are reported"}
     if check and plan.status in (Status.OPTIMAL.value, Status.FEASIBLE.value):
         from ..solve import check_and_mark
 

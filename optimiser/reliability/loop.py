@@ -45,6 +45,7 @@ MAX_ITER = 12  # LP solves per attempt
 MAX_ATTEMPTS = 4  # certification attempts per target
 MAX_RAISES = 5  # raises of one event per attempt before it is called stuck
 R_TOL = 1e-6  # unreached planning floor (relative to max(1, P)) that counts as a limit
+LP_METHOD = "warm"  # how each LP re-solve starts (reliability/lp.py; the benchmark compares)
 
 
 @dataclass
@@ -64,6 +65,8 @@ class Outcome:
     joint_upper_bound: float | None
     limits: dict = field(default_factory=dict)  # pair id -> what limits it
     seconds: float = 0.0
+    solved_at: tuple = ()  # (planning floor, hard floor) the final LP was solved at
+    solve_index: int = 0  # which of the session's LP solves produced `lp`
 
 
 def train_target(kmax: int, m: int, n: int) -> float:
@@ -89,7 +92,7 @@ class Loop:
         self.service = service_pairs(inst) if targets.service is not None else \
             np.zeros(inst.n_pairs, bool)
         self.lp = ReliabilityLP(inst, self.ready | self.service, baseline_u,
-                                workers=lp_workers, start=start)
+                                workers=lp_workers, start=start, method=LP_METHOD)
         self.baseline_u = baseline_u
         self.P = np.where(self.ready[:, None], inst.floor, 0.0).astype(np.float64)
         # hard lower bounds on stock: the floors a lower target held (nested frontier); at
@@ -101,6 +104,10 @@ class Loop:
         self.hard = np.where(self.ready[:, None],
                              np.maximum(np.minimum(inst.floor, baseline_s), 0.0), 0.0)
         self.runner = Runner(map_fn=map_fn)
+        # the cheapest price of each pair's commodity (a unit held past the horizon)
+        cheapest = np.full(len(inst.commodities), np.inf)
+        np.minimum.at(cheapest, inst.sp_commodity, inst.unit_price)
+        self.end_price = np.where(np.isfinite(cheapest), cheapest, 0.0)[inst.nc_commodity]
         self.next_certify = targets.train  # certification ranges follow the training one
         self.replay_seconds = 0.0
         p = params  # days a shipment's trouble can last: the buffer's look-back window
@@ -136,17 +143,18 @@ class Loop:
             raised_s = np.zeros(len(isv), int)
             raised_j = 0
             for _ in range(MAX_ITER):
+                solved_at = (self.P.copy(), self.hard.copy())
                 res = self.lp.solve(self.P, self.hard)
+                solve_index = len(self.lp.solves)
                 iterations += 1
                 if res.status != Status.OPTIMAL:
                     raise RuntimeError(f"the reliability LP ended {res.status.value}")
                 arrays = prepare(inst, res.x, res.u)
                 ev = make_events(inst, self.ready, self.service, res.u)
                 varrays, H = virtual(inst, arrays, res.x, self.params, self.ready | self.service)
-                hold = inst.holding_cost
-                eps = 1e-9 * max(1.0, float(np.max(res.dual, initial=0.0)))
-                w_r = np.ascontiguousarray((res.dual[ir] + hold[ir, None] + eps).T)
-                w_s = np.ascontiguousarray((res.dual[isv] + hold[isv, None] + eps).T)
+                w = self._weights(res.dual)
+                w_r = np.ascontiguousarray(w[ir].T)
+                w_s = np.ascontiguousarray(w[isv].T)
                 br, bs, pr, ps = self.runner.pass1(varrays, self.params, tg.seed, 0, N, ev,
                                                    w_r, w_s, H)
                 c_r, c_s = br.sum(axis=0), bs.sum(axis=0)
@@ -274,9 +282,12 @@ class Loop:
             if (np.array_equal(before[0], tr_r) and before[1] == tr_j
                     and np.array_equal(before[2], tr_s)):
                 break  # training already covers every breach: tightening changes nothing
-        held = np.where(res.unreached > R_TOL * np.maximum(1.0, self.P),
-                        np.maximum(np.minimum(self.P, res.s), self.hard), self.P) + 0.0
-        self.hard = held
+        # the floors this plan holds: its LP's planning floor where reached, else what it
+        # held there (never less than the hard floor it was given); the next target keeps them
+        P_used, hard_used = solved_at
+        held = np.where(res.unreached > R_TOL * np.maximum(1.0, P_used),
+                        np.maximum(np.minimum(P_used, res.s), hard_used), P_used) + 0.0
+        self.hard = np.maximum(self.hard, held)
         rows = {
             "ready": {"pairs": ir, "train": c_r, "certify": k_r, "upper": u_r, "ok": ok_r},
             "service": {"pairs": isv, "train": c_s, "certify": k_s, "upper": u_s, "ok": ok_s},
@@ -286,7 +297,22 @@ class Loop:
                        certified=certified, trained=trained, iterations=iterations,
                        attempts=len(ranges), certify_ranges=ranges, joint_breaches=k_j,
                        joint_upper_bound=u_j, limits=limits,
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0, solved_at=solved_at,
+                       solve_index=solve_index)
+
+    def _weights(self, dual: np.ndarray) -> np.ndarray:
+        """[I, T] price of one unit of shortfall covered on (pair, day): the LP's marginal
+        cost of a unit more planning floor that day, plus holding it; on the last day at
+        least the cheapest price of the commodity, because stock held past the horizon is
+        never consumed, so a buffer still needed then is a unit bought for good (the dual
+        of a degenerate LP -- the first, sitting on the floors -- can say 0 there, which
+        made covering short, late shortfalls look cheaper than long, early ones)."""
+        hold = self.inst.holding_cost
+        eps = 1e-9 * max(1.0, float(np.max(dual, initial=0.0)))
+        w = dual + hold[:, None] + eps
+        if w.shape[1]:
+            w[:, -1] = np.maximum(dual[:, -1], self.end_price) + hold + eps
+        return w
 
     # ------------------------------------------------------------------ limits
     def _limit(self, i: int, res: LPResult) -> str:

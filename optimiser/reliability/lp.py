@@ -14,6 +14,15 @@ is fixed — dual simplex, one thread, no time limit — so the same P gives the
 whatever the machine's thread count. Where r = 0 the solution is the optimum of the LP
 with P as a hard lower bound on stock; where r > 0 it is the optimum of the hard LP at
 the reachable floors min(P, s) (any plan holding those floors pays no more penalty).
+
+How a re-solve starts (`method`; the loop uses "warm", benchmarks/bench_reliability.py
+--compare-lp measures all three on the loop's own sequence of floors): "warm" keeps the
+previous optimal basis, which stays dual feasible when only bounds move, so dual simplex
+repairs the rows the raise broke; "cold" clears it and solves from scratch with presolve
+(measured on the 100k-few tier: 4-160x slower per re-solve, about 120,000 iterations each,
+while warm ones fall to a few dozen as the raises get small); "network" hands HiGHS the basis of the min-cost flow of
+the current bounds (optimiser.model.network), which for this LP is not dual feasible on a
+few dozen tree arcs, so primal simplex needs ~14,000 iterations (slower than warm).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from ..model.decompose import can_decompose, split_by_commodity
 from ..model.status import Status, map_status
 
 OPTIONS = SolverOptions(solver="highs", time_limit=None, threads=1, method="simplex")
+METHODS = ("network", "warm", "cold")
 TINY = 1e-9  # placeholder floor so every candidate (pair, day) has its row from the start
 
 
@@ -59,9 +69,13 @@ class _Block:
     s_pair: np.ndarray  # their full pair
     s_day: np.ndarray
     s_ub: np.ndarray  # their upper bound (max_stock)
+    sub: Instance | None = None  # the block's instance (planning floors as soft floors)
+    keep: dict | None = None  # the network path's retained LEMON graph and scales
     sol: RawSolution | None = None
     seconds: float = 0.0
     iterations: int = 0
+    network_seconds: float = 0.0
+    how: str = ""
 
 
 @dataclass
@@ -80,9 +94,16 @@ class ReliabilityLP:
     """The warm LP session of one reliability run. `solve(P)` -> LPResult."""
 
     def __init__(self, inst: Instance, candidates: np.ndarray, unmet_cap: np.ndarray,
-                 workers: int = 1, start=None):
+                 workers: int = 1, start=None, method: str = "network"):
         """start: (x, s, u) of a plan (the expected-demand one) to start the first solve
-        from; it satisfies every row (r takes up any deficit below the planning floor)."""
+        from; it satisfies every row (r takes up any deficit below the planning floor).
+        method: "network" (each solve starts from the min-cost-flow basis of the current
+        bounds, LEMON restarting from its last tree; blocks without a budget), "warm"
+        (HiGHS dual simplex from the previous basis) or "cold" (HiGHS from scratch each
+        time, presolve included; for comparison)."""
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+        self.method = method
         self.inst = inst
         self.big = big_penalty(inst)
         self.workers = max(1, int(workers))
@@ -117,7 +138,7 @@ class ReliabilityLP:
         return _Block(pairs=pairs, lanes=lanes, lp=lp, highs=h, rows=rows, r_cols=r_cols,
                       row_pair=pairs[flat // T], row_day=flat % T, s_cols=s_cols,
                       s_pair=pairs[sflat // T], s_day=sflat % T,
-                      s_ub=lp.vars.ub[s_cols].copy())
+                      s_ub=lp.vars.ub[s_cols].copy(), sub=sub, keep={})
 
     def solve(self, planning_floor: np.ndarray, hard: np.ndarray | None = None) -> LPResult:
         """Solve with rows s + r >= planning_floor and, where given, s >= hard (a floor
@@ -168,7 +189,9 @@ class ReliabilityLP:
         status = Status.OPTIMAL if all(st == Status.OPTIMAL for st in statuses) else \
             next(st for st in statuses if st != Status.OPTIMAL)
         iters = sum(b.iterations for b in self.blocks)
-        self.solves.append({"seconds": wall, "iterations": iters, "warm": len(self.solves) > 0})
+        self.solves.append({"seconds": wall, "iterations": iters, "warm": len(self.solves) > 0,
+                            "network_seconds": sum(b.network_seconds for b in self.blocks),
+                            "how": sorted({b.how for b in self.blocks})})
         return LPResult(status, x, u, s, r, dual, wall, iters)
 
     def _solve_block(self, b: _Block, planning_floor: np.ndarray, hard: np.ndarray,
@@ -190,11 +213,17 @@ class ReliabilityLP:
                             b.s_ub)
             b.lp.vars.lb[b.s_cols] = lb
             b.highs.changeColsBounds(len(b.s_cols), b.s_cols, lb, b.s_ub)
+        b.how, b.network_seconds = self.method, 0.0
+        if self.method == "cold":
+            b.highs.clearSolver()
+        elif self.method == "network" and b.sub.budget is None:
+            start = None if self._network_start(b) else start
         if start is not None:
             hs = highspy.HighsSolution()
             hs.col_value = self._point(b, start, planning_floor)
             hs.value_valid = True
             b.highs.setSolution(hs)
+            b.how = "point"
         t = time.perf_counter()
         with stdout_to_stderr():
             b.highs.run()
@@ -216,6 +245,24 @@ class ReliabilityLP:
                 sol.duals = np.asarray(hs.row_dual, dtype=np.float64)
                 sol.reduced_costs = np.asarray(hs.col_dual, dtype=np.float64)
         b.sol = sol
+
+    def _network_start(self, b: _Block) -> bool:
+        """Hand HiGHS the basis of the min-cost flow of the block's current bounds (LEMON
+        restarting from its previous tree); False when the network path has none."""
+        from ..model.backends.highs import set_basis
+        from ..model.network import network_start
+
+        t = time.perf_counter()
+        try:
+            ns, _ = network_start(b.sub, b.lp, "lemon", keep=b.keep)
+        except Exception:  # the network path is only a start: HiGHS goes on warm
+            ns = None
+        ok = ns is not None and ns.col_status is not None
+        if ok:
+            set_basis(b.highs, ns.col_status, ns.row_status)
+            b.how = "network"
+        b.network_seconds = time.perf_counter() - t
+        return ok
 
     def _point(self, b: _Block, start, planning_floor) -> np.ndarray:
         """The block's variable vector of a plan (x, s, u), r filling any deficit."""

@@ -104,6 +104,15 @@ def _share(r: dict[str, Any]) -> Any:
     return h.Markup(h.number(b / f, "%"))
 
 
+def _fan_note(run: Any) -> str:
+    fan = run.get("fan") if isinstance(run, dict) else None
+    if not isinstance(fan, dict) or not isinstance(fan.get("first"), int):
+        return ""
+    a, n = fan["first"], fan.get("count") or 0
+    return (f" The fan below is the plan's stock across scenarios {h.escape(a)}–"
+            f"{h.escape(a + n - 1)} of those.")
+
+
 def section_html(rep: Any) -> str:
     """What the reliability section adds to the verdict: where the scenarios came from, the
     per-pair table, and the pairs no plan could bring to the target."""
@@ -124,8 +133,8 @@ def section_html(rep: Any) -> str:
                 f'{h.escape((tr.get("first") or 0) + (tr.get("count") or 0) - 1)} and certified on '
                 f"scenarios {h.escape(a)}–{h.escape((a or 0) + (n or 0) - 1)} of seed "
                 f"{h.escape(last.get('seed'))} ({h.escape(len(cert))} certification attempt"
-                f"{'s' if len(cert) != 1 else ''}, each on scenarios no earlier one used). The fan "
-                "below is the plan's stock across those last certification scenarios.</p>")
+                f"{'s' if len(cert) != 1 else ''}, each on scenarios no earlier one used)."
+                + _fan_note(pl.summary.get("reliability_run")) + "</p>")
     rows = pair_rows(pl.stock, pl.reliability, getattr(rep, "reliability_fan", None), rep.horizon)
     if rows:
         def badge(ok: bool) -> h.Markup:
