@@ -220,18 +220,14 @@ def _supplier_change(tables, names, ch, key, errs) -> None:
         lanes = tables["lanes"]
         tables["lanes"] = lanes.filter(pc.invert(_match(lanes, "origin", [who], com)))
         return
-    if "capacity_scale" in ch:
-        v = _scale(ch, "capacity_scale", key, errs)
-        if v is not None:
-            tables["suppliers"] = sup = _scaled(sup, "daily_capacity", v, "supplier", [who], com)
+    for op, change in (("capacity_scale", _scaled), ("capacity_cap", _capped)):
+        if op not in ch:
+            continue
+        v = _scale(ch, op, key, errs)
+        if v is not None:  # the daily capacity and its per-day overrides alike
+            tables["suppliers"] = sup = change(sup, "daily_capacity", v, "supplier", [who], com)
             if "capacity" in tables:
-                tables["capacity"] = _scaled(tables["capacity"], "capacity", v, "supplier", [who], com)
-    if "capacity_cap" in ch:
-        v = _scale(ch, "capacity_cap", key, errs)
-        if v is not None:
-            tables["suppliers"] = sup = _capped(sup, "daily_capacity", v, "supplier", [who], com)
-            if "capacity" in tables:
-                tables["capacity"] = _capped(tables["capacity"], "capacity", v, "supplier", [who], com)
+                tables["capacity"] = change(tables["capacity"], "capacity", v, "supplier", [who], com)
     if "contract_max" in ch:
         v = ch["contract_max"]
         if v == "none":

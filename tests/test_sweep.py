@@ -334,3 +334,19 @@ def test_sweep_tables_have_the_declared_columns(tiny_instance, variants_file, tm
     assert read_raw(out / "variants.arrow").equals(evaluated.table)
     assert read_raw(out / "variants_by_commodity.arrow").schema.equals(
         VARIANTS_BY_COMMODITY.schema)
+
+
+def test_capacity_scale_and_cap_change_the_daily_capacity_and_its_overrides(tiny_instance):
+    inst = load_instance(tiny_instance)
+    alpha = [p for p in range(inst.n_supplier_pairs)
+             if inst.supplier_names[inst.sp_supplier[p]] == "alpha"]
+    others = [p for p in range(inst.n_supplier_pairs) if p not in alpha]
+    v = build_variants(inst, {"variants": {
+        "half": {"suppliers": [{"supplier": "alpha", "capacity_scale": 0.5}]},
+        "both": {"suppliers": [{"supplier": "alpha", "capacity_scale": 2.0,
+                                "capacity_cap": 30.0}]}}})
+    half, both = (x.instance for x in v)
+    np.testing.assert_allclose(half.capacity[alpha], inst.capacity[alpha] * 0.5)
+    np.testing.assert_allclose(both.capacity[alpha],
+                               np.minimum(inst.capacity[alpha] * 2.0, 30.0))  # scale, then cap
+    np.testing.assert_array_equal(half.capacity[others], inst.capacity[others])
