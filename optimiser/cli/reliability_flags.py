@@ -89,7 +89,7 @@ def _frontier(text: str | None) -> tuple[float, ...]:
 
 
 def run(args) -> int:
-    from .. import distributed
+    from ..execution import dask_map, numba_threads
     from ..instance import load_instance
     from ..reliability import solve_reliable
     from ..reliability.targets import DEFAULT_CERTIFY, DEFAULT_CONFIDENCE, DEFAULT_TRAIN
@@ -125,16 +125,10 @@ def run(args) -> int:
 
     Targets(**{k: v for k, v in kwargs.items() if k != "params"})  # refuse before any work
     check_output(args.output, args.force, protect)
-    old = _numba_threads(getattr(args, "threads", None))
-    try:
-        with client_from_args(args) as client:
-            plan = solve_reliable(inst, map=None if client is None else
-                                  distributed.dask_map(client, prefix="reliability"),
-                                  log=log, **kwargs)
-    finally:
-        if old is not None:
-            import numba
-            numba.set_num_threads(old)
+    with numba_threads(getattr(args, "threads", None), clamp=True), \
+            client_from_args(args) as client:
+        plan = solve_reliable(inst, map=None if client is None else
+                              dask_map(client, prefix="reliability"), log=log, **kwargs)
     from .cmd_solve import write_plan
 
     write_plan(plan, args.output, args.force, protect, t0, getattr(args, "format", "arrow"))
@@ -147,16 +141,6 @@ def run(args) -> int:
         return code
     rel = plan.summary.get("reliability") or {}
     return EXIT_OK if rel.get("certified") else EXIT_INFEASIBLE
-
-
-def _numba_threads(threads):
-    if threads is None:
-        return None
-    import numba
-
-    old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    return old
 
 
 def format_reliability(plan) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..execution import scenario_params
 from ..instance import Instance, as_instance
 from ..model.status import Status
 from ..scenarios.params import ScenarioParams
@@ -53,10 +54,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     targets = Targets(reliability=reliability, scope=scope, service=service,
                       confidence=confidence, train=train, certify=certify, seed=seed,
                       frontier=tuple(frontier or ()))
-    prm = params if isinstance(params, ScenarioParams) else \
-        ScenarioParams.from_mapping(dict(params or {}))
-    if scenario_kwargs:
-        prm = prm.replace(**scenario_kwargs)
+    prm = scenario_params(params, scenario_kwargs)
     inst = as_instance(instance)
     log = log or (lambda msg: None)
     # the expected-demand plan: fixed, deterministic configuration (one thread, HiGHS)

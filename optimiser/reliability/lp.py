@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..execution import thread_map
 from ..instance import Instance
 from ..model.backends import RawSolution, SolverOptions
 from ..model.build import LP, build_lp
@@ -151,12 +151,7 @@ class ReliabilityLP:
         def one(b):
             self._solve_block(b, planning_floor, hard, start)
 
-        if self.workers > 1 and len(self.blocks) > 1:
-            with ThreadPoolExecutor(max_workers=min(self.workers, len(self.blocks))) as ex:
-                list(ex.map(one, self.blocks))
-        else:
-            for b in self.blocks:
-                one(b)
+        thread_map(self.workers, "optimiser-reliability")(one, self.blocks)
         wall = time.perf_counter() - t
         inst = self.inst
         I, T = inst.n_pairs, inst.horizon

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UsageError
+from ..execution import check_int, check_seed
 from ..instance import Instance
 from .certificate import scenarios_needed, zero_breach_bound
 
 DEFAULT_TRAIN = 2_000
 DEFAULT_CERTIFY = 10_000
 DEFAULT_CONFIDENCE = 0.95
-MAX_SEED = 2 ** 64 - 1
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,9 @@ class Targets:
         object.__setattr__(self, "confidence", _prob("confidence", self.confidence))
         if self.scope not in ("pair", "joint"):
             raise UsageError(f"scope must be 'pair' or 'joint', not {self.scope!r}")
-        object.__setattr__(self, "train", _count("train", self.train))
-        object.__setattr__(self, "certify", _count("certify", self.certify))
-        seed = _count("seed", self.seed, lo=0)
-        if seed > MAX_SEED:
-            raise UsageError(f"seed {seed} is above 2**64 - 1")
-        object.__setattr__(self, "seed", seed)
+        object.__setattr__(self, "train", check_int("train", self.train, 1))
+        object.__setattr__(self, "certify", check_int("certify", self.certify, 1))
+        object.__setattr__(self, "seed", check_seed(self.seed))
         fr = tuple(sorted({_prob("frontier", r) for r in self.frontier}))
         object.__setattr__(self, "frontier", fr)
         for name, r in self.events():
@@ -83,16 +80,6 @@ def _prob(name: str, v) -> float:
     if not (0.0 < f < 1.0) or not math.isfinite(f):
         raise UsageError(f"{name} must be strictly between 0 and 1 (e.g. 0.95), got {v!r}")
     return f
-
-
-def _count(name: str, v, lo: int = 1) -> int:
-    try:
-        iv = int(v)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name} must be an integer >= {lo}, got {v!r}") from None
-    if iv != v or iv < lo:
-        raise UsageError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return iv
 
 
 def protected_pairs(inst: Instance) -> np.ndarray:
