@@ -91,7 +91,7 @@ def test_budget_that_cannot_cover_need_goes_straight_to_joint_lp():
 @pytest.fixture
 def highs_stops_after(monkeypatch):
     """HiGHS stopped by a simplex iteration limit (deterministic, unlike a time limit).
-    Primal simplex from the network's point (its basis withheld: from the basis HiGHS needs
+    Primal simplex from the network's point (its basis and certificate withheld: from them HiGHS needs
     no iteration at all) keeps a feasible point all along, so it ends at the limit with a
     point in hand: the "feasible" path a time limit takes."""
     import dataclasses
@@ -105,7 +105,8 @@ def highs_stops_after(monkeypatch):
     def point_only(*args, **kwargs):
         start, info = original_start(*args, **kwargs)
         if start is not None:
-            start = dataclasses.replace(start, col_status=None, row_status=None)
+            # (and the network's own certificate withheld, which would need no HiGHS)
+            start = dataclasses.replace(start, col_status=None, row_status=None, duals=None)
         return start, info
 
     monkeypatch.setattr(network, "network_start", point_only)

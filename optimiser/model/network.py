@@ -57,8 +57,20 @@ NETWORK_SOLVERS = ("lemon", "ortools")
 #: x 1 node x 3 days 0.09 s, 5,000: 0.5 s, 20,000: 12.7 s, 100,000: > 10 min), while
 #: HiGHS's dual simplex solves such an LP in seconds; the LP goes straight to HiGHS.
 FAN_IN_LIMIT = 1000
-#: a few dozen arcs above their new capacity are repaired quickly whatever the size
-WARM_MIN_OVER = 64
+#: when a session re-solves (solve_lemon(..., rebuild=True)), the graph is solved fresh
+#: instead of from its last tree when, on a network of at least WARM_MIN_NODES nodes,
+#: the arcs whose last flow exceeds their new capacity number more than WARM_MAX_OVER of
+#: the nodes, or the flow the last solution leaves unbalanced under the new supplies
+#: exceeds WARM_MAX_MOVED of the total supply. Measured on a 100k tier block (network
+#: stage, CPU s; fresh 0.45-0.66): demand +5% on 1% / 10% of the cells warm 0.09 /
+#: 0.25 (unbalanced 0.02% / 0.2%), floors +10% 0.26 (0.2%), initial stock +5% 0.39
+#: (0.2%), pipeline -20% 0.45 (0.3%), floors made hard on 30% of the pairs 0.20 (45 arcs
+#: over, 0.3% of the nodes); initial stock raised by the floor on 30% of the pairs 1.12
+#: (0.7%), every capacity -10% 4.0 (1,216 arcs over, 9%), every floor made hard with
+#: stock 2.2 (154 arcs, 1.1%). Small networks always restart (milliseconds either way).
+WARM_MIN_NODES = 5000
+WARM_MAX_OVER = 0.005
+WARM_MAX_MOVED = 0.005
 #: LEMON's wall-time tripwire on a warm repair (give up after this many times the last
 #: cold solve): off (0), so that the path a re-solve takes, and with it the optimal
 #: vertex among equal ones, never depends on the machine's load
@@ -223,7 +235,7 @@ def build_network(inst: Instance, lp: LP,
 
 # solvers -------------------------------------------------------------------
 def solve_lemon(net: Network, keep: dict | None = None,
-                warm_max_changed: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                rebuild: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """LEMON's network simplex: (flow per arc, potentials per node), LEMON's convention
     (reduced cost of u->v is cost + pi[u] - pi[v]). Raises RuntimeError if infeasible.
 
@@ -232,22 +244,15 @@ def solve_lemon(net: Network, keep: dict | None = None,
     its last spanning tree with dual-ratio repair (the default repair restarted cold on
     these networks). keep["warm"] then says whether it stayed warm, from LEMON's own
     counters (a restart that fell back to a cold start is not warm).
-    warm_max_changed: when the arcs whose last flow exceeds their new capacity number more
-    than this fraction of the nodes, a fresh graph is solved instead (keep["rebuilt"])."""
+    rebuild: solve a fresh graph instead when the restart is predicted to cost more than
+    a fresh solve (WARM_MAX_OVER, WARM_MAX_MOVED; keep["rebuilt"] says so)."""
     import pylmcf
 
     t, h, c, k, s = _lemon_arrays(net)
     g = None
     if keep is not None and keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
             and np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
-        # arcs whose last flow is above their new capacity (capacities cut, floors made
-        # hard: lower bounds shifted into the capacities): the repair moves those flows
-        # back pivot by pivot, measured up to 7x a fresh solve when they are many, while
-        # changed supplies alone (demand, stock, pipeline, soft floors) repair fast
-        over = int(np.count_nonzero(keep["flow"] > c[keep["order"]]))
-        changed = over / max(1, net.n_nodes)
-        keep["changed"] = changed
-        if warm_max_changed is None or changed <= warm_max_changed or over <= WARM_MIN_OVER:
+        if not rebuild or net.n_nodes < WARM_MIN_NODES or not _repair_is_costly(keep, net, c, s):
             g, order = keep["graph"], keep["order"]
         else:
             keep["rebuilt"] = True
@@ -280,6 +285,23 @@ def solve_lemon(net: Network, keep: dict | None = None,
     flow[order] = g.result()
     pot = np.asarray(g.potentials(), dtype=np.int64)
     return _unreverse(net, flow), pot
+
+
+def _repair_is_costly(keep: dict, net: Network, c: np.ndarray, s: np.ndarray) -> bool:
+    """The last flow against the new data: arcs above their new capacity (capacities cut,
+    floors made hard) and flow left unbalanced (supplies moved) — what a warm restart
+    must repair pivot by pivot. Records keep["changed"] for the report."""
+    order = keep["order"]
+    t, h = keep["tails"][order], keep["heads"][order]
+    cap = c[order]
+    old = keep["flow"]
+    over = int(np.count_nonzero(old > cap))
+    f = np.minimum(old, cap).astype(np.float64)
+    moved = np.abs(np.bincount(t, weights=f, minlength=net.n_nodes)
+                   - np.bincount(h, weights=f, minlength=net.n_nodes) - s).sum()
+    moved /= max(1.0, float(np.abs(s).sum()))
+    keep["changed"] = (over / net.n_nodes, moved)
+    return over > WARM_MAX_OVER * net.n_nodes or moved > WARM_MAX_MOVED
 
 
 def _lemon_arrays(net: Network):
@@ -317,10 +339,10 @@ def solve_ortools(net: Network) -> tuple[np.ndarray, None]:
 
 
 def solve_network(net: Network, solver: str = "lemon", keep: dict | None = None,
-                  warm_max_changed: float | None = None):
+                  rebuild: bool = False):
     if solver not in NETWORK_SOLVERS:
         raise ValueError(f"network solver must be one of {NETWORK_SOLVERS}, not {solver!r}")
-    return (solve_lemon(net, keep, warm_max_changed) if solver == "lemon"
+    return (solve_lemon(net, keep, rebuild) if solver == "lemon"
             else solve_ortools(net))
 
 
@@ -357,7 +379,7 @@ class NetworkStart:
 
 def network_start(inst: Instance, lp: LP, solver: str = "lemon",
                   keep: dict | None = None, certify: bool = True,
-                  warm_max_changed: float | None = None) -> tuple[NetworkStart | None, dict]:
+                  rebuild: bool = False) -> tuple[NetworkStart | None, dict]:
     """Solve the network; map its flow to an LP point and its tree to an LP basis.
     keep: see solve_lemon (a session's retained network). certify: with exact scaling,
     first try the network's own optimality certificate (model/certificate.py): when its
@@ -377,7 +399,7 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
         return None, info
     t = time.perf_counter()
     try:
-        flow, pot = solve_network(net, solver, keep, warm_max_changed)
+        flow, pot = solve_network(net, solver, keep, rebuild)
     except RuntimeError as e:  # infeasible network: the LP says why
         info.update(network_status=f"{str(e) or 'INFEASIBLE'}", network_solver=solver)
         return None, info
@@ -389,9 +411,10 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
             info["network_cold_fallback"] = ("LEMON's repair of its last tree gave up and it "
                                              "solved cold (its own counters)")
         if keep.pop("rebuilt", False):
-            info["network_rebuilt"] = (f"capacity below the last flow on arcs numbering "
-                                       f"{keep['changed']:.1%} of the nodes: solved fresh, "
-                                       "not from the last tree")
+            over, moved = keep["changed"]
+            info["network_rebuilt"] = (f"restart predicted costly (arcs over their new capacity "
+                                       f"{over:.1%} of the nodes, flow to move {moved:.1%} of "
+                                       "the supply): solved fresh, not from the last tree")
     start = NetworkStart(point=lp_point(inst, lp, net, flow), flow=flow, potentials=pot)
     if certify:
         from .certificate import certified

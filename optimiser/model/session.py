@@ -3,24 +3,27 @@
     from optimiser.model.session import Session
 
     s = Session(instance, deterministic=True)
-    plan = s.solve()                                  # cold: network basis, then HiGHS
+    plan = s.solve()                                  # cold: the network (and HiGHS if needed)
     s.update(demand=inst.demand * 1.05)               # any Instance array of the same shape
     s.update(floor=planning_floor, readiness_hard=protected)   # floors made hard
     s.set_unmet_max(cap)                              # u[i,t] <= cap[i,t]   ([pairs, days])
     s.set_stock_min(lb)                               # s[i,t] >= lb[i,t]    ([pairs, days])
-    plan = s.solve()                                  # warm: HiGHS from its last basis
+    plan = s.solve()                                  # warm: from the kept tree / basis
 
-The session keeps one HiGHS model of the whole LP, built with a fixed structure
-(`build_lp(full=True)`: an unmet variable for every (pair, day), a soft-floor row
-and shortfall variable for every (pair, day), a contract row for every supplier
-pair; zero bounds where unused). Every change listed below is then a change of
-bounds, right-hand sides or costs of that model, pushed into the kept model. A
-re-solve first runs HiGHS's dual simplex from the basis of its last solve with a
-small iteration budget (WARM_ITERATIONS, or WARM_FRACTION of the rows); if that
-is not enough (floors made hard, say) and there is no budget, the network simplex
-solves the changed network (LEMON restarting from its kept tree when the arcs are
-the same) and its basis goes to the kept HiGHS model. The first solve starts from
-the network's basis when there is no budget.
+Without a budget (model/session_network.py) the session keeps one retained network
+per commodity block: a re-solve restarts LEMON's network simplex from its last
+spanning tree (rebuilding the graph when many arcs' flows exceed their new
+capacities, where that measured slower), takes the KKT-verified network answer on
+integral data (model/certificate.py: no HiGHS) and otherwise finishes with the
+block's kept HiGHS model from the network's basis; blocks whose data did not change
+keep their last result. With a budget it keeps one HiGHS model of the whole LP,
+built with a fixed structure (`build_lp(full=True)`: an unmet variable for every
+(pair, day), a soft-floor row and shortfall variable for every (pair, day), a
+contract row for every supplier pair; zero bounds where unused), so every change is
+a change of bounds, right-hand sides or costs pushed into it; a re-solve runs
+HiGHS's dual simplex from its last basis with a small iteration budget
+(WARM_ITERATIONS, or WARM_FRACTION of the rows), then from the budget-free
+network's basis if that is not enough. docs/MODEL.md has the details.
 
 Changes that keep the structure (`update`): demand, floor, readiness_hard,
 initial_stock, pipeline, capacity, max_stock, contract_min, contract_max,

@@ -10,9 +10,10 @@ re-solve then, block by block:
 * otherwise pushes the new supplies, capacities and costs into the kept graph and
   restarts LEMON from its last tree (dual-ratio repair; `network_warm` says whether it
   stayed warm, read from LEMON's own counters). When many arcs' last flows are above
-  their new capacities (WARM_MAX_CHANGED: every capacity cut, every floor made hard),
-  the restart measured slower than a fresh solve (4-7x on the 100k tier), so the graph
-  is rebuilt instead — reported as such (`network_rebuilt`);
+  their new capacities, or much flow must move (every capacity cut, stock raised on
+  many pairs: network.WARM_MAX_OVER, WARM_MAX_MOVED), the restart measured 2-7x
+  slower than a fresh solve on the 100k tier, so the graph is rebuilt instead —
+  reported as such (`network_rebuilt`);
 * with exact scaling the flow and the potentials' duals are KKT-verified
   (model/certificate.py) and are the block's answer; otherwise the tree becomes an LP
   basis for the block's kept HiGHS model, which finishes on the true data.
@@ -29,15 +30,6 @@ from ..instance import Instance
 from .build import LP, build_lp, refresh_lp
 from .decompose import Block, can_decompose, split_by_commodity
 from .status import Status
-
-#: a block's graph is rebuilt (a cold network solve) instead of restarting from its
-#: last tree when the arcs whose last flow is above their new capacity number more than
-#: this fraction of its nodes. Measured on a 100k tier block (CPU seconds, network stage,
-#: cold 0.48-0.66): warm after demand on 1% / 10% of the cells 0.06 / 0.25 (0 / 0
-#: such arcs), floors raised 0.19-0.29 (0), initial stock 0.40 (0), pipeline 0.45 (0),
-#: one supplier's capacity halved 0.27 (17 arcs, 0.1% of the nodes); every capacity cut
-#: 10% 4.0 (1,216 arcs, 9%), every floor made hard 2.2 (154 arcs, 1.1%).
-WARM_MAX_CHANGED = 0.005
 
 #: the quantity scale a session starts with (model/network.py scales quantities to
 #: integers): fine enough that demand or floors changed by a few percent stay exact
@@ -146,7 +138,7 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
             q //= 10
     try:
         start, net_info = network_start(sub, lp, keep=st.keep, certify=True,
-                                        warm_max_changed=WARM_MAX_CHANGED)
+                                        rebuild=True)
     except Exception as e:  # the network is only a start
         start, net_info = None, {"network": f"failed: {type(e).__name__}: {e}"}
     info.update(net_info)
