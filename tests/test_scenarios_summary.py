@@ -189,8 +189,10 @@ def test_statistics_per_commodity_by_hand():
     assert "by_commodity" not in summarise(two_commodity_result(), 3, ScenarioParams())
 
 
-def test_cvar_counts_the_worst_tail_with_ceil_not_banker_rounding():
-    # 0.05 * 50 = 2.5 -> the worst 3 (round() would keep 2); 0.05 * 90 = 4.5 -> 5
+def test_cvar_counts_the_worst_tail_rounding_up():
+    # 0.05 * 21 = 1.05 -> the worst 2 (rounding to the nearest would keep 1); 0.05 * 50 =
+    # 2.5 -> 3; 0.05 * 90 = 4.5 -> 5
+    assert cvar(np.arange(1.0, 22.0)) == pytest.approx(20.5)
     assert cvar(np.arange(1.0, 51.0)) == pytest.approx(49.0)
     assert cvar(np.arange(1.0, 91.0)) == pytest.approx(88.0)
 
