@@ -265,3 +265,45 @@ def test_status_and_usability_messages():
         "again, or allow non-optimal plans (--allow-nonoptimal) to proceed anyway")
     assert require_usable(summary, allow_nonoptimal=True) == "infeasible"
     assert require_usable({"status": "optimal"}) == "optimal"
+
+
+def test_summary_file_mistakes_are_named(tmp_path):
+    from optimiser.plan import read_summary
+
+    assert read_summary(tmp_path) is None
+    (tmp_path / "summary.json").write_text("{not json")
+    with pytest.raises(InvalidPlanError, match=r"cannot read .*summary.json"):
+        read_summary(tmp_path)
+    (tmp_path / "summary.json").write_text("[1, 2]")
+    with pytest.raises(InvalidPlanError, match=r"summary.json must hold a JSON object"):
+        read_summary(tmp_path)
+    (tmp_path / "summary.json").write_text('{"status": "optimal"}')
+    assert read_summary(tmp_path) == {"status": "optimal"}
+
+
+def test_plan_repr_and_which_plans_have_tables():
+    from optimiser.plan import Plan
+
+    plan = solve(CASES["transshipment"][0]())
+    assert repr(plan) == "Plan('ship', status='optimal', objective=5.00)"
+    z = np.zeros((plan.instance.n_pairs, plan.instance.horizon))
+    bare = Plan(plan.instance, "error", plan.x, z, z, z)
+    assert repr(bare) == "Plan('ship', status='error', objective=None)"
+    assert not bare.has_plan_tables and bare.tables() == {}
+    # a plan that failed the independent check keeps its tables for diagnosis
+    kept = Plan(plan.instance, "error", plan.x, z, z, z,
+                summary={"status_before_check": "optimal"})
+    assert kept.has_plan_tables and set(kept.tables()) == {"flows", "stock", "orders"}
+
+
+def test_readiness_shortfall_rebuilt_from_the_stock_on_reading(tmp_path):
+    # a soft floor of 10 with nothing bought: 10 units short on both days, kept in r
+    plan = solve(CASES["readiness_penalised"][0]())
+    plan.write(tmp_path / "p")
+    back = read_plan(tmp_path / "p", plan.instance)
+    np.testing.assert_allclose(back.r, np.maximum(10.0 - back.s, 0.0))
+    assert back.r.sum() == pytest.approx(plan.r.sum()) and back.r.sum() > 0
+    # a hard floor is never counted as a shortfall to pay for
+    hard = solve(CASES["readiness_hard"][0]())
+    hard.write(tmp_path / "h")
+    assert not read_plan(tmp_path / "h", hard.instance).r.any()
