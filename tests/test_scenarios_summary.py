@@ -122,7 +122,10 @@ def test_text_summary_shows_every_kpi_and_the_probabilities(summary):
     text = format_summary(summary)
     lines = text.splitlines()
     assert lines[0] == "30 scenarios, seed 11"
-    assert lines[1].startswith("parameters: demand_sigma=")
+    assert lines[1] == ("parameters: demand_sigma=0.0, demand_phi=0.0, surge_prob=0.0, "
+                        "surge_multiplier=1.0, surge_days=0, outage_prob=0.0, outage_days=0, "
+                        "delay_prob=0.0, delay_max_days=0, loss_prob=0.0")
+    assert lines[3] == "-" * len(lines[2]) and len(lines[2]) == 16 * 6
     assert lines[2].split() == ["kpi", "mean", "sd", "p5", "p50", "p95"]
     unmet = next(line for line in lines if line.startswith("unmet "))
     assert unmet.split() == ["unmet", "15.5", "8.6554", "2.45", "15.5", "28.55"]
