@@ -307,3 +307,31 @@ def test_readiness_shortfall_rebuilt_from_the_stock_on_reading(tmp_path):
     hard = solve(CASES["readiness_hard"][0]())
     hard.write(tmp_path / "h")
     assert not read_plan(tmp_path / "h", hard.instance).r.any()
+
+
+def test_plan_never_written_over_its_own_instance(tmp_path):
+    import shutil
+
+    from optimiser import load_instance
+
+    from .conftest import INSTANCES
+
+    shutil.copytree(INSTANCES / "tiny", tmp_path / "inst")
+    plan = solve(load_instance(tmp_path / "inst"))
+    before = sorted(p.name for p in (tmp_path / "inst").iterdir())
+    with pytest.raises(Exception, match="inst"):
+        plan.write(tmp_path / "inst", force=True)
+    assert sorted(p.name for p in (tmp_path / "inst").iterdir()) == before
+
+
+def test_unknown_lane_and_null_day_messages_whole():
+    inst = CASES["transshipment"][0]()
+    plan = solve(inst)
+    f = plan.flows.set_column(0, "origin", pa.array(["S", "nobody"]))
+    with pytest.raises(InvalidPlanError) as e:
+        plan_arrays_from_tables(inst, f, plan.stock)
+    assert str(e.value).startswith("flows row 1: no lane {'origin': 'nobody', ")
+    assert str(e.value).endswith("} in the instance; was the plan made for another instance?")
+    f = plan.flows.set_column(4, "depart_day", pa.array([0, None], pa.int32()))
+    with pytest.raises(InvalidPlanError, match=r"^flows row 1: depart_day -1 outside 0..2$"):
+        plan_arrays_from_tables(inst, f, plan.stock)
