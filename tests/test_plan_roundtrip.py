@@ -335,3 +335,12 @@ def test_unknown_lane_and_null_day_messages_whole():
     f = plan.flows.set_column(4, "depart_day", pa.array([0, None], pa.int32()))
     with pytest.raises(InvalidPlanError, match=r"^flows row 1: depart_day -1 outside 0..2$"):
         plan_arrays_from_tables(inst, f, plan.stock)
+
+
+def test_a_fraction_of_a_unit_is_a_flow():
+    inst = CASES["transshipment"][0]()
+    x = np.zeros((inst.n_lanes, inst.horizon))
+    x[0, 1] = 0.5
+    assert flows_table(inst, x).to_pylist() == [{
+        "origin": "S", "destination": "D", "commodity": "A", "mode": "", "depart_day": 1,
+        "arrive_day": 1, "quantity": 0.5}]

@@ -348,3 +348,15 @@ def test_cvar_tail_count_is_exact_for_millions_of_scenarios():
         v = np.zeros(n, dtype=np.int8)
         v[-(n // 20):] = 1  # the worst 5% are ones: their mean is 1, one more value lowers it
         assert cvar(v) == 1.0, n
+
+
+def test_no_scenarios_per_commodity_gives_none():
+    from optimiser.scenarios.kernels import COMMODITY_KPI_NAMES
+
+    empty = ChunkResult(np.arange(0, dtype=np.int64), np.empty((0, len(KPI_NAMES))), None,
+                        None, None, kpis_c=np.empty((0, 2, len(COMMODITY_KPI_NAMES))))
+    s = summarise(empty, seed=0, params=ScenarioParams(), commodities=["A", "B"])
+    for c in ("A", "B"):
+        st = s["by_commodity"][c]
+        assert st["unmet_cvar95"] is None and st["p_any_shortfall"] is None
+        assert st["p_any_breach"] is None and st["unmet"]["mean"] is None
