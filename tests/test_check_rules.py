@@ -347,3 +347,12 @@ def test_worst_lists_errors_first_then_rules_by_size():
     f, s = plan_tables(flows)
     rep = check_plan(inst, f.set_column(0, "origin", pa.array(["S9", "S1"])), s)
     assert rep.worst().split("; ")[0] == "flows row 0: no such lane in the instance"
+
+
+def test_a_violation_exactly_at_the_tolerance_is_accepted():
+    from optimiser.check import CheckReport, _worst
+
+    rep = CheckReport(ok=True, tolerance=1e-6)
+    _worst(rep, "lane_capacity", np.array([1e-6, 0.0]), np.array([1.0, 1.0]), lambda k: "x")
+    assert rep.violations["lane_capacity"].count == 0
+    assert rep.violations["lane_capacity"].amount == 1e-6

@@ -344,3 +344,12 @@ def test_a_fraction_of_a_unit_is_a_flow():
     assert flows_table(inst, x).to_pylist() == [{
         "origin": "S", "destination": "D", "commodity": "A", "mode": "", "depart_day": 1,
         "arrive_day": 1, "quantity": 0.5}]
+
+
+def test_a_null_mode_is_the_default_mode():
+    inst = CASES["transshipment"][0]()
+    plan = solve(inst)
+    f = plan.flows
+    f = f.set_column(f.schema.get_field_index("mode"), "mode", pa.array([None, ""], pa.string()))
+    x, _, _ = plan_arrays_from_tables(inst, f, plan.stock)
+    np.testing.assert_array_equal(x, plan.x)
