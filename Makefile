@@ -70,7 +70,7 @@ lint: $(STAMP)
 # at the lowest CPU priority. MUTANTS=n checks a fixed sample of n mutants per module (the
 # RNG's all); MUTANTS=0 checks every one (about 3000: hours on 2 cores). The score table
 # and the survivors go to benchmarks/results/mutation.md. Not in CI.
-MUTANTS ?= 40
+MUTANTS ?= 80
 mutation: $(STAMP)
 	@echo "mutation: installing mutmut (pip, quiet)"
 	@$(PY) -m pip install --quiet -e '.[mutation]' > $(VENV)/install-mutation.log 2>&1

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 MUTMUT = str(Path(sys.executable).with_name("mutmut"))
+KILLED = {1, 3, 24, -24, 152, 255, 36, -11, -9, 37}  # as scripts/mutation-score.py
 
 # module -> name patterns of its mutants in scope
 SCOPE = {
@@ -71,6 +72,9 @@ def main(argv: list[str]) -> int:
                     help="mutants per module (0: every mutant; the RNG's are all run)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-children", type=int, default=2)
+    ap.add_argument("--unkilled", action="store_true",
+                    help="re-check only the chosen mutants not killed yet (after new tests; "
+                         "tests only ever get stronger, so a kill stands)")
     a = ap.parse_args(argv)
     root = Path("mutants")
     if mutmut(SCOPE["optimiser.scenarios.rng"], a.max_children) != 0:
@@ -81,6 +85,11 @@ def main(argv: list[str]) -> int:
     (root / "selection.json").write_text(json.dumps(
         {"sample": a.sample, "seed": a.seed, "modules": chosen}, indent=1) + "\n")
     rest = [n for m, names in chosen.items() if m != "optimiser.scenarios.rng" for n in names]
+    if a.unkilled:
+        done = {}
+        for meta in root.rglob("*.py.meta"):
+            done.update(json.loads(meta.read_text())["exit_code_by_key"])
+        rest = [n for n in rest if done.get(n) not in KILLED]
     return 0 if mutmut(rest, a.max_children) == 0 else 1
 
 

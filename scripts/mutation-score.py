@@ -6,7 +6,8 @@ killed = killed by a test, a timeout or a crash; the score is killed / (killed +
 no tests + anything else mutmut reports). Only the mutants scripts/mutation-run.py chose
 (mutants/selection.json) are counted; without that file, every checked mutant. Survivors
 argued equivalent in docs/TESTING.md (a line "- `NAME`: why") are marked so, and counted
-apart: they are not kills.
+apart: they are not kills. Mutants mutmut could not judge and that were killed by hand (a
+line "- `NAME` killed by hand: how") count as kills, in their own column.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ NO_TESTS = {5, 33}
 DOC = Path("docs/TESTING.md")
 
 
-def equivalents(doc: Path = DOC) -> dict[str, str]:
-    """{mutant name: why} from the lines "- `NAME`: why" of docs/TESTING.md."""
+def equivalents(doc: Path = DOC, how: str = "") -> dict[str, str]:
+    """{mutant name: why} from the lines "- `NAME`: why" of docs/TESTING.md (with how=
+    " killed by hand": the lines "- `NAME` killed by hand: how")."""
     if not doc.is_file():
         return {}
-    pat = re.compile(r"^- `([\w.ǁ]+__mutmut_\d+)`:\s*(.*)$")
+    pat = re.compile(r"^- `([\w.ǁ]+__mutmut_\d+)`" + re.escape(how) + r":\s*(.*)$")
     return {m.group(1): m.group(2) for m in map(pat.match, doc.read_text().splitlines()) if m}
 
 
@@ -39,8 +41,10 @@ def scores(root: Path) -> dict[str, dict]:
         chosen = {n: m for m, names in json.loads(sel_file.read_text())["modules"].items()
                   for n in names}
     equiv = equivalents()
+    by_hand = equivalents(how=" killed by hand")
     out: dict[str, dict] = defaultdict(lambda: {"killed": 0, "survived": 0, "other": 0,
-                                                "equivalent": 0, "survivors": []})
+                                                "equivalent": 0, "by_hand": 0,
+                                                "survivors": []})
     for meta in sorted(root.rglob("*.py.meta")):
         module = str(meta.relative_to(root))[: -len(".py.meta")].replace("/", ".")
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
@@ -49,6 +53,10 @@ def scores(root: Path) -> dict[str, dict]:
             row = out[module]
             if code in KILLED:
                 row["killed"] += 1
+                continue
+            if code not in SURVIVED and name in by_hand:
+                row["killed"] += 1
+                row["by_hand"] += 1
                 continue
             if code in SURVIVED:
                 row["survived"] += 1
@@ -65,11 +73,13 @@ def scores(root: Path) -> dict[str, dict]:
 
 
 def table(result: dict[str, dict]) -> list[str]:
-    lines = ["| module | killed | survived | other | total | killed % | argued equivalent |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| module | killed | of which by hand | survived | other | total | killed % "
+             "| argued equivalent |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for module, r in sorted(result.items()):
         n = r["killed"] + r["survived"] + r["other"]
-        lines.append(f"| {module} | {r['killed']} | {r['survived']} | {r['other']} | {n} | "
+        lines.append(f"| {module} | {r['killed']} | {r['by_hand']} | {r['survived']} | "
+                     f"{r['other']} | {n} | "
                      f"{100.0 * r['killed'] / max(1, n):.1f} | {r['equivalent']} |")
     return lines
 

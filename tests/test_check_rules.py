@@ -332,3 +332,27 @@ def test_plan_directory_checked_with_the_tolerance_given(tmp_path, fmt):
     bad = s.set_column(3, "stock", pa.array([0.0, 6.0, 1.0, 3.0, 2, 2, 2, 2]))
     write_table(bad, d / f"stock.{fmt}")
     assert "balance" in fired(check_plan(inst, d, tolerance=1e-3))
+
+
+def test_worst_lists_errors_first_then_rules_by_size():
+    flows = {("S1", 0): 9.0, ("S1", 1): 1.0}  # lane S1->D: 9 on a capacity of 8
+    right = hand_objective(flows, by_balance(flows, {}), {})
+    rep = check_tampered(flows, objective=2 * right)
+    parts = rep.worst().split("; ")
+    # |2 right - right| / right = 1
+    assert parts[0] == f"objective: 1 at reported {2 * right!r} vs recomputed {right!r} (1 places)"
+    assert parts[1] == "lane_capacity: 0.125 at lane S1->D A day 0 (1 places)"
+    assert len(parts) == 2
+    inst = rule_instance()
+    f, s = plan_tables(flows)
+    rep = check_plan(inst, f.set_column(0, "origin", pa.array(["S9", "S1"])), s)
+    assert rep.worst().split("; ")[0] == "flows row 0: no such lane in the instance"
+
+
+def test_a_violation_exactly_at_the_tolerance_is_accepted():
+    from optimiser.check import CheckReport, _worst
+
+    rep = CheckReport(ok=True, tolerance=1e-6)
+    _worst(rep, "lane_capacity", np.array([1e-6, 0.0]), np.array([1.0, 1.0]), lambda k: "x")
+    assert rep.violations["lane_capacity"].count == 0
+    assert rep.violations["lane_capacity"].amount == 1e-6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from optimiser.outputs import SHADOW_PRICES
 from optimiser.solve import solve
 
 from .lp_cases import CASES, SHADOW
@@ -48,6 +49,7 @@ SHADOW_ROWS = {
 def test_shadow_price_rows_whole(case):
     plan = solve(CASES[case][0]())
     assert plan.shadow_prices.to_pylist() == SHADOW_ROWS[case]
+    assert plan.shadow_prices.schema == SHADOW_PRICES.schema
 
 
 def test_storage_and_capacity_rows_sorted_by_value():

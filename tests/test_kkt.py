@@ -169,3 +169,12 @@ def test_lp_without_variables_is_trivially_optimal():
     rep = kkt_check(lp, np.zeros(0), np.zeros(0))
     assert rep.ok and rep.as_dict() == {"ok": True, "primal_residual": 0.0, "dual_sign": 0.0,
                                         "complementarity": 0.0, "gap": 0.0}
+
+
+def test_conditions_exactly_at_the_tolerance_pass():
+    # min x s.t. x >= 0 (a row), free x: x = 1e-6 with multiplier 1 leaves a slack of
+    # exactly 1e-6 (complementarity 1e-6) and a gap of exactly 1e-6: both at the tolerance
+    lp = lp_of(c=[1.0], A=[[1.0]], lo=[0.0], hi=[INF], lb=[-INF], ub=[INF])
+    rep = kkt_check(lp, np.array([1e-6]), np.array([1.0]))
+    assert rep.complementarity == 1e-6 and rep.gap == 1e-6
+    assert rep.ok

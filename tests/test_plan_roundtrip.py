@@ -265,3 +265,91 @@ def test_status_and_usability_messages():
         "again, or allow non-optimal plans (--allow-nonoptimal) to proceed anyway")
     assert require_usable(summary, allow_nonoptimal=True) == "infeasible"
     assert require_usable({"status": "optimal"}) == "optimal"
+
+
+def test_summary_file_mistakes_are_named(tmp_path):
+    from optimiser.plan import read_summary
+
+    assert read_summary(tmp_path) is None
+    (tmp_path / "summary.json").write_text("{not json")
+    with pytest.raises(InvalidPlanError, match=r"cannot read .*summary.json"):
+        read_summary(tmp_path)
+    (tmp_path / "summary.json").write_text("[1, 2]")
+    with pytest.raises(InvalidPlanError, match=r"summary.json must hold a JSON object"):
+        read_summary(tmp_path)
+    (tmp_path / "summary.json").write_text('{"status": "optimal"}')
+    assert read_summary(tmp_path) == {"status": "optimal"}
+
+
+def test_plan_repr_and_which_plans_have_tables():
+    from optimiser.plan import Plan
+
+    plan = solve(CASES["transshipment"][0]())
+    assert repr(plan) == "Plan('ship', status='optimal', objective=5.00)"
+    z = np.zeros((plan.instance.n_pairs, plan.instance.horizon))
+    bare = Plan(plan.instance, "error", plan.x, z, z, z)
+    assert repr(bare) == "Plan('ship', status='error', objective=None)"
+    assert not bare.has_plan_tables and bare.tables() == {}
+    # a plan that failed the independent check keeps its tables for diagnosis
+    kept = Plan(plan.instance, "error", plan.x, z, z, z,
+                summary={"status_before_check": "optimal"})
+    assert kept.has_plan_tables and set(kept.tables()) == {"flows", "stock", "orders"}
+
+
+def test_readiness_shortfall_rebuilt_from_the_stock_on_reading(tmp_path):
+    # a soft floor of 10 with nothing bought: 10 units short on both days, kept in r
+    plan = solve(CASES["readiness_penalised"][0]())
+    plan.write(tmp_path / "p")
+    back = read_plan(tmp_path / "p", plan.instance)
+    np.testing.assert_allclose(back.r, np.maximum(10.0 - back.s, 0.0))
+    assert back.r.sum() == pytest.approx(plan.r.sum()) and back.r.sum() > 0
+    # a hard floor is never counted as a shortfall to pay for
+    hard = solve(CASES["readiness_hard"][0]())
+    hard.write(tmp_path / "h")
+    assert not read_plan(tmp_path / "h", hard.instance).r.any()
+
+
+def test_plan_never_written_over_its_own_instance(tmp_path):
+    import shutil
+
+    from optimiser import load_instance
+
+    from .conftest import INSTANCES
+
+    shutil.copytree(INSTANCES / "tiny", tmp_path / "inst")
+    plan = solve(load_instance(tmp_path / "inst"))
+    before = sorted(p.name for p in (tmp_path / "inst").iterdir())
+    with pytest.raises(Exception, match="inst"):
+        plan.write(tmp_path / "inst", force=True)
+    assert sorted(p.name for p in (tmp_path / "inst").iterdir()) == before
+
+
+def test_unknown_lane_and_null_day_messages_whole():
+    inst = CASES["transshipment"][0]()
+    plan = solve(inst)
+    f = plan.flows.set_column(0, "origin", pa.array(["S", "nobody"]))
+    with pytest.raises(InvalidPlanError) as e:
+        plan_arrays_from_tables(inst, f, plan.stock)
+    assert str(e.value).startswith("flows row 1: no lane {'origin': 'nobody', ")
+    assert str(e.value).endswith("} in the instance; was the plan made for another instance?")
+    f = plan.flows.set_column(4, "depart_day", pa.array([0, None], pa.int32()))
+    with pytest.raises(InvalidPlanError, match=r"^flows row 1: depart_day -1 outside 0..2$"):
+        plan_arrays_from_tables(inst, f, plan.stock)
+
+
+def test_a_fraction_of_a_unit_is_a_flow():
+    inst = CASES["transshipment"][0]()
+    x = np.zeros((inst.n_lanes, inst.horizon))
+    x[0, 1] = 0.5
+    assert flows_table(inst, x).to_pylist() == [{
+        "origin": "S", "destination": "D", "commodity": "A", "mode": "", "depart_day": 1,
+        "arrive_day": 1, "quantity": 0.5}]
+
+
+def test_a_null_mode_is_the_default_mode():
+    inst = CASES["transshipment"][0]()
+    plan = solve(inst)
+    f = plan.flows
+    f = f.set_column(f.schema.get_field_index("mode"), "mode", pa.array([None, ""], pa.string()))
+    x, _, _ = plan_arrays_from_tables(inst, f, plan.stock)
+    np.testing.assert_array_equal(x, plan.x)

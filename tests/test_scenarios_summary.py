@@ -122,7 +122,10 @@ def test_text_summary_shows_every_kpi_and_the_probabilities(summary):
     text = format_summary(summary)
     lines = text.splitlines()
     assert lines[0] == "30 scenarios, seed 11"
-    assert lines[1].startswith("parameters: demand_sigma=")
+    assert lines[1] == ("parameters: demand_sigma=0.0, demand_phi=0.0, surge_prob=0.0, "
+                        "surge_multiplier=1.0, surge_days=0, outage_prob=0.0, outage_days=0, "
+                        "delay_prob=0.0, delay_max_days=0, loss_prob=0.0")
+    assert lines[3] == "-" * len(lines[2]) and len(lines[2]) == 16 * 6
     assert lines[2].split() == ["kpi", "mean", "sd", "p5", "p50", "p95"]
     unmet = next(line for line in lines if line.startswith("unmet "))
     assert unmet.split() == ["unmet", "15.5", "8.6554", "2.45", "15.5", "28.55"]
@@ -135,7 +138,8 @@ def test_text_summary_shows_every_kpi_and_the_probabilities(summary):
 @pytest.mark.parametrize("value, text", [
     (None, "-"), (float("nan"), "-"), (float("inf"), "-"), (0, "0"), (0.0, "0"),
     (2.5, "2.5"), (15.5, "15.5"), (99.99999, "100"),
-    (1234.5678, "1,234.6"), (12345678.0, "1.235e+07"), (0.0004, "0.0004"),
+    (1234.5678, "1,234.6"), (12345678.0, "1.235e+07"), (1e7, "1e+07"), (9999999.0, "9,999,999.0"),
+    (0.0004, "0.0004"),
     (-2.5, "-2.5"), (1e-3, "0.001"),
 ])
 def test_number_format(value, text):
@@ -189,8 +193,10 @@ def test_statistics_per_commodity_by_hand():
     assert "by_commodity" not in summarise(two_commodity_result(), 3, ScenarioParams())
 
 
-def test_cvar_counts_the_worst_tail_with_ceil_not_banker_rounding():
-    # 0.05 * 50 = 2.5 -> the worst 3 (round() would keep 2); 0.05 * 90 = 4.5 -> 5
+def test_cvar_counts_the_worst_tail_rounding_up():
+    # 0.05 * 21 = 1.05 -> the worst 2 (rounding to the nearest would keep 1); 0.05 * 50 =
+    # 2.5 -> 3; 0.05 * 90 = 4.5 -> 5
+    assert cvar(np.arange(1.0, 22.0)) == pytest.approx(20.5)
     assert cvar(np.arange(1.0, 51.0)) == pytest.approx(49.0)
     assert cvar(np.arange(1.0, 91.0)) == pytest.approx(88.0)
 
@@ -333,3 +339,24 @@ def test_fan_rows_are_the_percentiles_of_each_pair_and_day():
         np.testing.assert_allclose(got, want[:, i, day], rtol=2.0 ** -MANT_BITS, atol=1e-4)
         spread += got[2] > 1.1 * got[0] + 1e-3
     assert spread > len(rows) // 4  # the noise spreads the fan: p5, p50, p95 differ
+
+
+def test_cvar_tail_count_is_exact_for_millions_of_scenarios():
+    # (1 - 0.95) * n carries round-off growing with n: 100000.00000000009 for 2e6 and
+    # 1000000.0000000009 for 2e7 scenarios; the tail is still exactly 5% of them
+    for n in (2_000_000, 20_000_000):
+        v = np.zeros(n, dtype=np.int8)
+        v[-(n // 20):] = 1  # the worst 5% are ones: their mean is 1, one more value lowers it
+        assert cvar(v) == 1.0, n
+
+
+def test_no_scenarios_per_commodity_gives_none():
+    from optimiser.scenarios.kernels import COMMODITY_KPI_NAMES
+
+    empty = ChunkResult(np.arange(0, dtype=np.int64), np.empty((0, len(KPI_NAMES))), None,
+                        None, None, kpis_c=np.empty((0, 2, len(COMMODITY_KPI_NAMES))))
+    s = summarise(empty, seed=0, params=ScenarioParams(), commodities=["A", "B"])
+    for c in ("A", "B"):
+        st = s["by_commodity"][c]
+        assert st["unmet_cvar95"] is None and st["p_any_shortfall"] is None
+        assert st["p_any_breach"] is None and st["unmet"]["mean"] is None
