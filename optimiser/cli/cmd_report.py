@@ -1,4 +1,4 @@
-"""`optimiser report INSTANCE PLAN [EVAL] -o REPORT [--force]`: a one-page HTML report."""
+"""`optimiser report INSTANCE PLAN [EVAL] -o REPORT [--simulation SIM] [--force]`: a one-page HTML report."""
 
 from __future__ import annotations
 

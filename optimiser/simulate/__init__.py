@@ -67,7 +67,7 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
              plan=None, allow_nonoptimal: bool = False, seed: int = 0, params=None,
              threads: int | None = None, chunk_size: int | None = None,
              instance_floors: bool = False, fan: bool = True, progress=None, map=None,
-             workers: int | None = None, cold: bool = False, **kwargs) -> Simulation:
+             workers: int | None = None, lp_start: str = "reference", **kwargs) -> Simulation:
     """Closed-loop replanning of `instance` under `scenarios` sampled futures.
 
     Day 0: `plan` (an object or a plan directory) or, without one, the instance solved
@@ -75,8 +75,9 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
     what it knows and follows the new plan. Scenario parameters by keyword or `params`.
     `map`: an Executor.map-like callable over chunks (optimiser.distributed.dask_map);
     else `workers` processes (default: the cores) share the chunks. Results never depend on
-    chunk_size, workers, threads or map. `cold`: every replan LP by cold dual simplex
-    instead of the network start (a benchmark reference; alternative optima may differ).
+    chunk_size, workers, threads or map. `lp_start`: how each replan LP starts --
+    "reference" (default), "network" or "cold" (docs/SIMULATE.md; for benchmarks: a
+    different start may pick a different one of tied optima).
     Returns a Simulation with the closed-loop tables and the paired open-loop comparison.
     """
     from ..instance import as_instance
@@ -97,6 +98,8 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
         raise UsageError(f"seed {seed} is above 2**64 - 1")
     T = inst.horizon
     W = T if window is None else _check_int("window", window, 1)
+    if lp_start not in ("reference", "network", "cold"):
+        raise UsageError(f"lp_start {lp_start!r}: choose reference, network or cold")
     if W < min(K, T):
         raise UsageError(f"--window {W} is shorter than --replan-every {K}: each plan must "
                          "cover the days until the next replan; choose a window >= K")
@@ -107,7 +110,7 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
                      u0=np.asarray(pl.u, float), s0=np.asarray(pl.s, float),
                      floors=np.asarray(floors, float), params=prm, seed=seed,
                      replan_every=K, window=min(W, T), fan=fan,
-                     cold=bool(cold))
+                     lp_start=lp_start)
     chunk = _check_int("chunk_size", chunk_size, 1) if chunk_size else 64
     old = _threads(threads)
     try:

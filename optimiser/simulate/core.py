@@ -17,8 +17,8 @@ from ..instance import Instance
 from ..scenarios.arrays import ReplayArrays
 from ..scenarios.kernels import LANES, N_BINS, fan_accumulate
 from ..scenarios.params import ScenarioParams
-from .replan import solve_window, window_instance
-from .state import TrackInfo, known_at, run_segment, segment_plan
+from .replan import reference_bases, solve_window, window_instance
+from .state import Known, TrackInfo, known_at, run_segment, segment_plan
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,7 +36,9 @@ class SimContext:
     replan_every: int
     window: int  # days; >= replan_every (T = the rest of the horizon)
     fan: bool = True
-    cold: bool = False  # every replan LP by cold dual simplex (the benchmark's reference)
+    # how each replan LP starts: "reference" (HiGHS from the optimal basis of the same day's
+    # reference LP), "network" (LEMON + its tree as basis) or "cold" (dual simplex; benchmarks)
+    lp_start: str = "reference"
 
     @property
     def replan_days(self) -> list[int]:
@@ -60,6 +62,27 @@ class SimChunk:
 
 def _lane_sp(inst: Instance) -> np.ndarray:
     return np.where(inst.lane_from_supplier, inst.lane_origin, -1).astype(np.int64)
+
+
+def reference_known(ctx: SimContext, t: int, info: TrackInfo) -> Known:
+    """What a replanner on day t would know had everything gone as the day-0 plan expected:
+    its stock, its shipments in transit on their planned days, no surge or outage, its
+    supplier dispatches so far. The reference LP whose basis starts every scenario's replan."""
+    inst = ctx.inst
+    T, I = inst.horizon, inst.n_pairs
+    lead = inst.lane_lead.astype(np.int64)
+    expected = np.zeros((1, I, T))
+    lane, day = np.nonzero(ctx.x0[:, :t] > 0)
+    arr = day + lead[lane]
+    keep = (arr >= t) & (arr < T)
+    np.add.at(expected[0], (inst.lane_dest[lane[keep]], arr[keep]), ctx.x0[lane[keep], day[keep]])
+    disp = np.zeros((1, info.n_sp))
+    sp = _lane_sp(inst)
+    sup = sp >= 0
+    np.add.at(disp[0], sp[sup], ctx.x0[sup, :t].sum(axis=1))
+    return Known(stock=ctx.s0[:, t - 1][None, :].copy(), expected=expected,
+                 surge_left=np.zeros((1, info.n_nodes), dtype=np.int64),
+                 outage_left=np.zeros((1, info.n_suppliers), dtype=np.int64), dispatched=disp)
 
 
 def simulate_chunk(ctx: SimContext, start: int, stop: int, progress=None) -> SimChunk:
@@ -88,9 +111,14 @@ def simulate_chunk(ctx: SimContext, start: int, stop: int, progress=None) -> Sim
             known = known_at(t_lo, n, T, st_f, st_i, info, a.max_lead)
             E = min(T, t_lo + ctx.window)
             target = ctx.s0[:, E - 1] if E < T else None
+            bases = None
+            if ctx.lp_start == "reference":
+                ref = window_instance(inst, t_lo, E, reference_known(ctx, t_lo, info), 0,
+                                      ctx.floors, p, target)
+                bases = reference_bases(ref)
             for j in range(n):
                 w = window_instance(inst, t_lo, E, known, j, ctx.floors, p, target)
-                r = solve_window(w, cold=ctx.cold)
+                r = solve_window(w, ctx.lp_start, bases)
                 replans[j] += 1
                 relaxed[j] += r.relaxed
                 secs[j] += r.seconds

@@ -71,22 +71,26 @@ def window_instance(inst: Instance, t: int, E: int, known, j: int, floors: np.nd
         budget=budget)
 
 
-def solve_window(winst: Instance, cold: bool = False) -> ReplanResult:
+def solve_window(winst: Instance, start: str = "network", bases=None) -> ReplanResult:
     """Solve a replan LP; without a budget it splits into one LP per commodity (the
-    commodities share no constraint then), each solved the same way. cold: skip the
-    network start (every LP by cold dual simplex; for benchmarks)."""
+    commodities share no constraint then), each solved the same way.
+
+    start: "network" (LEMON, its tree as HiGHS's basis), "cold" (HiGHS dual simplex from
+    scratch; for benchmarks), or "reference" (HiGHS from `bases`, the optimal bases of the
+    same day's reference LP, one per block -- see reference_bases; the network start when
+    a basis does not fit)."""
     from ..model.decompose import can_decompose, split_by_commodity
 
     t0 = time.perf_counter()
     if not can_decompose(winst):
-        r = _solve_one(winst, cold)
+        r = _solve_one(winst, start, None if not bases else bases[0])
         r.seconds = time.perf_counter() - t0
         return r
     x = np.zeros((winst.n_lanes, winst.horizon))
     u = np.zeros((winst.n_pairs, winst.horizon))
     statuses, relaxed = [], False
-    for b in split_by_commodity(winst):
-        r = _solve_one(b.instance, cold)
+    for k, b in enumerate(split_by_commodity(winst)):
+        r = _solve_one(b.instance, start, None if not bases else bases[k])
         x[b.lanes] = r.x
         u[b.pairs] = r.u
         statuses.append(r.status)
@@ -97,13 +101,37 @@ def solve_window(winst: Instance, cold: bool = False) -> ReplanResult:
                         seconds=time.perf_counter() - t0)
 
 
-def _solve_one(winst: Instance, cold: bool = False) -> ReplanResult:
+def reference_bases(winst: Instance) -> list:
+    """The optimal HiGHS basis of each block of a reference replan LP (the day-0 plan's own
+    state on that day, no noise): a start for every scenario's replan of the same day,
+    whose LPs have the same columns and rows and differ in bounds and right-hand sides.
+    A pure function of the day-0 plan and the day, so the same in every chunk, process and
+    worker. None for a block whose reference has no optimal basis."""
+    from ..model.backends.highs import get_basis
+    from ..model.decompose import can_decompose, split_by_commodity
+
+    blocks = [b.instance for b in split_by_commodity(winst)] if can_decompose(winst) \
+        else [winst]
+    out = []
+    for b in blocks:
+        lp = build_lp(b)
+        sol = _network_started(b, lp)
+        ok = sol is not None and sol.status == Status.OPTIMAL
+        out.append((lp.A.shape, *get_basis(_thread_highs())) if ok else None)
+    return out
+
+
+def _solve_one(winst: Instance, start: str = "network", basis=None) -> ReplanResult:
     """One block: the network start (LEMON's network simplex on the block's time-expanded
     network, its spanning tree handed to HiGHS as a basis, HiGHS confirming the exact
     vertex -- docs/MODEL.md), else a cold dual simplex; the elastic LP when infeasible."""
     t0 = time.perf_counter()
     lp = build_lp(winst)
-    sol = _network_started(winst, lp) if winst.budget is None and not cold else None
+    sol = None
+    if start == "reference" and basis is not None and basis[0] == lp.A.shape:
+        sol = _basis_started(lp, basis[1], basis[2])
+    if sol is None and start != "cold" and winst.budget is None:
+        sol = _network_started(winst, lp)
     if sol is None:
         sol = get_backend(OPTIONS.solver).solve(lp, OPTIONS)
     relaxed = False
@@ -151,6 +179,19 @@ def _network_started(winst: Instance, lp: LP):
     if sol.status not in (Status.OPTIMAL, Status.INFEASIBLE):
         return None  # never seen; the cold path has the last word
     return sol
+
+
+def _basis_started(lp: LP, col_status, row_status):
+    """HiGHS simplex from a given basis (a reference replan's): a few iterations when the
+    scenario's LP is near the reference. None unless optimal (the caller falls back)."""
+    from ..model.backends.highs import run, set_basis
+
+    h = _thread_highs()
+    if not _pass_model(h, lp):
+        return None
+    set_basis(h, col_status, row_status)
+    sol = run(h, lp, OPTIONS, warm=True)
+    return sol if sol.status == Status.OPTIMAL else None
 
 
 _LOCAL = threading.local()
