@@ -7,6 +7,7 @@ picklable inputs. It runs through a *map*: an `Executor.map`-like callable
 
     serial_map                      in this process, one after another
     thread_map(workers)             a thread pool (the solvers and kernels release the GIL)
+    process_map(workers)            spawned processes, one numba thread each (GIL-bound work)
     local_map(threads, n)           the default of solve: threads, or serial for one
     dask_map(client)                one Dask task per item (a LocalCluster or a scheduler)
 
@@ -149,6 +150,51 @@ def thread_map(workers: int, name: str = "optimiser") -> ThreadMap:
 def local_map(threads: int | None = None, name: str = "optimiser") -> ThreadMap:
     """This machine's default: `threads` (None: every core) threads."""
     return ThreadMap(threads or os.cpu_count() or 1, name)
+
+
+class ProcessMap:
+    """A map over `workers` fresh (spawned) processes with one numba thread each, for work
+    that is mostly Python and numpy around solvers holding the GIL (closed-loop replans:
+    two threads replan no faster than one). Serial for one worker or one item. Results
+    in the order of items; `on_done(item)` is called as each item finishes (progress)."""
+
+    def __init__(self, workers: int, on_done: Callable[[Any], None] | None = None):
+        self.workers = max(1, int(workers))
+        self.on_done = on_done
+
+    def __call__(self, fn: Callable, items: Iterable) -> list:
+        items = list(items)
+        n = min(self.workers, len(items))
+        if n <= 1:
+            out = []
+            for x in items:
+                out.append(fn(x))
+                if self.on_done:
+                    self.on_done(x)
+            return out
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
+                                 initializer=_one_numba_thread) as ex:
+            futures = {ex.submit(fn, x): i for i, x in enumerate(items)}
+            out: list = [None] * len(items)
+            for f in as_completed(futures):
+                i = futures[f]
+                out[i] = f.result()
+                if self.on_done:
+                    self.on_done(items[i])
+            return out
+
+
+def _one_numba_thread() -> None:
+    import numba
+
+    numba.set_num_threads(1)  # one process per core; results do not depend on threads
+
+
+def process_map(workers: int, on_done: Callable[[Any], None] | None = None) -> ProcessMap:
+    return ProcessMap(workers, on_done)
 
 
 def token(prefix: str) -> str:

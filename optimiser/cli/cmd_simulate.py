@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from . import common
 from .common import Progress, emit_json, log
 
 HELP = """\
@@ -25,16 +26,16 @@ or feasible (unless --allow-nonoptimal); 1 internal error."""
 
 
 def register(sub) -> None:
-    from .engine_flags import add_scenario_flags as add_cli_flags
+    from .engine_flags import add_scenario_run_flags
 
     p = sub.add_parser("simulate", help="closed-loop replanning under sampled scenarios",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("instance", metavar="INSTANCE", help="instance directory")
     p.add_argument("-o", "--output", required=True, metavar="SIM", help="directory to write")
-    p.add_argument("--scenarios", type=int, required=True, metavar="N", help="scenarios")
-    p.add_argument("--replan-every", type=int, required=True, metavar="K",
+    p.add_argument("--scenarios", type=common.whole(1), required=True, metavar="N", help="scenarios")
+    p.add_argument("--replan-every", type=common.whole(1), required=True, metavar="K",
                    help="re-plan on days K, 2K, ... (K >= horizon: never)")
-    p.add_argument("--window", type=int, metavar="W",
+    p.add_argument("--window", type=common.whole(1), metavar="W",
                    help="days each replan looks ahead (>= K; default: the rest of the horizon)")
     p.add_argument("--plan", metavar="PLAN", help="day-0 plan directory (default: solve here)")
     p.add_argument("--allow-nonoptimal", action="store_true",
@@ -42,13 +43,9 @@ def register(sub) -> None:
     p.add_argument("--instance-floors", action="store_true",
                    help="replans use the instance's floors, not a reliability plan's "
                         "planning floors")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--params", metavar="FILE", help="scenario parameters (TOML or JSON)")
-    add_cli_flags(p)
-    p.add_argument("--chunk-size", type=int, metavar="N",
-                   help="scenarios per chunk (never changes results)")
-    p.add_argument("--threads", type=int, metavar="N", help="numba threads")
-    p.add_argument("--workers", type=int, metavar="N",
+    add_scenario_run_flags(p)
+    p.add_argument("--threads", type=common.whole(1), metavar="N", help="numba threads")
+    p.add_argument("--workers", type=common.whole(1), metavar="N",
                    help="worker processes replanning chunks at once (default: the cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout, nothing else")
@@ -89,11 +86,11 @@ def run(args) -> int:
     total = args.scenarios * inst.horizon
     bar = Progress(total, "simulate (scenario-days)",
                    enabled=False if args.no_progress else None)
-    from .. import distributed
+    from ..execution import dask_map
     from .engine_flags import client_from_args
     try:
         with client_from_args(args) as client:
-            map_fn = None if client is None else distributed.dask_map(client, prefix="simulate")
+            map_fn = None if client is None else dask_map(client, prefix="simulate")
             sim = simulate(inst, scenarios=args.scenarios, replan_every=args.replan_every,
                            window=args.window, plan=args.plan,
                            allow_nonoptimal=args.allow_nonoptimal, seed=args.seed,

@@ -80,24 +80,20 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
     different start may pick a different one of tied optima).
     Returns a Simulation with the closed-loop tables and the paired open-loop comparison.
     """
+    from ..execution import check_int, check_seed, numba_threads, scenario_params
     from ..instance import as_instance
     from ..scenarios.arrays import prepare
-    from ..scenarios.evaluate import MAX_SEED, _check_int, _threads, evaluate
-    from ..scenarios.params import ScenarioParams
+    from ..scenarios.evaluate import evaluate
     from .core import SimContext, run_chunks
 
     t0 = time.perf_counter()
     inst = as_instance(instance)
-    base = params if isinstance(params, ScenarioParams) else \
-        ScenarioParams.from_mapping(dict(params or {}))
-    prm = base.replace(**kwargs) if kwargs else base
-    scenarios = _check_int("scenarios", scenarios, 1)
-    K = _check_int("replan_every", replan_every, 1)
-    seed = _check_int("seed", seed, 0)
-    if seed > MAX_SEED:
-        raise UsageError(f"seed {seed} is above 2**64 - 1")
+    prm = scenario_params(params, kwargs)
+    scenarios = check_int("scenarios", scenarios, 1)
+    K = check_int("replan_every", replan_every, 1)
+    seed = check_seed(seed)
     T = inst.horizon
-    W = T if window is None else _check_int("window", window, 1)
+    W = T if window is None else check_int("window", window, 1)
     if lp_start not in ("reference", "network", "cold"):
         raise UsageError(f"lp_start {lp_start!r}: choose reference, network or cold")
     if W < min(K, T):
@@ -111,9 +107,8 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
                      floors=np.asarray(floors, float), params=prm, seed=seed,
                      replan_every=K, window=min(W, T), fan=fan,
                      lp_start=lp_start)
-    chunk = _check_int("chunk_size", chunk_size, 1) if chunk_size else 64
-    old = _threads(threads)
-    try:
+    chunk = check_int("chunk_size", chunk_size, 1) if chunk_size else 64
+    with numba_threads(threads):
         t1 = time.perf_counter()
         res = run_chunks(ctx, scenarios, chunk, progress=progress, map_fn=map,
                          workers=workers if workers else (os.cpu_count() or 1))
@@ -121,10 +116,6 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
         ol = evaluate(inst, pl, scenarios=scenarios, seed=seed, params=prm, fan=fan,
                       allow_nonoptimal=True)  # the day-0 plan was judged above
         t3 = time.perf_counter()
-    finally:
-        if old is not None:
-            import numba
-            numba.set_num_threads(old)
     from .results import build_simulation
 
     return build_simulation(inst, arrays, res, ol, ctx, pl, timings={

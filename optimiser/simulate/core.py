@@ -8,11 +8,11 @@ each scenario's replans depend only on its own draws, so any partition of the sc
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..execution import KERNEL_LOCK, chunk_ranges, process_map
 from ..instance import Instance
 from ..scenarios.arrays import ReplayArrays
 from ..scenarios.kernels import LANES, N_BINS, fan_accumulate
@@ -132,7 +132,7 @@ def simulate_chunk(ctx: SimContext, start: int, stop: int, progress=None) -> Sim
                 # else: no solution in hand -- the scenario keeps following its last plan
         plan = segment_plan(X, U, a, inst.lane_origin, inst.lane_from_supplier, t_lo, t_hi,
                             width)
-        with _KERNEL_LOCK:
+        with KERNEL_LOCK:
             kpi, kpi_c = run_segment(a, p, ctx.seed, start, n, plan, t_lo, t_hi, st_f, st_i,
                                      lane_sp, info, rec)
         if progress:
@@ -145,7 +145,7 @@ def simulate_chunk(ctx: SimContext, start: int, stop: int, progress=None) -> Sim
         mx = np.full(C, -np.inf, dtype=np.float32)
         # the day-0 plan's bins (stock above its bound lands in the top bin; the exact
         # min and max still bound every percentile): with no replan, evaluate's fan exactly
-        with _KERNEL_LOCK:
+        with KERNEL_LOCK:
             fan_accumulate(rec, n, a.fan_e_lo, counts, mn, mx)
     return SimChunk(scenario=np.arange(start, stop, dtype=np.int64), kpis=kpi, kpis_c=kpi_c,
                     replans=replans, relaxed=relaxed, solve_seconds=secs, solve_max=smax,
@@ -171,13 +171,8 @@ def merge_chunks(parts: list[SimChunk]) -> SimChunk:
     return out
 
 
-# one kernel call at a time per process (the numba threading layer may not be re-entrant);
-# LP solves of other chunks go on meanwhile
-_KERNEL_LOCK = threading.Lock()
-
-
 def chunk_task(item) -> SimChunk:
-    """(ctx, start, stop) -> SimChunk: the unit of work shipped to threads or Dask workers."""
+    """(ctx, start, stop) -> SimChunk: the unit of work shipped to processes or Dask workers."""
     ctx, s, e = item
     return simulate_chunk(ctx, s, e)
 
@@ -187,41 +182,22 @@ def run_chunks(ctx: SimContext, scenarios: int, chunk: int, progress=None, map_f
     """Every chunk of 0..scenarios-1 through simulate_chunk: in turn, in `workers` worker
     processes, or through `map_fn` (Executor.map-like, e.g. Dask); merged in scenario order.
 
-    Processes, not threads: a replan is mostly Python and numpy around the LP and network
-    solvers, which hold the GIL (measured: two threads replan no faster than one)."""
-    ranges = [(s, min(s + chunk, scenarios)) for s in range(0, scenarios, chunk)]
+    Processes, not threads (execution.process_map): a replan is mostly Python and numpy
+    around the LP and network solvers, which hold the GIL (measured: two threads replan no
+    faster than one)."""
+    ranges = chunk_ranges(scenarios, chunk)
+    items = [(ctx, s, e) for s, e in ranges]
     if map_fn is not None:
-        parts = list(map_fn(chunk_task, [(ctx, s, e) for s, e in ranges]))
+        parts = list(map_fn(chunk_task, items))
         if progress:
             progress(scenarios * ctx.inst.horizon)
     elif workers > 1 and len(ranges) > 1:
-        parts = _in_processes(ctx, ranges, min(workers, len(ranges)), progress)
+        done = None if progress is None else \
+            (lambda it: progress((it[2] - it[1]) * ctx.inst.horizon))
+        parts = process_map(workers, done)(chunk_task, items)
     else:
         parts = [simulate_chunk(ctx, s, e, progress=_scaled(progress, e - s)) for s, e in ranges]
     return merge_chunks(parts)
-
-
-def _in_processes(ctx: SimContext, ranges: list, workers: int, progress) -> list[SimChunk]:
-    """Chunks on a pool of fresh (spawned) processes, each with one numba thread; progress
-    as chunks finish."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_worker_init) as ex:
-        futs = {ex.submit(chunk_task, (ctx, s, e)): e - s for s, e in ranges}
-        parts = []
-        for f in as_completed(futs):
-            parts.append(f.result())
-            if progress:
-                progress(futs[f] * ctx.inst.horizon)
-    return parts
-
-
-def _worker_init() -> None:
-    import numba
-
-    numba.set_num_threads(1)  # one process per core; results do not depend on threads
 
 
 def _scaled(progress, n):
