@@ -208,7 +208,7 @@ def replay_kernel(start, n, seed,
         wc = np.zeros(N_CW * C * K)
         for c in range(C):
             for k in range(K):
-                wc[(CW_MIN_RATIO * C + c) * K + k] = np.inf
+                wc[(c * N_CW + CW_MIN_RATIO) * K + k] = np.inf
         pf = np.zeros(I * K if flags else K, dtype=np.int64)
         disp = np.zeros(n_sp * K if track else 0)
         pend = np.zeros(NP)
@@ -316,9 +316,9 @@ def replay_kernel(start, n, seed,
                     for k in range(K):
                         w[W_DK + k] = w[W_DK + k] * node_mult[nb + k]
                 cb = pair_com[i]
-                od = (CW_DEMAND * C + cb) * K
-                ou = (CW_UNMET * C + cb) * K
-                on = (CW_N_SHORT * C + cb) * K
+                od = (cb * N_CW + CW_DEMAND) * K
+                ou = (cb * N_CW + CW_UNMET) * K
+                on = (cb * N_CW + CW_N_SHORT) * K
                 for k in range(K):
                     st = stock[sb + k] + (ring[rb + k] + p_in)
                     ring[rb + k] = 0.0
@@ -382,9 +382,9 @@ def replay_kernel(start, n, seed,
                 if f > 0.0:
                     rp = ready_pen[i]
                     ftol = COUNT_TOL * max(1.0, f)
-                    om = (CW_MIN_RATIO * C + cb) * K
-                    ob = (CW_BELOW * C + cb) * K
-                    on = (CW_N_BREACH * C + cb) * K
+                    om = (cb * N_CW + CW_MIN_RATIO) * K
+                    ob = (cb * N_CW + CW_BELOW) * K
+                    on = (cb * N_CW + CW_N_BREACH) * K
                     for k in range(K):
                         st = stock[sb + k]
                         r = st / f
@@ -410,10 +410,10 @@ def replay_kernel(start, n, seed,
                 w[W_N_SHORT + k] = 0
                 w[W_N_BREACH + k] = 0
             for c in range(C):
-                o1 = (CW_SHORT_DAYS * C + c) * K
-                o2 = (CW_BREACH_DAYS * C + c) * K
-                o3 = (CW_N_SHORT * C + c) * K
-                o4 = (CW_N_BREACH * C + c) * K
+                o1 = (c * N_CW + CW_SHORT_DAYS) * K
+                o2 = (c * N_CW + CW_BREACH_DAYS) * K
+                o3 = (c * N_CW + CW_N_SHORT) * K
+                o4 = (c * N_CW + CW_N_BREACH) * K
                 for k in range(K):
                     wc[o1 + k] += wc[o3 + k] > 0
                     wc[o2 + k] += wc[o4 + k] > 0
@@ -456,15 +456,15 @@ def replay_kernel(start, n, seed,
             kpi_out[j, K_COST] = ((w[W_C_SHIP + k] + w[W_C_SHORT + k]) + w[W_C_HOLD + k]) \
                 + w[W_C_READY + k]
             for c in range(C):
-                dem = wc[(CW_DEMAND * C + c) * K + k]
-                unm = wc[(CW_UNMET * C + c) * K + k]
+                dem = wc[(c * N_CW + CW_DEMAND) * K + k]
+                unm = wc[(c * N_CW + CW_UNMET) * K + k]
                 kpi_c_out[j, c, K_DEMAND] = dem
                 kpi_c_out[j, c, K_UNMET] = unm
                 kpi_c_out[j, c, K_FILL_RATE] = 1.0 - unm / dem if dem > 0.0 else 1.0
-                kpi_c_out[j, c, K_SHORTFALL_DAYS] = wc[(CW_SHORT_DAYS * C + c) * K + k]
-                kpi_c_out[j, c, K_BELOW_FLOOR] = wc[(CW_BELOW * C + c) * K + k]
-                kpi_c_out[j, c, K_BREACH_DAYS] = wc[(CW_BREACH_DAYS * C + c) * K + k]
-                kpi_c_out[j, c, K_MIN_FLOOR_RATIO] = wc[(CW_MIN_RATIO * C + c) * K + k] \
+                kpi_c_out[j, c, K_SHORTFALL_DAYS] = wc[(c * N_CW + CW_SHORT_DAYS) * K + k]
+                kpi_c_out[j, c, K_BELOW_FLOOR] = wc[(c * N_CW + CW_BELOW) * K + k]
+                kpi_c_out[j, c, K_BREACH_DAYS] = wc[(c * N_CW + CW_BREACH_DAYS) * K + k]
+                kpi_c_out[j, c, K_MIN_FLOOR_RATIO] = wc[(c * N_CW + CW_MIN_RATIO) * K + k] \
                     if any_floor_c[c] else np.nan
             if flags:
                 for i in range(I):
