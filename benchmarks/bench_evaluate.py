@@ -9,8 +9,12 @@ process) is reported separately and never counted in throughput.
     python benchmarks/bench_evaluate.py [--quick] [--json] [--baseline REV]
 
 --baseline REV also times the replay kernel of git revision REV (e.g. HEAD~3) in the
-same run, on the same arrays, so a change to the kernel is measured against its
-predecessor under the same machine load (rows "numba kernel only @REV").
+same run: REV's optimiser/ package is unpacked (git archive) into a temporary directory
+and its own `run_kernel(arrays, params, seed, start, n)` -- the call every revision
+shares, whatever the kernel's own signature -- is timed in a subprocess on the same
+instance and plan, so a change is measured against its predecessor under the same machine
+load (rows "numba kernel only @REV"; the note says whether its KPIs equal this
+revision's).
 
 `run(quick) -> dict` is the entry point for the benchmark suite.
 """
@@ -96,43 +100,82 @@ def _compile_times() -> dict:
     return out
 
 
-def _baseline_kernel(rev: str):
-    """replay_kernel of optimiser/scenarios/kernels.py at git revision `rev` (own module)."""
-    import importlib.util
+# Times run_kernel(arrays, params, seed, 0, n) -- a signature every revision shares -- in a
+# separate process on a checkout of another revision: its own package, its own compiled
+# kernels, the same instance and plan (x, u handed over in an .npz file).
+_TIMER = r"""
+import json, sys, time
+import numpy as np
+root, npz, days, n, repeats, threads, variants = sys.argv[1:8]
+sys.path.insert(0, root)
+import numba
+from optimiser.generate import generate_instance
+from optimiser.instance import Instance
+from optimiser.scenarios.arrays import prepare
+from optimiser.scenarios.evaluate import run_kernel
+from optimiser.scenarios.params import ScenarioParams
+assert sys.modules["optimiser.scenarios.evaluate"].__file__.startswith(root)
+meta, tables = generate_instance(8, 16, 3, int(days), seed=1)
+inst = Instance.from_tables(meta, tables)
+plan = np.load(npz)
+a = prepare(inst, plan["x"], plan["u"])
+out = []
+for name, kw in json.loads(variants).items():
+    p = ScenarioParams(**kw)
+    run_kernel(a, p, int(sys.argv[8]), 0, 64)  # compile or load the cache, untimed
+    for th in range(1, int(threads) + 1):
+        numba.set_num_threads(th)
+        best = float("inf")
+        for _ in range(int(repeats)):
+            t0 = time.perf_counter()
+            k = run_kernel(a, p, int(sys.argv[8]), 0, int(n))
+            best = min(best, time.perf_counter() - t0)
+        out.append(dict(variant=name, threads=th, seconds=best,
+                        checksum=float(np.nansum(k[:, :8]))))
+print(json.dumps(out))
+"""
 
-    src = subprocess.run(["git", "show", f"{rev}:optimiser/scenarios/kernels.py"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
-    src = src.replace("from .._numba import", "from optimiser._numba import")
-    src = src.replace("from .rng import", "from optimiser.scenarios.rng import")
-    src = src.replace("cache=True", "cache=False")
-    path = os.path.join(tempfile.mkdtemp(), "baseline_kernels.py")
-    with open(path, "w") as f:
-        f.write(src)
-    spec = importlib.util.spec_from_file_location("baseline_kernels", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.replay_kernel
+
+def _checkout(rev: str) -> str:
+    """A checkout of git revision `rev` (its optimiser/ package), kept in the temp directory
+    by commit so that its numba cache survives between runs."""
+    sha = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    path = os.path.join(tempfile.gettempdir(), f"optimiser-bench-{sha[:12]}")
+    if not os.path.isdir(os.path.join(path, "optimiser")):
+        tmp = tempfile.mkdtemp(dir=tempfile.gettempdir())
+        archive = subprocess.run(["git", "archive", sha, "optimiser"], cwd=ROOT,
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # another run got there first
+            pass
+    return path
+
+
+def baseline_rows(rev: str, inst_days: int, plan, variants: dict, n: int, repeats: int,
+                  threads: int) -> list[dict]:
+    """Kernel-only timings of revision `rev` on the same instance and plan (subprocess)."""
+    root = _checkout(rev)
+    with tempfile.TemporaryDirectory() as d:
+        npz = os.path.join(d, "plan.npz")
+        np.savez(npz, x=plan.x, u=plan.u)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
+        r = subprocess.run([sys.executable, "-c", _TIMER, root, npz, str(inst_days), str(n),
+                            str(repeats), str(threads), json.dumps(variants), str(SEED)],
+                           capture_output=True, text=True, env=env, cwd=d, timeout=3600)
+    if r.returncode != 0:
+        raise RuntimeError(f"baseline {rev}: {r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def run(quick: bool = False, baseline: str | None = None) -> dict:
-    import importlib
-
     import numba
     from numpy_replay import replay_numpy
 
     from optimiser.scenarios import ScenarioParams, evaluate_chunk, prepare
     from optimiser.scenarios.evaluate import run_kernel
-
-    ev_mod = importlib.import_module("optimiser.scenarios.evaluate")
-    current_kernel = ev_mod.replay_kernel
-    old_kernel = _baseline_kernel(baseline) if baseline else None
-
-    def run_old(*args):
-        ev_mod.replay_kernel = old_kernel
-        try:
-            return run_kernel(*args)
-        finally:
-            ev_mod.replay_kernel = current_kernel
 
     sys.path.insert(0, os.path.join(ROOT, "tests"))
     from scenario_reference import replay as py_replay
@@ -162,8 +205,6 @@ def run(quick: bool = False, baseline: str | None = None) -> dict:
             evaluate_chunk(a, p, SEED, 0, 2)
             evaluate_chunk(a, p, SEED, 0, 2, shortcut=False)
             run_kernel(a, p, SEED, 0, 2)
-            if old_kernel is not None:
-                run_old(a, p, SEED, 0, 2)
         for name, p in variants.items():
             for th in range(1, max_threads + 1):
                 numba.set_num_threads(th)
@@ -177,10 +218,6 @@ def run(quick: bool = False, baseline: str | None = None) -> dict:
                     "every scenario replayed, fan histograms")
                 s = _best(lambda p=p: run_kernel(a, p, SEED, 0, n_numba), repeats)
                 add(name, "numba kernel only", th, n_numba, s, "KPIs, no fan")
-                if old_kernel is not None:
-                    s = _best(lambda p=p: run_old(a, p, SEED, 0, n_numba), repeats)
-                    add(name, f"numba kernel only @{baseline}", th, n_numba, s,
-                        "previous kernel, same run")
             numba.set_num_threads(old)
             s = _best(lambda p=p: replay_numpy(a, p, SEED, 0, n_numpy), 1)
             add(name, "numpy (vectorised over scenarios)", 1, n_numpy, s, "KPIs, no fan")
@@ -195,6 +232,16 @@ def run(quick: bool = False, baseline: str | None = None) -> dict:
             kk = run_kernel(a, p, SEED, 0, 20)
             if not np.allclose(kn, kk, rtol=1e-9, atol=1e-6, equal_nan=True):
                 raise AssertionError("numpy and numba replays disagree")
+        if baseline:
+            kw = {"defaults": {}, "all noise": NOISE}
+            mine = {}
+            for name, p in variants.items():
+                k = run_kernel(a, p, SEED, 0, n_numba)
+                mine[name] = float(np.nansum(k[:, :8]))
+            for b in baseline_rows(baseline, a.T, plan, kw, n_numba, repeats, max_threads):
+                same = "same KPIs" if b["checksum"] == mine[b["variant"]] else "KPIs differ"
+                add(b["variant"], f"numba kernel only @{baseline}", b["threads"], n_numba,
+                    b["seconds"], f"revision {baseline} in its own process, same plan; {same}")
     finally:
         numba.set_num_threads(old)
     numpy_rate = {r["variant"]: r["cells_per_s"] for r in rows if r["engine"].startswith("numpy")}

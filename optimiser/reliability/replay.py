@@ -2,8 +2,12 @@
 per chunk to what the loop needs, by pure functions (picklable in and out) so chunks run
 here or as Dask tasks and give the same bits.
 
-A chunk replays scenarios start..stop-1 (`run_kernel` with `stock_out`, in slices of at
-most SLICE_BYTES of stock to bound memory) and reduces end-of-day stock S[n, t, i] to
+A chunk replays scenarios start..stop-1 (`replay_record`: the kernel's own block-major
+float64 stock record, no transposed copy, in slices of at most SLICE_BYTES reusing one
+buffer) and reduces it in one parallel Numba pass (`_pass1_blocks`, `_pass2_blocks`: the
+same floating-point operations in the same order as the numpy where / any / einsum / max
+they replaced, so the same bits, without a pass over memory per expression) -- end-of-day
+stock S[n, t, i] to
 breach flags per (scenario, pair) and kind: readiness (S < floor - 1e-6 max(1, floor) on
 some day, against the instance's floor) and service (stock exhausted, S <= 1e-9 max(1,
 demand), on a day the plan means to serve consumption).
@@ -28,10 +32,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
+from .._numba import pjit
 from ..scenarios.arrays import ReplayArrays
-from ..scenarios.evaluate import run_kernel
+from ..scenarios.evaluate import replay_record
+from ..scenarios.kernels import LANES
 from ..scenarios.params import ScenarioParams
 
 SLICE_BYTES = 32 * 2 ** 20
@@ -74,27 +81,132 @@ def virtual(inst, arrays: ReplayArrays, x: np.ndarray, params: ScenarioParams,
     return dataclasses.replace(arrays, init=np.ascontiguousarray(arrays.init + H)), H
 
 
-def _replay_slices(arrays, params, seed, start, stop, shift):
-    per = max(32, SLICE_BYTES // max(1, 8 * arrays.T * arrays.n_pairs))
+def _replay_slices(arrays, params, seed, start, stop):
+    """Replay start..stop-1 in slices of at most SLICE_BYTES of stock (a multiple of LANES
+    scenarios) -> (a, b, rec): rec the kernel's block-major float64 record [blocks, T*I,
+    LANES] of scenarios a..b-1 (scenario a + 32 j + k, day t, pair i at [j, t*I + i, k];
+    lanes past b - a hold scenarios nobody asked for). One buffer, reused."""
+    T, I = arrays.T, arrays.n_pairs
+    blocks = max(1, SLICE_BYTES // max(1, 8 * LANES * T * I))
+    th = numba.get_num_threads()  # whole rounds of blocks: no thread idles at the end
+    per = (blocks - blocks % th if blocks >= th else blocks) * LANES
+    rec = np.empty(((min(per, stop - start) + LANES - 1) // LANES, T * I, LANES))
     for a in range(start, stop, per):
         b = min(stop, a + per)
-        S = np.empty((b - a, arrays.T, arrays.n_pairs))
-        run_kernel(arrays, params, seed, a, b - a, stock_out=S)
-        if shift is not None:
-            S -= shift
-        yield a, b, S
+        replay_record(arrays, params, seed, a, b - a, rec)
+        yield a, b, rec
 
 
-def _flags_needed(S: np.ndarray, ev: Events, need: bool):
-    Sr = S[:, :, ev.ready]
-    bad_r = Sr < ev.floor - ev.ftol
-    Ss = S[:, :, ev.service]
-    bad_s = (Ss <= ev.stol) & ev.serve
-    if not need:
-        return bad_r.any(axis=1), None, bad_s.any(axis=1), None
-    need_r = np.where(bad_r, ev.floor - Sr, 0.0)
-    need_s = np.where(bad_s, ev.stol - Ss + ev.margin, 0.0)
-    return bad_r.any(axis=1), need_r, bad_s.any(axis=1), need_s
+def _shift(arrays, shift):
+    return np.zeros(arrays.n_pairs) if shift is None else np.ascontiguousarray(shift, float)
+
+
+def _lim(ev: Events):
+    """floor - ftol, the value the breach test compares with (computed once, in numpy)."""
+    return np.ascontiguousarray(ev.floor - ev.ftol)
+
+
+@pjit
+def _pass1_blocks(rec, m, H, ready, service, lim_r, floor_r, serve, stol, margin, w_r, w_s,
+                  br, bs, pr, ps, price):
+    """Reduce the record of m scenarios (see _replay_slices) to breach flags br [m, Ir],
+    bs [m, Is] and, with `price`, prices pr [m, Ir], ps [m, Is]: the sum over days, in day
+    order, of needed * weight, where S = rec - H of the pair and
+
+    readiness: breach S < lim_r (floor - 1e-6 max(1, floor)), needed floor - S;
+    service:   breach S <= stol on a serve day, needed (stol - S) + margin
+
+    (needed 0.0 without a breach). The same floating-point operations in the same order
+    as numpy's where / any / einsum("ntp,tp->np") over S: the same bits. Parallel over
+    blocks of scenarios."""
+    K = rec.shape[2]
+    T = lim_r.shape[0]
+    I = H.shape[0]
+    Ir = ready.shape[0]
+    Is = service.shape[0]
+    nb = (m + K - 1) // K
+    for blk in numba.prange(nb):
+        nk = min(K, m - blk * K)
+        fr = np.zeros(Ir * K, dtype=np.bool_)
+        fs = np.zeros(Is * K, dtype=np.bool_)
+        ar = np.zeros(Ir * K)
+        as_ = np.zeros(Is * K)
+        for t in range(T):
+            row = t * I
+            for p in range(Ir):
+                i = ready[p]
+                h = H[i]
+                lim = lim_r[t, p]
+                f = floor_r[t, p]
+                wt = w_r[t, p]
+                for k in range(K):
+                    s = rec[blk, row + i, k] - h
+                    bad = s < lim
+                    fr[p * K + k] |= bad
+                    if price:
+                        ar[p * K + k] += (f - s if bad else 0.0) * wt
+            for p in range(Is):
+                i = service[p]
+                h = H[i]
+                st = stol[t, p]
+                sv = serve[t, p]
+                mg = margin[t, p]
+                wt = w_s[t, p]
+                for k in range(K):
+                    s = rec[blk, row + i, k] - h
+                    bad = (s <= st) & sv
+                    fs[p * K + k] |= bad
+                    if price:
+                        as_[p * K + k] += ((st - s) + mg if bad else 0.0) * wt
+        for k in range(nk):
+            j = blk * K + k
+            for p in range(Ir):
+                br[j, p] = fr[p * K + k]
+                pr[j, p] = ar[p * K + k]
+            for p in range(Is):
+                bs[j, p] = fs[p * K + k]
+                ps[j, p] = as_[p * K + k]
+
+
+@pjit
+def _pass2_blocks(rec, m, H, ready, service, lim_r, floor_r, serve, stol, margin,
+                  cover_r, cover_s, bufr, bufs):
+    """bufr [T, Ir] / bufs [T, Is] = max(itself, needed of every covered scenario of the
+    record that breaks there), needed as in _pass1_blocks (> 0 where it counts; maxima
+    are exact, so any order gives the same bits). Parallel over days."""
+    K = rec.shape[2]
+    T = lim_r.shape[0]
+    I = H.shape[0]
+    nb = (m + K - 1) // K
+    for t in numba.prange(T):
+        row = t * I
+        for p in range(ready.shape[0]):
+            i = ready[p]
+            h = H[i]
+            lim = lim_r[t, p]
+            f = floor_r[t, p]
+            v = bufr[t, p]
+            for blk in range(nb):
+                for k in range(min(K, m - blk * K)):
+                    if cover_r[blk * K + k, p]:
+                        s = rec[blk, row + i, k] - h
+                        if s < lim:
+                            v = max(v, f - s)
+            bufr[t, p] = v
+        for p in range(service.shape[0]):
+            i = service[p]
+            h = H[i]
+            st = stol[t, p]
+            mg = margin[t, p]
+            v = bufs[t, p]
+            if serve[t, p]:
+                for blk in range(nb):
+                    for k in range(min(K, m - blk * K)):
+                        if cover_s[blk * K + k, p]:
+                            s = rec[blk, row + i, k] - h
+                            if s <= st:
+                                v = max(v, (st - s) + mg)
+            bufs[t, p] = v
 
 
 def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
@@ -102,20 +214,23 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
                 w_service: np.ndarray | None, shift: np.ndarray | None = None) -> tuple:
     """(start, breach_ready [n, Ir], breach_service [n, Is], price_ready, price_service);
     prices are None without weights (certification). shift: H of the virtual stock."""
-    n = stop - start
+    n, T = stop - start, arrays.T
     br = np.zeros((n, len(ev.ready)), bool)
     bs = np.zeros((n, len(ev.service)), bool)
-    pr = np.zeros((n, len(ev.ready))) if w_ready is not None else None
-    ps = np.zeros((n, len(ev.service))) if w_service is not None else None
-    for a, b, S in _replay_slices(arrays, params, seed, start, stop, shift):
-        fr, nr, fs, ns = _flags_needed(S, ev, pr is not None or ps is not None)
-        br[a - start:b - start] = fr
-        bs[a - start:b - start] = fs
-        if pr is not None:
-            pr[a - start:b - start] = np.einsum("ntp,tp->np", nr, w_ready)
-        if ps is not None:
-            ps[a - start:b - start] = np.einsum("ntp,tp->np", ns, w_service)
-    return start, br, bs, pr, ps
+    pr = np.zeros((n, len(ev.ready)))
+    ps = np.zeros((n, len(ev.service)))
+    price = w_ready is not None or w_service is not None
+    wr = np.zeros((T, len(ev.ready))) if w_ready is None else \
+        np.ascontiguousarray(w_ready, float)
+    ws = np.zeros((T, len(ev.service))) if w_service is None else \
+        np.ascontiguousarray(w_service, float)
+    H, lim = _shift(arrays, shift), _lim(ev)
+    for a, b, rec in _replay_slices(arrays, params, seed, start, stop):
+        o = slice(a - start, b - start)
+        _pass1_blocks(rec, b - a, H, ev.ready, ev.service, lim, ev.floor, ev.serve, ev.stol,
+                      ev.margin, wr, ws, br[o], bs[o], pr[o], ps[o], price)
+    return (start, br, bs, pr if w_ready is not None else None,
+            ps if w_service is not None else None)
 
 
 def certify_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
@@ -138,14 +253,13 @@ def pass2_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
     T = arrays.T
     bufr = np.zeros((T, len(ev.ready)))
     bufs = np.zeros((T, len(ev.service)))
-    for a, b, S in _replay_slices(arrays, params, seed, start, stop, shift):
-        _, nr, _, ns = _flags_needed(S, ev, True)
-        cr = cover_ready[a - start:b - start]
-        cs = cover_service[a - start:b - start]
-        if cr.any():
-            np.maximum(bufr, np.where(cr[:, None, :], nr, 0.0).max(axis=0), out=bufr)
-        if cs.any():
-            np.maximum(bufs, np.where(cs[:, None, :], ns, 0.0).max(axis=0), out=bufs)
+    H, lim = _shift(arrays, shift), _lim(ev)
+    for a, b, rec in _replay_slices(arrays, params, seed, start, stop):
+        cr = np.ascontiguousarray(cover_ready[a - start:b - start], bool)
+        cs = np.ascontiguousarray(cover_service[a - start:b - start], bool)
+        if cr.any() or cs.any():
+            _pass2_blocks(rec, b - a, H, ev.ready, ev.service, lim, ev.floor, ev.serve,
+                          ev.stol, ev.margin, cr, cs, bufr, bufs)
     return bufr, bufs
 
 

@@ -131,6 +131,20 @@ def replay_full(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
     return out
 
 
+def replay_record(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int, n: int,
+                  blocks: np.ndarray) -> np.ndarray:
+    """Replay scenarios start..start+n-1 into the kernel's own block-major stock record,
+    no copy: blocks [ceil(n / LANES) or more, T*I, LANES] (float32 or float64) gets the
+    end-of-day stock of scenario start + 32 b + k, day t, pair i at [b, t*I + i, k] (lanes
+    past n hold scenarios nobody asked for). Returns the KPI array [n, N_KPI]."""
+    T, I = arrays.T, arrays.n_pairs
+    if blocks.ndim != 3 or blocks.shape[0] * LANES < n or blocks.shape[1:] != (T * I, LANES) \
+            or not blocks.flags.c_contiguous:
+        raise ValueError(f"record of shape {blocks.shape}: expected a C-contiguous "
+                         f"({(n + LANES - 1) // LANES} or more, {T * I}, {LANES})")
+    return _replay(arrays, params, seed, start, n, blocks)[0]
+
+
 def pair_indicators(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
                     n: int) -> tuple[np.ndarray, np.ndarray]:
     """(breach, short) bool [n, I] for scenarios start..start+n-1: did pair i break its floor

@@ -208,7 +208,7 @@ def replay_kernel(start, n, seed,
         wc = np.zeros(N_CW * C * K)
         for c in range(C):
             for k in range(K):
-                wc[(CW_MIN_RATIO * C + c) * K + k] = np.inf
+                wc[(c * N_CW + CW_MIN_RATIO) * K + k] = np.inf
         pf = np.zeros(I * K if flags else K, dtype=np.int64)
         disp = np.zeros(n_sp * K if track else 0)
         pend = np.zeros(NP)
@@ -315,13 +315,16 @@ def replay_kernel(start, n, seed,
                     nb = pair_node[i] * K
                     for k in range(K):
                         w[W_DK + k] = w[W_DK + k] * node_mult[nb + k]
+                # this pair's commodity's accumulators as one view: every index below is
+                # a constant row offset + k, so LLVM sees contiguous, non-negative,
+                # non-overlapping rows and vectorises the k-loops (an offset read from
+                # pair_com inside the index would defeat it)
                 cb = pair_com[i]
-                od = (CW_DEMAND * C + cb) * K
-                ou = (CW_UNMET * C + cb) * K
-                on = (CW_N_SHORT * C + cb) * K
+                wcc = wc[cb * (N_CW * K):(cb + 1) * (N_CW * K)]
+                rg = ring[rb:rb + K]
                 for k in range(K):
-                    st = stock[sb + k] + (ring[rb + k] + p_in)
-                    ring[rb + k] = 0.0
+                    st = stock[sb + k] + (rg[k] + p_in)
+                    rg[k] = 0.0
                     d = w[W_DK + k]
                     target = d - w[W_UP + k]
                     target = 0.0 if target < 0.0 else target
@@ -332,9 +335,9 @@ def replay_kernel(start, n, seed,
                     w[W_TOT_UNMET + k] += unmet
                     w[W_C_SHORT + k] += spen * unmet
                     w[W_N_SHORT + k] += unmet > tol
-                    wc[od + k] += d
-                    wc[ou + k] += unmet
-                    wc[on + k] += unmet > tol
+                    wcc[CW_DEMAND * K + k] += d
+                    wcc[CW_UNMET * K + k] += unmet
+                    wcc[CW_N_SHORT * K + k] += unmet > tol
                     w[W_EV + k] = target - met
                 if flags:
                     for k in range(K):
@@ -382,20 +385,18 @@ def replay_kernel(start, n, seed,
                 if f > 0.0:
                     rp = ready_pen[i]
                     ftol = COUNT_TOL * max(1.0, f)
-                    om = (CW_MIN_RATIO * C + cb) * K
-                    ob = (CW_BELOW * C + cb) * K
-                    on = (CW_N_BREACH * C + cb) * K
                     for k in range(K):
                         st = stock[sb + k]
                         r = st / f
                         w[W_MIN_RATIO + k] = r if r < w[W_MIN_RATIO + k] else w[W_MIN_RATIO + k]
-                        wc[om + k] = r if r < wc[om + k] else wc[om + k]
+                        mr = wcc[CW_MIN_RATIO * K + k]
+                        wcc[CW_MIN_RATIO * K + k] = r if r < mr else mr
                         below = f - st if st < f else 0.0
                         w[W_BELOW_TOT + k] += below
                         w[W_C_READY + k] += rp * below
                         w[W_N_BREACH + k] += below > ftol
-                        wc[ob + k] += below
-                        wc[on + k] += below > ftol
+                        wcc[CW_BELOW * K + k] += below
+                        wcc[CW_N_BREACH * K + k] += below > ftol
                     if flags:
                         for k in range(K):
                             st = stock[sb + k]
@@ -410,15 +411,12 @@ def replay_kernel(start, n, seed,
                 w[W_N_SHORT + k] = 0
                 w[W_N_BREACH + k] = 0
             for c in range(C):
-                o1 = (CW_SHORT_DAYS * C + c) * K
-                o2 = (CW_BREACH_DAYS * C + c) * K
-                o3 = (CW_N_SHORT * C + c) * K
-                o4 = (CW_N_BREACH * C + c) * K
+                wcc = wc[c * (N_CW * K):(c + 1) * (N_CW * K)]
                 for k in range(K):
-                    wc[o1 + k] += wc[o3 + k] > 0
-                    wc[o2 + k] += wc[o4 + k] > 0
-                    wc[o3 + k] = 0
-                    wc[o4 + k] = 0
+                    wcc[CW_SHORT_DAYS * K + k] += wcc[CW_N_SHORT * K + k] > 0
+                    wcc[CW_BREACH_DAYS * K + k] += wcc[CW_N_BREACH * K + k] > 0
+                    wcc[CW_N_SHORT * K + k] = 0
+                    wcc[CW_N_BREACH * K + k] = 0
             if outage_on:
                 for s in range(n_suppliers * K):
                     if outage_left[s] > 0:
@@ -456,15 +454,15 @@ def replay_kernel(start, n, seed,
             kpi_out[j, K_COST] = ((w[W_C_SHIP + k] + w[W_C_SHORT + k]) + w[W_C_HOLD + k]) \
                 + w[W_C_READY + k]
             for c in range(C):
-                dem = wc[(CW_DEMAND * C + c) * K + k]
-                unm = wc[(CW_UNMET * C + c) * K + k]
+                dem = wc[(c * N_CW + CW_DEMAND) * K + k]
+                unm = wc[(c * N_CW + CW_UNMET) * K + k]
                 kpi_c_out[j, c, K_DEMAND] = dem
                 kpi_c_out[j, c, K_UNMET] = unm
                 kpi_c_out[j, c, K_FILL_RATE] = 1.0 - unm / dem if dem > 0.0 else 1.0
-                kpi_c_out[j, c, K_SHORTFALL_DAYS] = wc[(CW_SHORT_DAYS * C + c) * K + k]
-                kpi_c_out[j, c, K_BELOW_FLOOR] = wc[(CW_BELOW * C + c) * K + k]
-                kpi_c_out[j, c, K_BREACH_DAYS] = wc[(CW_BREACH_DAYS * C + c) * K + k]
-                kpi_c_out[j, c, K_MIN_FLOOR_RATIO] = wc[(CW_MIN_RATIO * C + c) * K + k] \
+                kpi_c_out[j, c, K_SHORTFALL_DAYS] = wc[(c * N_CW + CW_SHORT_DAYS) * K + k]
+                kpi_c_out[j, c, K_BELOW_FLOOR] = wc[(c * N_CW + CW_BELOW) * K + k]
+                kpi_c_out[j, c, K_BREACH_DAYS] = wc[(c * N_CW + CW_BREACH_DAYS) * K + k]
+                kpi_c_out[j, c, K_MIN_FLOOR_RATIO] = wc[(c * N_CW + CW_MIN_RATIO) * K + k] \
                     if any_floor_c[c] else np.nan
             if flags:
                 for i in range(I):

@@ -1,0 +1,100 @@
+"""The reliability replays' Numba reductions against the plain numpy expressions they
+replace (stock record of run_kernel, where / any / einsum / max over [n, t, p]): the same
+bits, on a case where scenarios breach both kinds of target, with and without the virtual
+stock, across slices and blocks."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from optimiser.reliability import replay
+from optimiser.reliability.replay import make_events, pass1_chunk, pass2_chunk, virtual
+from optimiser.scenarios import ScenarioParams, prepare
+from optimiser.scenarios.evaluate import replay_record, run_kernel
+from optimiser.scenarios.kernels import LANES
+
+sys.path.insert(0, os.path.dirname(__file__))
+from scenario_reference import small_case  # noqa: E402
+
+PARAMS = ScenarioParams(demand_sigma=0.5, demand_phi=0.4, delay_prob=0.3, delay_max_days=2,
+                        outage_prob=0.1, outage_days=2, loss_prob=0.1)
+
+
+def _numpy_reference(a, ev, seed, start, stop, shift, w_r, w_s, cover_r, cover_s):
+    """What the replays computed before the reductions moved into Numba."""
+    n = stop - start
+    S = np.empty((n, a.T, a.n_pairs))
+    run_kernel(a, PARAMS, seed, start, n, stock_out=S)
+    if shift is not None:
+        S -= shift
+    Sr, Ss = S[:, :, ev.ready], S[:, :, ev.service]
+    bad_r = Sr < ev.floor - ev.ftol
+    bad_s = (Ss <= ev.stol) & ev.serve
+    need_r = np.where(bad_r, ev.floor - Sr, 0.0)
+    need_s = np.where(bad_s, ev.stol - Ss + ev.margin, 0.0)
+    pr = np.einsum("ntp,tp->np", need_r, w_r)
+    ps = np.einsum("ntp,tp->np", need_s, w_s)
+    bufr = np.maximum(0.0, np.where(cover_r[:, None, :], need_r, 0.0).max(axis=0))
+    bufs = np.maximum(0.0, np.where(cover_s[:, None, :], need_s, 0.0).max(axis=0))
+    return bad_r.any(axis=1), bad_s.any(axis=1), pr, ps, bufr, bufs
+
+
+@pytest.fixture(scope="module")
+def case():
+    inst, x, u = small_case(T=14)
+    a = prepare(inst, x, u)
+    ready = (inst.floor > 0).any(axis=1)
+    service = (inst.demand > 0).any(axis=1)
+    ev = make_events(inst, ready, service, u)
+    va, H = virtual(inst, a, x, PARAMS, ready | service)
+    rng = np.random.default_rng(4)
+    w_r = rng.random((inst.horizon, len(ev.ready))) * 3 + 1e-3
+    w_s = rng.random((inst.horizon, len(ev.service))) * 3 + 1e-3
+    return inst, a, va, H, ev, w_r, w_s
+
+
+@pytest.mark.parametrize("virtual_stock", [False, True])
+@pytest.mark.parametrize("slice_bytes", [None, 1])
+def test_passes_equal_the_numpy_expressions_bit_for_bit(case, monkeypatch, virtual_stock,
+                                                        slice_bytes):
+    inst, a, va, H, ev, w_r, w_s = case
+    arrays, shift = (va, H) if virtual_stock else (a, None)
+    if slice_bytes:  # one block per slice: several slices per chunk
+        monkeypatch.setattr(replay, "SLICE_BYTES", slice_bytes)
+    start, stop = 5, 5 + 2 * LANES + 7  # partial last block
+    rng = np.random.default_rng(1)
+    cover_r = rng.random((stop - start, len(ev.ready))) < 0.6
+    cover_s = rng.random((stop - start, len(ev.service))) < 0.6
+    fr, fs, pr, ps, bufr, bufs = _numpy_reference(arrays, ev, 3, start, stop, shift, w_r,
+                                                  w_s, cover_r, cover_s)
+    assert fr.any() and fs.any() and (~fr).any()  # the case exercises both outcomes
+    s0, br, bs, qr, qs = pass1_chunk(arrays, PARAMS, 3, start, stop, ev, w_r, w_s, shift)
+    assert s0 == start
+    np.testing.assert_array_equal(br, fr)
+    np.testing.assert_array_equal(bs, fs)
+    assert qr.tobytes() == pr.tobytes() and qs.tobytes() == ps.tobytes()
+    _, cr, cs, nr, ns = pass1_chunk(arrays, PARAMS, 3, start, stop, ev, None, None, shift)
+    np.testing.assert_array_equal(cr, fr)
+    np.testing.assert_array_equal(cs, fs)
+    assert nr is None and ns is None
+    gr, gs = pass2_chunk(arrays, PARAMS, 3, start, stop, ev, cover_r, cover_s, shift)
+    assert gr.tobytes() == bufr.tobytes() and gs.tobytes() == bufs.tobytes()
+    assert (gr > 0).any()
+
+
+def test_replay_record_is_the_stock_record_without_a_copy(case):
+    inst, a, *_ = case
+    n = LANES + 3
+    S = np.empty((n, a.T, a.n_pairs))
+    k1 = run_kernel(a, PARAMS, 8, 2, n, stock_out=S)
+    rec = np.empty((2, a.T * a.n_pairs, LANES))
+    k2 = replay_record(a, PARAMS, 8, 2, n, rec)
+    np.testing.assert_array_equal(k1, k2)
+    got = rec.transpose(0, 2, 1).reshape(-1, a.T, a.n_pairs)[:n]
+    np.testing.assert_array_equal(got, S)
+    with pytest.raises(ValueError, match="record of shape"):
+        replay_record(a, PARAMS, 8, 2, n, np.empty((1, a.T * a.n_pairs, LANES)))
