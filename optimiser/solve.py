@@ -22,7 +22,7 @@ from .costs import breakdown
 from .execution import MapFn, local_map
 from .instance import Instance, as_instance
 from .model.backends import DEFAULT_SOLVER, SolverOptions, get_backend
-from .model.build import LP, build_lp
+from .model.build import LP, build_lp, dispatch_and_rationing
 from .model.decompose import can_decompose, concat_tables, split_by_commodity
 from .model.duals import kkt_check, shadow_prices
 from .outputs import SHADOW_PRICES, start_date_of
@@ -33,7 +33,6 @@ from .status import HAS_PLAN, Status
 
 SHADOW_SCHEMA = SHADOW_PRICES.schema
 
-ZERO = 1e-9  # solver noise below this (relative to 1) is written as exact zero
 
 
 @dataclass
@@ -235,17 +234,7 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
         sol = backend.solve(lp, options)
     sol.info.update(net_info)
     timings["solve"] = sol.seconds
-    I, T, L = inst.n_pairs, inst.horizon, inst.n_lanes
-    x = np.zeros((L, T))
-    u = np.zeros((I, T))
-    if sol.values is not None:
-        v = lp.vars
-        xv = sol.values[:v.nx]
-        xv = np.where(xv > ZERO * np.maximum(1.0, np.abs(xv)), xv, 0.0)
-        x[v.x_lane, v.x_day] = np.minimum(xv, v.ub[:v.nx])
-        u.ravel()[v.u_flat] = np.clip(sol.values[v.u_start:v.r_start], 0.0,
-                                      inst.demand.ravel()[v.u_flat])
-        u[u < ZERO] = 0.0
+    x, u = dispatch_and_rationing(lp, sol.values)
     res = BlockResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
                       solver_objective=sol.objective, size=lp.size, timings=timings,
                       info=dict(sol.info))

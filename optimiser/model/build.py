@@ -229,6 +229,27 @@ def build_lp(inst: Instance, full: bool = False, *, unmet_cap: np.ndarray | None
               block_meta={b.name: b.meta for b in blocks})
 
 
+ZERO = 1e-9  # solver noise below this (relative to 1) is written as exact zero
+
+
+def dispatch_and_rationing(lp: LP, values: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The plan's arrays from an LP solution: dispatches x [L, T] and rationing u [I, T] of
+    lp.instance, solver noise below ZERO (relative) written as exact zero, each value held
+    inside its bounds (zeros when there is no solution)."""
+    inst = lp.instance
+    x = np.zeros((inst.n_lanes, inst.horizon))
+    u = np.zeros((inst.n_pairs, inst.horizon))
+    if values is None:
+        return x, u
+    v = lp.vars
+    xv = values[:v.nx]
+    xv = np.where(xv > ZERO * np.maximum(1.0, np.abs(xv)), xv, 0.0)
+    x[v.x_lane, v.x_day] = np.minimum(xv, v.ub[:v.nx])
+    u.ravel()[v.u_flat] = np.clip(values[v.u_start:v.r_start], 0.0, v.ub[v.u_start:v.r_start])
+    u[u < ZERO] = 0.0
+    return x, u
+
+
 def _csr(rows, cols, vals, m, n) -> sp.csr_matrix:
     """COO -> CSR by a counting sort on rows (no duplicate entries by construction)."""
     order = np.argsort(rows, kind="stable")

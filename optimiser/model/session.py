@@ -51,7 +51,7 @@ import numpy as np
 
 from ..instance import Instance, as_instance
 from .backends import SolverOptions
-from .build import LP, build_lp
+from .build import LP, build_lp, dispatch_and_rationing
 from .status import Status
 
 #: a warm re-solve first gives HiGHS's dual simplex this many iterations (or this fraction
@@ -279,16 +279,7 @@ class Session:
         from ..solve import BlockResult, _duals, _plan_from_arrays, check_and_mark
 
         inst = lp.instance
-        I, T, L = inst.n_pairs, inst.horizon, inst.n_lanes
-        x, u = np.zeros((L, T)), np.zeros((I, T))
-        v = lp.vars
-        if sol.values is not None:
-            xv = sol.values[:v.nx]
-            x[v.x_lane, v.x_day] = np.minimum(np.where(xv > 1e-9 * np.maximum(1.0, np.abs(xv)),
-                                                       xv, 0.0), v.ub[:v.nx])
-            u.ravel()[v.u_flat] = np.clip(sol.values[v.u_start:v.r_start], 0.0,
-                                          v.ub[v.u_start:v.r_start])
-            u[u < 1e-9] = 0.0
+        x, u = dispatch_and_rationing(lp, sol.values)
         res = BlockResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
                           solver_objective=sol.objective, size=lp.size, timings={},
                           info=dict(sol.info))

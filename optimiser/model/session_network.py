@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..instance import Instance
-from .build import LP, build_lp, refresh_lp
+from .build import LP, build_lp, dispatch_and_rationing, refresh_lp
 from .decompose import Block, can_decompose, split_by_commodity
 from .status import Status
 
@@ -162,16 +162,7 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
     info.update(how=how + (" (warm)" if warm else " (cold)"), warm=warm,
                 simplex_iterations=sol.info.get("simplex_iterations"))
     st.lp = lp
-    I, T, L = sub.n_pairs, sub.horizon, sub.n_lanes
-    x, u = np.zeros((L, T)), np.zeros((I, T))
-    v = lp.vars
-    if sol.values is not None:
-        xv = sol.values[:v.nx]
-        x[v.x_lane, v.x_day] = np.minimum(np.where(xv > 1e-9 * np.maximum(1.0, np.abs(xv)),
-                                                   xv, 0.0), v.ub[:v.nx])
-        u.ravel()[v.u_flat] = np.clip(sol.values[v.u_start:v.r_start], 0.0,
-                                      v.ub[v.u_start:v.r_start])
-        u[u < 1e-9] = 0.0
+    x, u = dispatch_and_rationing(lp, sol.values)
     res = BlockResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
                       solver_objective=sol.objective, size=lp.size, timings={},
                       info={**sol.info, **{k: v for k, v in info.items()

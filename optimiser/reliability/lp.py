@@ -36,7 +36,7 @@ import numpy as np
 from ..execution import thread_map
 from ..instance import Instance
 from ..model.backends import RawSolution, SolverOptions
-from ..model.build import LP, build_lp
+from ..model.build import LP, build_lp, dispatch_and_rationing
 from ..model.decompose import can_decompose, split_by_commodity
 from ..model.status import Status, map_status
 
@@ -168,15 +168,7 @@ class ReliabilityLP:
                 continue
             v = b.lp.vars
             vals = sol.values
-            xb = np.zeros((len(b.lanes), T))
-            xv = vals[:v.nx]
-            xv = np.where(xv > 1e-9 * np.maximum(1.0, np.abs(xv)), xv, 0.0)
-            xb[v.x_lane, v.x_day] = np.minimum(xv, v.ub[:v.nx])
-            x[b.lanes] = xb
-            ub = np.zeros(len(b.pairs) * T)
-            ub[v.u_flat] = np.clip(vals[v.u_start:v.r_start], 0.0, v.ub[v.u_start:v.r_start])
-            ub[ub < 1e-9] = 0.0
-            u[b.pairs] = ub.reshape(len(b.pairs), T)
+            x[b.lanes], u[b.pairs] = dispatch_and_rationing(b.lp, vals)
             s[b.pairs] = vals[v.s_start:v.u_start].reshape(len(b.pairs), T)
             r[b.row_pair, b.row_day] = np.maximum(vals[b.r_cols], 0.0)
             if sol.duals is not None:

@@ -22,13 +22,12 @@ import scipy.sparse as sp
 
 from ..instance import Instance
 from ..model.backends import SolverOptions, get_backend
-from ..model.build import LP, build_lp
+from ..model.build import LP, build_lp, dispatch_and_rationing
 from ..model.status import Status
 
 # the fixed, deterministic configuration of every replan: one thread, dual simplex, no
 # time limit, no presolve-dependent randomness beyond HiGHS's own fixed seed
 OPTIONS = SolverOptions(solver="highs", threads=1, method="simplex")
-ZERO = 1e-9
 
 
 @dataclass
@@ -142,17 +141,7 @@ def _solve_one(winst: Instance, start: str = "network", basis=None) -> ReplanRes
         values = None if sol.values is None else sol.values[:n0]
     else:
         values = sol.values
-    I, Tw, L = winst.n_pairs, winst.horizon, winst.n_lanes
-    x = np.zeros((L, Tw))
-    u = np.zeros((I, Tw))
-    if values is not None:
-        v = lp.vars
-        xv = values[:v.nx]
-        xv = np.where(xv > ZERO * np.maximum(1.0, np.abs(xv)), xv, 0.0)
-        x[v.x_lane, v.x_day] = np.minimum(xv, v.ub[:v.nx])
-        u.ravel()[v.u_flat] = np.clip(values[v.u_start:v.r_start], 0.0,
-                                      winst.demand.ravel()[v.u_flat])
-        u[u < ZERO] = 0.0
+    x, u = dispatch_and_rationing(lp, values)
     return ReplanResult(x=x, u=u, status=sol.status.value, relaxed=relaxed,
                         seconds=time.perf_counter() - t0)
 
