@@ -255,57 +255,22 @@ class Session:
         return plan
 
     def _same_structure(self, lp: LP) -> bool:
-        old = self._lp
-        return (old is not None and old.A.shape == lp.A.shape and old.A.nnz == lp.A.nnz
-                and np.array_equal(old.A.indptr, lp.A.indptr)
-                and np.array_equal(old.A.indices, lp.A.indices))
+        from .session_network import _same_structure
+
+        return _same_structure(self._lp, lp)
 
     def _push_changes(self, lp: LP) -> None:
-        old, h = self._lp, self._h
-        v, w = lp.vars, old.vars
-        idx = np.flatnonzero((v.lb != w.lb) | (v.ub != w.ub))
-        if len(idx):
-            h.changeColsBounds(len(idx), idx.astype(np.int32), v.lb[idx], v.ub[idx])
-        idx = np.flatnonzero(v.cost != w.cost)
-        if len(idx):
-            h.changeColsCost(len(idx), idx.astype(np.int32), v.cost[idx])
-        idx = np.flatnonzero((lp.row_lo != old.row_lo) | (lp.row_hi != old.row_hi))
-        if len(idx):
-            h.changeRowsBounds(len(idx), idx.astype(np.int32), lp.row_lo[idx], lp.row_hi[idx])
-        for i, j, val in _changed_coefficients(old, lp):  # budget row prices
-            h.changeCoeff(int(i), int(j), float(val))
+        from .session_network import push_changes
+
+        push_changes(self._h, self._lp, lp)
 
     def _plan(self, lp: LP, sol):
-        from ..solve import BlockResult, _duals, _plan_from_arrays, check_and_mark
+        from ..solve import BlockResult, _duals
 
-        inst = lp.instance
         x, u = dispatch_and_rationing(lp, sol.values)
         res = BlockResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
                           solver_objective=sol.objective, size=lp.size, timings={},
                           info=dict(sol.info))
         if sol.status == Status.OPTIMAL:
             res.duals, res.shadow = _duals(lp, sol, self.options)
-        plan = _plan_from_arrays(inst, res)
-        summary = plan.summary
-        summary["solver"] = {**self.options.as_dict(), "backend": "highs",
-                             "how": f"session: {self.stats['how']}",
-                             "backend_status": sol.backend_status, **sol.info,
-                             "session": dict(self.stats)}
-        summary["size"] = lp.size
-        if res.duals:
-            summary.update(res.duals)
-        if res.shadow is not None:
-            plan.shadow_prices = res.shadow
-        if self.check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
-            check_and_mark(inst, plan)
-        summary["timings"] = {"total": self.stats["seconds"]}
-        return plan
-
-
-def _changed_coefficients(old: LP, new: LP):
-    """(row, col, value) of matrix entries whose value changed (the budget row's prices)."""
-    if old.A.nnz != new.A.nnz or np.array_equal(old.A.data, new.A.data):
-        return []
-    diff = np.flatnonzero(old.A.data != new.A.data)
-    rows = np.searchsorted(new.A.indptr, diff, side="right") - 1
-    return zip(rows, new.A.indices[diff], new.A.data[diff])
+        return self._plan_from(res)
