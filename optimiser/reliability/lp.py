@@ -186,6 +186,7 @@ class ReliabilityLP:
         import highspy
 
         from .._fdcapture import stdout_to_stderr
+        from ..model.backends.highs import read_solution
 
         lo = np.ascontiguousarray(planning_floor[b.row_pair, b.row_day], dtype=np.float64)
         n = len(b.rows)
@@ -225,12 +226,7 @@ class ReliabilityLP:
         sol = RawSolution(status=map_status("highs", name, has), backend_status=name,
                           seconds=b.seconds, info={"simplex_iterations": it})
         if has:
-            hs = h.getSolution()
-            sol.values = np.asarray(hs.col_value, dtype=np.float64)
-            sol.objective = float(info.objective_function_value)
-            if hs.dual_valid:
-                sol.duals = np.asarray(hs.row_dual, dtype=np.float64)
-                sol.reduced_costs = np.asarray(hs.col_dual, dtype=np.float64)
+            read_solution(h, sol)
         b.sol = sol
 
     def _network_start(self, b: _Block) -> bool:

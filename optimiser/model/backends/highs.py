@@ -169,10 +169,16 @@ def run(h, lp, options, warm: bool = False):
                             "highs_method": "warm simplex" if warm
                             else chosen_method(lp, options)})
     if has or status.value == "optimal":
-        s = h.getSolution()
-        sol.values = np.asarray(s.col_value, dtype=np.float64)
-        sol.objective = float(info.objective_function_value)
-        if s.dual_valid:
-            sol.duals = np.asarray(s.row_dual, dtype=np.float64)
-            sol.reduced_costs = np.asarray(s.col_dual, dtype=np.float64)
+        read_solution(h, sol)
+    return sol
+
+
+def read_solution(h, sol: RawSolution) -> RawSolution:
+    """The solved HiGHS model h's point, objective and (when valid) duals into sol."""
+    s = h.getSolution()
+    sol.values = np.asarray(s.col_value, dtype=np.float64)
+    sol.objective = float(h.getInfo().objective_function_value)
+    if s.dual_valid:
+        sol.duals = np.asarray(s.row_dual, dtype=np.float64)
+        sol.reduced_costs = np.asarray(s.col_dual, dtype=np.float64)
     return sol
