@@ -73,6 +73,29 @@ def _c(a, dtype=np.float64) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+def dispatch_order(lane: np.ndarray, day: np.ndarray, from_sup: np.ndarray,
+                   lane_origin: np.ndarray, T: int):
+    """The kernel's order of dispatch entries (entry k: `lane[k]` on `day[k]`), one
+    owner for `prepare` and the closed loop's per-segment plans: supplier entries sorted
+    by (day, lane); node entries sorted by (day, origin pair, lane) and grouped by (day,
+    origin pair). -> (sup_idx, sup_ptr [T+1], node_idx, gstart, grp_start, grp_ptr
+    [T+1]): sup_idx and node_idx index the entries in that order, gstart the first node
+    entry of each group (grp_start = gstart + [end])."""
+    sup = from_sup[lane]
+    si = np.flatnonzero(sup)
+    si = si[np.lexsort((lane[si], day[si]))]
+    sup_ptr = np.searchsorted(day[si], np.arange(T + 1)).astype(np.int64)
+    ni = np.flatnonzero(~sup)
+    ni = ni[np.lexsort((lane[ni], lane_origin[lane[ni]], day[ni]))]
+    n_day, n_orig = day[ni], lane_origin[lane[ni]]
+    new = np.ones(len(ni), dtype=bool)
+    new[1:] = (n_day[1:] != n_day[:-1]) | (n_orig[1:] != n_orig[:-1])
+    gstart = np.flatnonzero(new)
+    grp_start = np.append(gstart, len(ni)).astype(np.int64)
+    grp_ptr = np.searchsorted(n_day[gstart], np.arange(T + 1)).astype(np.int64)
+    return si, sup_ptr, ni, gstart, grp_start, grp_ptr
+
+
 def prepare(inst: Instance, x: np.ndarray, u: np.ndarray) -> ReplayArrays:
     """Flatten an instance and a plan's dispatches x [L, T] and unmet u [I, T]."""
     T, I, L = inst.horizon, inst.n_pairs, inst.n_lanes
@@ -88,24 +111,12 @@ def prepare(inst: Instance, x: np.ndarray, u: np.ndarray) -> ReplayArrays:
     # dispatched and paid for; its arrival drops out like any late one)
     lane, day = np.nonzero(x > 0)
     q = x[lane, day]
-    sup = from_sup[lane]
-    # supplier entries sorted by (day, lane)
-    order = np.lexsort((lane[sup], day[sup]))
-    s_lane, s_day, s_q = lane[sup][order], day[sup][order], q[sup][order]
-    sup_ptr = np.searchsorted(s_day, np.arange(T + 1)).astype(np.int64)
-    # node entries sorted by (day, origin pair, lane), grouped by (day, origin pair)
-    n_lane, n_day, n_q = lane[~sup], day[~sup], q[~sup]
-    n_orig = inst.lane_origin[n_lane]
-    order = np.lexsort((n_lane, n_orig, n_day))
-    n_lane, n_day, n_q, n_orig = n_lane[order], n_day[order], n_q[order], n_orig[order]
-    new = np.ones(len(n_lane), dtype=bool)
-    new[1:] = (n_day[1:] != n_day[:-1]) | (n_orig[1:] != n_orig[:-1])
-    gstart = np.flatnonzero(new)
-    grp_start = np.append(gstart, len(n_lane)).astype(np.int64)
-    grp_pair = n_orig[gstart].astype(np.int64)
-    grp_day = n_day[gstart]
+    si, sup_ptr, ni, gstart, grp_start, grp_ptr = dispatch_order(
+        lane, day, from_sup, inst.lane_origin, T)
+    s_lane, s_q = lane[si], q[si]
+    n_lane, n_q = lane[ni], q[ni]
+    grp_pair = inst.lane_origin[n_lane][gstart].astype(np.int64)
     grp_total = group_sums(n_q, grp_start)  # left to right, in lane order
-    grp_ptr = np.searchsorted(grp_day, np.arange(T + 1)).astype(np.int64)
     lane_supplier = np.where(from_sup, inst.sp_supplier[np.where(from_sup, inst.lane_origin, 0)], -1)
     deliverable = lead[lead < T]
     max_lead = int(deliverable.max()) if len(deliverable) else 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenarios.arrays import ReplayArrays
+from ..scenarios.arrays import ReplayArrays, dispatch_order
 from ..scenarios.kernels import (
     LANES,
     N_CKPI,
@@ -77,20 +77,11 @@ def segment_plan(X: np.ndarray, U: np.ndarray, a: ReplayArrays, lane_origin: np.
     day = dd + t_lo
     q = np.zeros((len(lane), width))
     q[:, :n] = seg[:, lane, dd].T
-    sup = from_sup[lane]
-    order = np.lexsort((lane[sup], day[sup]))
-    s_lane, s_day = lane[sup][order], day[sup][order]
-    s_q = q[sup][order]
-    sup_ptr = np.searchsorted(s_day, np.arange(T + 1)).astype(np.int64)
-    n_lane, n_day, n_q = lane[~sup], day[~sup], q[~sup]
-    n_orig = lane_origin[n_lane]
-    order = np.lexsort((n_lane, n_orig, n_day))
-    n_lane, n_day, n_q, n_orig = n_lane[order], n_day[order], n_q[order], n_orig[order]
-    new = np.ones(len(n_lane), dtype=bool)
-    new[1:] = (n_day[1:] != n_day[:-1]) | (n_orig[1:] != n_orig[:-1])
-    gstart = np.flatnonzero(new)
-    grp_start = np.append(gstart, len(n_lane)).astype(np.int64)
-    grp_ptr = np.searchsorted(n_day[gstart], np.arange(T + 1)).astype(np.int64)
+    si, sup_ptr, ni, gstart, grp_start, grp_ptr = dispatch_order(lane, day, from_sup,
+                                                                 lane_origin, T)
+    s_lane, s_q = lane[si], q[si]
+    n_lane, n_orig = lane[ni], lane_origin[lane[ni]]
+    n_q = q[ni]
     n_q = np.ascontiguousarray(n_q)
     uk = np.zeros((T, a.n_pairs, width))
     uk[t_lo:t_hi, :, :n] = U[:, :, t_lo:t_hi].transpose(2, 1, 0)
