@@ -21,7 +21,7 @@ import pyarrow as pa
 from .costs import breakdown
 from .execution import MapFn, local_map
 from .instance import Instance, as_instance
-from .model.backends import DEFAULT_SOLVER, SolverOptions, get_backend
+from .model.backends import DEFAULT_SOLVER, SolverOptions, backends_with, get_backend
 from .model.build import LP, build_lp, dispatch_and_rationing
 from .model.decompose import can_decompose, concat_tables, split_by_commodity
 from .model.duals import kkt_check, shadow_prices
@@ -199,7 +199,7 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
     timings["build"] = time.perf_counter() - t
     backend = get_backend(options.solver)
     start, net_info = None, {}
-    if options.solver == "highs" and options.method in ("auto", "network") and inst.budget is None:
+    if backend.ACCEPTS_BASIS and options.method in ("auto", "network") and inst.budget is None:
         from .model.network import network_start
 
         t = time.perf_counter()
@@ -240,7 +240,7 @@ def solve_block(inst: Instance, options: SolverOptions, explain: bool = True) ->
                       info=dict(sol.info))
     if sol.status == Status.OPTIMAL:
         t = time.perf_counter()
-        res.duals, res.shadow = _duals(lp, sol, options)
+        res.duals, res.shadow = _duals(lp, sol, options, backend)
         timings["duals"] = time.perf_counter() - t
     if sol.status == Status.INFEASIBLE and explain:
         from .model.infeasible import explain_infeasibility
@@ -281,26 +281,29 @@ def _keep_network_point(lp: LP, sol, start):
                        info=sol.info)
 
 
-def _duals(lp: LP, sol, options: SolverOptions) -> tuple[dict, pa.Table]:
-    """Shadow prices only from duals that pass the KKT check; re-derived otherwise."""
+def _duals(lp: LP, sol, options: SolverOptions, backend) -> tuple[dict, pa.Table]:
+    """Shadow prices only from duals that pass the KKT check; re-derived otherwise (by the
+    backend's capability flags, model/backends/__init__.py)."""
     out: dict = {}
-    primal_tol = 1e-3 if options.solver == "pdlp" else None
+    primal_tol = None if backend.EXACT_VERTEX else 1e-3
     y, source = sol.duals, options.solver
     report = sol.kkt  # the network certificate's, already checked
     if report is not None:
         source = "network"
+    elif not backend.GIVES_DUALS:
+        y = None
     elif y is not None:
         report = kkt_check(lp, sol.values, y, primal_tol=primal_tol)
     if report is None or not report.ok:
         # e.g. HiGHS through OR-Tools returns row activities as duals (docs/MODEL.md)
         out["duals_rejected"] = (report.as_dict() if report else
-                                 {"reason": f"{options.solver} reported no duals"})
+                                 {"reason": f"{options.solver} reported no duals" if
+                                  backend.GIVES_DUALS else f"{options.solver} gives no duals"})
         y = None
-        for alt in ("highs", "glop"):
-            if alt == options.solver:
-                continue
+        for alt_backend in backends_with(options.solver, GIVES_DUALS=True, EXACT_VERTEX=True):
+            alt = alt_backend.NAME
             try:
-                alt_sol = get_backend(alt).solve(lp, SolverOptions(
+                alt_sol = alt_backend.solve(lp, SolverOptions(
                     solver=alt, time_limit=options.time_limit, threads=options.threads))
             except Exception:
                 continue

@@ -16,7 +16,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from ..outputs import INFEASIBILITY
-from .backends import SolverOptions, get_backend
+from .backends import SolverOptions, backends_with
 from .build import LP, Variables
 
 INFEASIBILITY_SCHEMA = INFEASIBILITY.schema
@@ -73,7 +73,10 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
                         cost=cost)
     elp = LP(instance=inst, vars=ev_vars, A=A, row_lo=row_lo, row_hi=row_hi, blocks={},
              block_meta={})
-    backend = get_backend("highs" if get_backend_ok("highs") else "glop")
+    backend = next(backends_with(EXACT_VERTEX=True), None)  # elastics exactly zero or not
+    if backend is None:
+        return pa.Table.from_pylist([], schema=INFEASIBILITY_SCHEMA), {
+            "explained": False, "reason": "no simplex backend is available"}
     sol = backend.solve(elp, SolverOptions(solver=backend.NAME, time_limit=options.time_limit,
                                            threads=options.threads))
     if sol.values is None:
@@ -113,14 +116,6 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
         totals[r["requirement"]] = totals.get(r["requirement"], 0.0) + r["violation"]
     return table, {"explained": True, "total_violation": float(sum(totals.values())),
                    "by_requirement": totals}
-
-
-def get_backend_ok(name: str) -> bool:
-    try:
-        get_backend(name)
-    except Exception:
-        return False
-    return True
 
 
 # items a planner can act on ------------------------------------------------------

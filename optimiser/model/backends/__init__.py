@@ -1,21 +1,30 @@
 """Solver backends: one module each, with a lazy import and capability flags.
 
-Each backend module defines NAME, DESCRIPTION, REPORTS_DUALS, available() and
-solve(lp, options) -> RawSolution.
+A backend is anything with the attributes of `Backend` (a module here, or any object
+registered with `register_backend`). Code that has to know what a backend can do reads
+its capability flags, never its name: solve.py starts a solver from the network's basis
+only when it ACCEPTS_BASIS, takes duals only from one that GIVES_DUALS, and checks them
+with a looser primal tolerance when it is not EXACT_VERTEX; the duals a backend could
+not give are re-derived, and infeasibility is explained, with the first available
+backend that gives duals at an exact vertex (`backends_with`).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ...errors import UsageError
 from ..status import Status
 
-#: --solver name -> module
-BACKENDS = {"highs": "highs", "glop": "glop", "pdlp": "pdlp", "highs-ortools": "highs_ortools"}
+#: solver name (the `solver=` argument) -> its module, or a registered Backend object;
+#: in order of preference where a flag chooses among them (backends_with)
+BACKENDS: dict[str, object] = {"highs": "highs", "glop": "glop", "pdlp": "pdlp",
+                               "highs-ortools": "highs_ortools"}
 DEFAULT_SOLVER = "highs"
 
 
@@ -47,10 +56,64 @@ class RawSolution:
     kkt: object = None  # a KKTReport when the duals were already checked (network certificate)
 
 
-def get_backend(name: str):
+@runtime_checkable
+class Backend(Protocol):
+    """What a solver backend declares, once, and what it does.
+
+    Every backend honours SolverOptions.time_limit and .tolerance; the flags below say
+    what differs between them."""
+
+    NAME: str  # the `solver=` name
+    DESCRIPTION: str  # one line, written to summary.json (solver.backend)
+    INSTALL_HINT: str  # what to install when available() is false
+    #: row duals worth a KKT check come back (False: none are taken from it; re-derived)
+    GIVES_DUALS: bool
+    #: an exact vertex (simplex, or interior point with crossover); False: optimal to a
+    #: tolerance (first-order), its duals checked with a looser primal tolerance
+    EXACT_VERTEX: bool
+    #: solve(lp, options, start=point, basis=(col_status, row_status)) starts from a
+    #: primal point or a basis (HighsBasisStatus codes): the network warm start
+    ACCEPTS_BASIS: bool
+    #: options.threads sets its thread count (False: single-threaded whatever is asked)
+    THREADS: bool
+
+    def available(self) -> bool: ...
+
+    def solve(self, lp, options: SolverOptions) -> RawSolution: ...
+
+
+def register_backend(backend: Backend) -> None:
+    """Make `backend` solvable by name (solve(..., solver=backend.NAME))."""
+    if not isinstance(backend, Backend):
+        raise TypeError(f"{backend!r} lacks what a Backend declares: "
+                        f"{', '.join(sorted(_members()))}")
+    BACKENDS[backend.NAME] = backend
+
+
+def _members() -> set[str]:
+    return {n for n in Backend.__annotations__} | {"available", "solve"}
+
+
+def _load(name: str):
+    entry = BACKENDS[name]
+    return importlib.import_module(f".{entry}", __name__) if isinstance(entry, str) else entry
+
+
+def get_backend(name: str) -> Backend:
     if name not in BACKENDS:
         raise UsageError(f"unknown solver {name!r}; choose one of {', '.join(BACKENDS)}")
-    mod = importlib.import_module(f".{BACKENDS[name]}", __name__)
-    if not mod.available():
-        raise UsageError(f"solver {name!r} is not available here: {mod.INSTALL_HINT}")
-    return mod
+    backend = _load(name)
+    if not backend.available():
+        raise UsageError(f"solver {name!r} is not available here: {backend.INSTALL_HINT}")
+    return backend
+
+
+def backends_with(exclude: str | None = None, **flags: bool) -> Iterator[Backend]:
+    """The available registered backends whose flags have the given values, in registry
+    order, e.g. backends_with(GIVES_DUALS=True, EXACT_VERTEX=True)."""
+    for name in list(BACKENDS):
+        if name == exclude:
+            continue
+        backend = _load(name)
+        if all(getattr(backend, k) == v for k, v in flags.items()) and backend.available():
+            yield backend

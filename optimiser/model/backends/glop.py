@@ -6,8 +6,11 @@ from ._ortools import INSTALL_HINT, available  # noqa: F401  (backend protocol)
 
 NAME = "glop"
 DESCRIPTION = "GLOP simplex (OR-Tools); single-threaded; exact vertex solutions and duals"
-REPORTS_DUALS = True
-
+# capability flags (backends.Backend)
+GIVES_DUALS = True
+EXACT_VERTEX = True
+ACCEPTS_BASIS = False
+THREADS = False
 
 
 def solve(lp, options):

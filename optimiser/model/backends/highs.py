@@ -24,7 +24,13 @@ from . import RawSolution
 
 NAME = "highs"
 DESCRIPTION = "HiGHS dual simplex via highspy (default); correct duals"
-REPORTS_DUALS = True
+# capability flags (backends.Backend)
+GIVES_DUALS = True
+EXACT_VERTEX = True
+ACCEPTS_BASIS = True
+THREADS = True
+
+
 INSTALL_HINT = "pip install 'highspy>=1.7,<2'"
 
 

@@ -12,8 +12,11 @@ from ._ortools import INSTALL_HINT, available  # noqa: F401  (backend protocol)
 
 NAME = "highs-ortools"
 DESCRIPTION = "HiGHS via OR-Tools' model builder (duals unreliable on this path)"
-REPORTS_DUALS = False
-
+# capability flags (backends.Backend)
+GIVES_DUALS = False
+EXACT_VERTEX = True
+ACCEPTS_BASIS = False
+THREADS = True
 
 
 def solve(lp, options):

@@ -11,7 +11,13 @@ from ._ortools import INSTALL_HINT, available  # noqa: F401  (backend protocol)
 
 NAME = "pdlp"
 DESCRIPTION = "PDLP first-order LP (OR-Tools); multi-threaded; optimal to a tolerance"
-REPORTS_DUALS = True
+# capability flags (backends.Backend)
+GIVES_DUALS = True
+EXACT_VERTEX = False
+ACCEPTS_BASIS = False
+THREADS = True
+
+
 DEFAULT_EPS = 1e-8
 
 
