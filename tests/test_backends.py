@@ -50,6 +50,9 @@ print("ok")
 
 
 # ---------------------------------------------------------------- the Backend protocol
+FLAGS = ("GIVES_DUALS", "EXACT_VERTEX", "ACCEPTS_BASIS")
+
+
 def _fake(name: str, wraps: str, **flags):
     """A backend registered under `name` that solves through `wraps` and declares `flags`."""
     import types
@@ -57,8 +60,7 @@ def _fake(name: str, wraps: str, **flags):
     from optimiser.model.backends import get_backend
 
     inner = get_backend(wraps)
-    declared = {k: getattr(inner, k) for k in ("GIVES_DUALS", "EXACT_VERTEX", "ACCEPTS_BASIS",
-                                               "THREADS")}
+    declared = {k: getattr(inner, k) for k in FLAGS}
     declared.update(flags)
     calls = []
 
@@ -75,18 +77,19 @@ def test_every_registered_backend_satisfies_the_protocol_and_declares_its_flags(
     from optimiser.model.backends import BACKENDS, Backend, get_backend
 
     assert list(BACKENDS)[0] == "highs"
+    assert set(Backend.__annotations__) == {"NAME", "DESCRIPTION", "INSTALL_HINT", *FLAGS}
     for name in BACKENDS:
         b = get_backend(name)
         assert isinstance(b, Backend), name
         assert b.NAME == name and b.DESCRIPTION and b.INSTALL_HINT
-        for flag in ("GIVES_DUALS", "EXACT_VERTEX", "ACCEPTS_BASIS", "THREADS"):
+        for flag in FLAGS:
             assert type(getattr(b, flag)) is bool, (name, flag)
     # what the engine relies on: HiGHS takes the network's basis, PDLP is first-order,
-    # HiGHS through OR-Tools gives no usable duals, GLOP runs on one thread
+    # HiGHS through OR-Tools gives no usable duals
     assert get_backend("highs").ACCEPTS_BASIS and get_backend("highs").GIVES_DUALS
     assert not get_backend("pdlp").EXACT_VERTEX
     assert not get_backend("highs-ortools").GIVES_DUALS
-    assert not get_backend("glop").THREADS and not get_backend("glop").ACCEPTS_BASIS
+    assert not get_backend("glop").ACCEPTS_BASIS
 
 
 def test_register_backend_refuses_an_object_lacking_a_flag(monkeypatch):

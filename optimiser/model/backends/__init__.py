@@ -60,8 +60,10 @@ class RawSolution:
 class Backend(Protocol):
     """What a solver backend declares, once, and what it does.
 
-    Every backend honours SolverOptions.time_limit and .tolerance; the flags below say
-    what differs between them."""
+    Every backend honours SolverOptions.time_limit and .tolerance, and those that can
+    use threads honour .threads (GLOP is single-threaded; its DESCRIPTION says so); the
+    flags below are what the engine decides on. A new decision that depends on the
+    backend gets a flag here, never a test of the backend's name."""
 
     NAME: str  # the `solver=` name
     DESCRIPTION: str  # one line, written to summary.json (solver.backend)
@@ -74,8 +76,6 @@ class Backend(Protocol):
     #: solve(lp, options, start=point, basis=(col_status, row_status)) starts from a
     #: primal point or a basis (HighsBasisStatus codes): the network warm start
     ACCEPTS_BASIS: bool
-    #: options.threads sets its thread count (False: single-threaded whatever is asked)
-    THREADS: bool
 
     def available(self) -> bool: ...
 

@@ -10,7 +10,6 @@ DESCRIPTION = "GLOP simplex (OR-Tools); single-threaded; exact vertex solutions 
 GIVES_DUALS = True
 EXACT_VERTEX = True
 ACCEPTS_BASIS = False
-THREADS = False
 
 
 def solve(lp, options):

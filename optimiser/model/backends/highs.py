@@ -28,7 +28,6 @@ DESCRIPTION = "HiGHS dual simplex via highspy (default); correct duals"
 GIVES_DUALS = True
 EXACT_VERTEX = True
 ACCEPTS_BASIS = True
-THREADS = True
 
 
 INSTALL_HINT = "pip install 'highspy>=1.7,<2'"

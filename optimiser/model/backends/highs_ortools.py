@@ -16,7 +16,6 @@ DESCRIPTION = "HiGHS via OR-Tools' model builder (duals unreliable on this path)
 GIVES_DUALS = False
 EXACT_VERTEX = True
 ACCEPTS_BASIS = False
-THREADS = True
 
 
 def solve(lp, options):

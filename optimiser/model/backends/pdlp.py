@@ -15,7 +15,6 @@ DESCRIPTION = "PDLP first-order LP (OR-Tools); multi-threaded; optimal to a tole
 GIVES_DUALS = True
 EXACT_VERTEX = False
 ACCEPTS_BASIS = False
-THREADS = True
 
 
 DEFAULT_EPS = 1e-8
