@@ -127,7 +127,7 @@ def _refuse_overlaps(target: str | os.PathLike, t: Path, protect: Iterable) -> N
                     "lies inside": "lies inside it"}[how]
             raise UsageError(f"output {target} would overwrite the input {p}: it {what} "
                              f"(resolved: {t}); an input is never overwritten, with or without "
-                             "--force: choose another output path")
+                             "{force}: choose another output path", force=True)
     try:
         cwd = resolve(os.getcwd())
     except OSError:  # the cwd was removed: nothing of it to protect
@@ -229,8 +229,8 @@ def check_output(target: str | os.PathLike, force: bool = False,
     recover_leftovers(t)
     if os.path.lexists(t):
         if not force:
-            raise OutputExistsError(f"{target} exists; pass --force to replace it, "
-                                    "or choose another output path")
+            raise OutputExistsError(f"{target} exists; pass {{force}} to replace it, "
+                                    "or choose another output path", force=True)
         if not t.is_dir():
             raise UsageError(f"{target} exists and is not a directory; an output is a "
                              "directory: remove it or choose another path")
@@ -259,7 +259,7 @@ def _place_new(tmp: Path, t: Path, target) -> None:
         os.mkdir(t)  # fallback: claim the name atomically, then replace the empty claim
     except FileExistsError:
         raise OutputExistsError(f"{target} was created by another run while this one was "
-                                "writing; pass --force to replace it") from None
+                                "writing; pass {force} to replace it", force=True) from None
     try:
         os.rename(tmp, t)
     except BaseException:

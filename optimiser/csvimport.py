@@ -287,8 +287,8 @@ def _meta(csv_dir: Path, overrides: dict, problems: list[Problem]) -> dict:
     meta.setdefault("name", csv_dir.resolve().name)
     if "horizon_days" not in meta:
         problems.append(Problem("instance.json", None, "horizon_days",
-                                "is not given: add instance.json to the CSV folder or pass "
-                                "--horizon-days"))
+                                "is not given: add instance.json to the CSV folder, or give "
+                                "the horizon in days to the import (horizon_days)"))
     return meta
 
 
@@ -351,7 +351,7 @@ def import_csv(csv_dir: str | os.PathLike, out: str | os.PathLike, *, fmt: str =
                ) -> tuple[dict, dict[str, pa.Table]]:
     """Convert a CSV folder into an instance directory `out` (atomically). Returns (meta, tables)."""
     if fmt not in ("arrow", "parquet"):
-        raise UsageError(f"--format must be arrow or parquet (got {fmt!r})")
+        raise UsageError("{fmt}: choose arrow or parquet", fmt=fmt)
     meta, tables = read_csv_dir(csv_dir, name=name, horizon_days=horizon_days, budget=budget,
                                 notes=notes)
     schemaed = {k: t.cast(pa.schema([pa.field(f.name, f.type, nullable=_nullable(k, f.name))

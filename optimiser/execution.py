@@ -110,7 +110,7 @@ def numba_threads(threads: int | None, clamp: bool = False) -> Iterator[None]:
     if clamp:
         threads = max(1, min(threads, most))
     elif not 1 <= threads <= most:
-        raise UsageError(f"--threads {threads}: choose 1..{most}")
+        raise UsageError(f"{{threads}}: choose 1..{most}", threads=threads)
     old = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
@@ -337,7 +337,7 @@ def _dask():
     try:
         import distributed
     except ImportError as e:  # pragma: no cover - dask is an optional extra
-        raise UsageError("--dask needs Dask: pip install 'optimiser[dask]' "
+        raise UsageError("Dask is not installed: pip install 'optimiser[dask]' "
                          f"(on every machine of the cluster) ({e})") from None
     return distributed
 
@@ -408,8 +408,9 @@ def connect(address: str = LOCAL, *, n_workers: int = DEFAULT_LOCAL_WORKERS,
     if isinstance(security, (str, os.PathLike)):
         security = load_security(security)
     if address == LOCAL:
-        if int(n_workers) < 1 or int(threads_per_worker) < 1:
-            raise UsageError("--dask-workers and threads per worker must be >= 1")
+        for name, v in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
+            if int(v) < 1:
+                raise UsageError(f"{{{name}}}: choose 1 or more", **{name: v})
         import logging
 
         cluster = distributed.LocalCluster(
@@ -431,15 +432,15 @@ def connect(address: str = LOCAL, *, n_workers: int = DEFAULT_LOCAL_WORKERS,
             cluster.close()
         return
     if not isinstance(address, str) or "://" not in address:
-        raise UsageError(f"--dask {address!r}: give 'local' or a scheduler address such as "
-                         "tcp://HOST:8786 or tls://HOST:8786")
+        raise UsageError("{address}: give 'local' or a scheduler address such as "
+                         "tcp://HOST:8786 or tls://HOST:8786", address=address)
     try:
         client = distributed.Client(address, timeout=timeout, security=security)
     except (OSError, TimeoutError, ValueError) as e:
         raise UsageError(
             f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({e}). "
-            "Is `dask scheduler` running there and the port open? Use --dask local for "
-            "worker processes on this machine; docs/DISTRIBUTED.md") from None
+            "Is `dask scheduler` running there and the port open? Use {address} for "
+            "worker processes on this machine; docs/DISTRIBUTED.md", address=LOCAL) from None
     try:
         yield client
     finally:

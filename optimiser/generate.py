@@ -74,8 +74,8 @@ def _start_date(start_date) -> str | None:
     try:
         return _dt.date.fromisoformat(str(start_date)).isoformat()
     except ValueError:
-        raise UsageError(f"--start-date must be an ISO 8601 date such as 2026-12-01 "
-                         f"(got {start_date!r})") from None
+        raise UsageError("{start_date}: give an ISO 8601 date such as 2026-12-01",
+                         start_date=start_date) from None
 
 
 def generate_instance(suppliers: int, nodes: int, commodities: int, days: int, seed: int = 0,
@@ -91,14 +91,14 @@ def generate_instance(suppliers: int, nodes: int, commodities: int, days: int, s
     for label, v in (("suppliers", suppliers), ("nodes", nodes), ("commodities", commodities),
                      ("days", days)):
         if not isinstance(v, int | np.integer) or v < 1:
-            raise UsageError(f"--{label} must be an integer >= 1 (got {v!r})")
+            raise UsageError(f"{{{label}}}: must be an integer >= 1", **{label: v})
     if days > MAX_HORIZON_DAYS:
-        raise UsageError(f"--days must be at most {MAX_HORIZON_DAYS:,} (got {days:,})")
+        raise UsageError(f"{{days}}: must be at most {MAX_HORIZON_DAYS:,}", days=days)
     if not isinstance(seed, int | np.integer) or not 0 <= seed < 2**128:
-        raise UsageError(f"--seed must be an integer from 0 to 2**128 - 1 (got {seed!r})")
+        raise UsageError("{seed}: must be an integer from 0 to 2**128 - 1", seed=seed)
     if budget is not None and (not np.isfinite(budget) or budget < 0 or budget > BUDGET_LIMIT):
-        raise UsageError(f"--budget must be a finite number from 0 to {BUDGET_LIMIT:g} "
-                         f"(got {budget!r})")
+        raise UsageError(f"{{budget}}: must be a finite number from 0 to {BUDGET_LIMIT:g}",
+                         budget=budget)
     start_iso = _start_date(start_date)
     S, N, K, T = int(suppliers), int(nodes), int(commodities), int(days)
     # the generator's largest arrays: demand noise [consumers x commodities, T] (a few
@@ -346,7 +346,7 @@ def write_generated(out: str | os.PathLike, suppliers: int, nodes: int, commodit
                     start_date: str | _dt.date | None = None) -> tuple[dict, dict[str, pa.Table]]:
     """Generate and write an instance directory atomically. Returns (meta, tables)."""
     if fmt not in ("arrow", "parquet"):
-        raise UsageError(f"--format must be arrow or parquet (got {fmt!r})")
+        raise UsageError("{fmt}: choose arrow or parquet", fmt=fmt)
     meta, tables = generate_instance(suppliers, nodes, commodities, days, seed, budget, name,
                                      start_date)
     with atomic_dir(Path(out), force=force) as tmp:

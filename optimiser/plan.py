@@ -426,7 +426,7 @@ def require_usable(plan, allow_nonoptimal: bool = False, what: str = "use") -> S
         f"{where} has status {status.value}, so there is no plan to {what}"
         + (f" ({msg})" if msg else "") + first
         + "; fix the instance and solve again, or allow non-optimal plans "
-          "(--allow-nonoptimal) to proceed anyway")
+          "({allow_nonoptimal}) to proceed anyway", allow_nonoptimal=True)
 
 
 def read_plan_tables(path: str | os.PathLike):

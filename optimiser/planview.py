@@ -236,8 +236,8 @@ def show_table(plan_dir: str | os.PathLike, view: str, commodity: str | None = N
             import difflib
 
             near = difflib.get_close_matches(commodity, known, n=3) or sorted(known)[:5]
-            raise UsageError(f"--commodity {printable(commodity)!r}: no such commodity in the "
-                             f"{view} table; did you mean {', '.join(map(repr, near))}?")
+            raise UsageError(f"{{commodity}}: no such commodity in the {view} table; did you "
+                             f"mean {', '.join(map(repr, near))}?", commodity=printable(commodity))
         t = t.filter(pc.fill_null(pc.equal(t.column("commodity"), commodity), False))
     t = t.select([c for c in t.column_names if c not in DATE_OF.values()])
     t = with_dates(t, start)

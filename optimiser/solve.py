@@ -411,7 +411,7 @@ def _plan_from_arrays(inst: Instance, res: BlockResult) -> Plan:
     }
     if status in (Status.NO_SOLUTION, Status.ERROR, Status.INFEASIBLE):
         summary["message"] = {
-            Status.NO_SOLUTION: "no solution was found within the time limit; raise --time-limit",
+            Status.NO_SOLUTION: "no solution was found within the time limit; raise the limit",
             Status.ERROR: f"the solver ended with {res.backend_status}",
             Status.INFEASIBLE: "the hard requirements cannot all hold; see infeasibility",
         }[status]

@@ -72,7 +72,7 @@ def test_numba_threads_restores_and_refuses_out_of_range():
     with X.numba_threads(1):
         assert numba.get_num_threads() == 1
     assert numba.get_num_threads() == before
-    with pytest.raises(UsageError, match="--threads"):
+    with pytest.raises(UsageError, match=f"threads={numba.config.NUMBA_NUM_THREADS + 1}: choose 1"):
         with X.numba_threads(numba.config.NUMBA_NUM_THREADS + 1):
             pass
     with X.numba_threads(10 ** 6, clamp=True):

@@ -262,7 +262,7 @@ def test_status_and_usability_messages():
     assert str(e.value) == (
         "the plan has status infeasible, so there is no plan to evaluate (demand cannot be "
         "met); first to give way: C/A day 2 needs 4 — raise S; fix the instance and solve "
-        "again, or allow non-optimal plans (--allow-nonoptimal) to proceed anyway")
+        "again, or allow non-optimal plans (allow_nonoptimal=True) to proceed anyway")
     assert require_usable(summary, allow_nonoptimal=True) == "infeasible"
     assert require_usable({"status": "optimal"}) == "optimal"
 

@@ -60,9 +60,9 @@ def test_scenarios_needed_and_max_breaches():
 
 
 def test_target_that_m_cannot_certify_is_refused_naming_the_m_it_needs():
-    with pytest.raises(UsageError, match=r"--certify 59"):
+    with pytest.raises(UsageError, match=r"use certify=59 or more"):
         Targets(reliability=0.95, certify=58)
-    with pytest.raises(UsageError, match=r"service 0\.99.*--certify 299"):
+    with pytest.raises(UsageError, match=r"service 0\.99.*certify=299"):
         Targets(reliability=0.9, service=0.99, certify=100)
     with pytest.raises(UsageError, match=r"frontier target 0\.999"):
         Targets(reliability=0.9, frontier=(0.8, 0.999), certify=1000)

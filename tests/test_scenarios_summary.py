@@ -292,7 +292,7 @@ def test_result_format_and_ambiguous_tables_are_refused(tmp_path):
     from optimiser.errors import UsageError
     from optimiser.scenarios.results import read_result_table, write_evaluation
 
-    with pytest.raises(UsageError, match="--format 'csv': choose arrow or parquet"):
+    with pytest.raises(UsageError, match="fmt='csv': choose arrow or parquet"):
         write_evaluation(_evaluation(), tmp_path / "ev", fmt="csv")
     assert not (tmp_path / "ev").exists()
     write_evaluation(_evaluation(), tmp_path / "ev")

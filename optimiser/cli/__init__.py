@@ -13,7 +13,7 @@ import os
 import sys
 
 from ..errors import InvalidInstanceError, InvalidPlanError, OptimiserError, UsageError
-from .common import EXIT_INTERNAL, EXIT_USAGE, emit_json, log
+from .common import EXIT_INTERNAL, EXIT_USAGE, emit_json, error_text, log
 
 COMMANDS = ("validate", "info", "generate", "import_csv", "solve", "check", "evaluate",
             "sweep", "report", "bench", "show", "simulate")
@@ -79,9 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             emit_json({"status": "invalid", "problems": [p.as_dict() for p in e.problems]})
         return EXIT_USAGE
     except (UsageError, InvalidPlanError) as e:
-        log(f"error: {e}")
+        text = error_text(e, parser, args.command)  # options spelled as flags
+        log(f"error: {text}")
         if as_json:
-            emit_json({"status": "error", "error": str(e)})
+            emit_json({"status": "error", "error": text})
         return EXIT_USAGE
     except KeyboardInterrupt:
         log("interrupted")

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import InvalidInstanceError, InvalidPlanError, UsageError
-from .common import EXIT_OK, EXIT_USAGE, log
+from .common import EXIT_OK, EXIT_USAGE, error_text, log
 
 DESCRIPTION = """\
 Write a self-contained HTML report of a plan (and, given EVAL, of its scenario
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                             simulation=args.simulation)
         index = build.write(rep, args.output, force=args.force)
     except (UsageError, InvalidPlanError, InvalidInstanceError) as exc:
-        log(f"error: {exc}")
+        log(f"error: {error_text(exc)}")
         return EXIT_USAGE
     if rep.check_failed:
         log(f"warning: the plan FAILED the independent check: {rep.check_failed}")

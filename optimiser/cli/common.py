@@ -37,6 +37,44 @@ def emit_json(doc: Any) -> None:
     sys.stdout.flush()
 
 
+# ---------------------------------------------------------------- errors
+#: the API's keyword -> the dest of the flag that sets it, where the two names differ
+KEYWORD_DEST = {"fmt": "format", "n_workers": "dask_workers", "address": "dask"}
+
+
+def flag_spellings(parser: argparse.ArgumentParser | None, command: str | None = None
+                   ) -> dict[str, str]:
+    """dest -> its long option string, for `parser` and its subcommand `command`."""
+    parsers = [] if parser is None else [parser]
+    for action in (parser._actions if parser is not None else []):
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            parsers.append(action.choices[command])
+    out: dict[str, str] = {}
+    for p in parsers:
+        for action in p._actions:
+            if action.option_strings:
+                out[action.dest] = max(action.option_strings, key=len)
+    return out
+
+
+def error_text(e: BaseException, parser: argparse.ArgumentParser | None = None,
+               command: str | None = None) -> str:
+    """The one way the command line words an error: the options a UsageError names are
+    spelled as this command's flags (`--threads 5`), not as the API's keywords."""
+    from ..errors import UsageError, show_value
+
+    if not isinstance(e, UsageError):
+        return str(e)
+    flags = flag_spellings(parser, command)
+
+    def spell(name: str, value: Any) -> str:
+        dest = KEYWORD_DEST.get(name, name)
+        flag = flags.get(dest) or "--" + dest.replace("_", "-")
+        return flag if value is None or value is True else f"{flag} {show_value(value)}"
+
+    return e.render(spell)
+
+
 # ---------------------------------------------------------------- flag value types
 def _number(text: str, what: str) -> float:
     try:

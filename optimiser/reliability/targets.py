@@ -51,7 +51,7 @@ class Targets:
                     f"{name} {r:g} cannot be certified with {self.certify} certification "
                     f"scenarios at confidence {self.confidence:g}: even with no breach the "
                     f"upper bound is {zero_breach_bound(self.certify, self.confidence):.4g} > "
-                    f"{1.0 - r:.4g}; use --certify {need} or more")
+                    f"{1.0 - r:.4g}; use {{certify}} or more", certify=need)
 
     def events(self) -> list[tuple[str, float]]:
         """(flag, target) of every target to certify (the frontier's included)."""

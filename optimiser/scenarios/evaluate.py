@@ -304,7 +304,7 @@ def _threads(threads: int | None):
         return None
     threads = int(threads)
     if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        raise UsageError(f"--threads {threads}: choose 1..{numba.config.NUMBA_NUM_THREADS}")
+        raise UsageError(f"{{threads}}: choose 1..{numba.config.NUMBA_NUM_THREADS}", threads=threads)
     old = numba.get_num_threads()
     numba.set_num_threads(threads)
     return old

@@ -79,7 +79,7 @@ def summary_json(summary: dict) -> str:
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         from ..errors import UsageError
-        raise UsageError(f"--format {fmt!r}: choose arrow or parquet")
+        raise UsageError("{fmt}: choose arrow or parquet", fmt=fmt)
     return fmt
 
 

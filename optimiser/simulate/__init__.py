@@ -33,12 +33,13 @@ def _day0_plan(inst, plan, allow_nonoptimal: bool):
         if pl.status not in ("optimal", "feasible") and not allow_nonoptimal:
             raise UsageError(f"the day-0 plan of {inst.name} is {pl.status}: there is no plan to "
                              "follow; fix the instance (optimiser solve explains what must give "
-                             "way) or pass --allow-nonoptimal")
+                             "way) or pass {allow_nonoptimal}", allow_nonoptimal=True)
         return pl, None
     pl = as_plan(plan, inst)
     if pl.status not in ("optimal", "feasible") and not allow_nonoptimal:
         raise UsageError(f"the plan {plan} has status {pl.status!r}: a plan that is not optimal "
-                         "or feasible is not simulated; pass --allow-nonoptimal to do it anyway")
+                         "or feasible is not simulated; pass {allow_nonoptimal} to do it anyway",
+                         allow_nonoptimal=True)
     if hasattr(plan, "x"):  # a plan object: a ReliabilityPlan carries its planning floor
         pf = getattr(plan, "planning_floor", None)
         planning = None if pf is None else np.asarray(pf, dtype=float)
@@ -97,8 +98,9 @@ def simulate(instance, scenarios: int = 1000, replan_every: int = 7, window: int
     if lp_start not in ("reference", "network", "cold"):
         raise UsageError(f"lp_start {lp_start!r}: choose reference, network or cold")
     if W < min(K, T):
-        raise UsageError(f"--window {W} is shorter than --replan-every {K}: each plan must "
-                         "cover the days until the next replan; choose a window >= K")
+        raise UsageError("{window} is shorter than {replan_every}: each plan must cover the "
+                         f"days until the next replan; choose a window >= {K}", window=W,
+                         replan_every=K)
     pl, planning = _day0_plan(inst, plan, allow_nonoptimal)
     floors = inst.floor if (instance_floors or planning is None) else planning
     arrays = prepare(inst, pl.x, pl.u)
