@@ -281,10 +281,11 @@ def _keep_network_point(lp: LP, sol, start):
                        info=sol.info)
 
 
-def _duals(lp: LP, sol, options: SolverOptions, backend) -> tuple[dict, pa.Table]:
+def _duals(lp: LP, sol, options: SolverOptions, backend=None) -> tuple[dict, pa.Table]:
     """Shadow prices only from duals that pass the KKT check; re-derived otherwise (by the
-    backend's capability flags, model/backends/__init__.py)."""
+    backend's capability flags, model/backends/__init__.py; default: options.solver's)."""
     out: dict = {}
+    backend = get_backend(options.solver) if backend is None else backend
     primal_tol = None if backend.EXACT_VERTEX else 1e-3
     y, source = sol.duals, options.solver
     report = sol.kkt  # the network certificate's, already checked

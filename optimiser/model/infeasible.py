@@ -11,20 +11,49 @@ grouped, the largest first, each with why it cannot hold and what would fix it.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
 from ..outputs import INFEASIBILITY
 from .backends import SolverOptions, backends_with
-from .build import LP, Variables
+from .build import LP
 
 INFEASIBILITY_SCHEMA = INFEASIBILITY.schema
 
 
-def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dict]:
+@dataclass
+class ElasticLP:
+    """An LP whose hard requirements may give way, and where its elastic columns are.
+
+    Its first n0 columns are the original LP's; elastic k of each kind relaxes the k-th
+    entry of the matching index array (flat i*T+t stock positions, contract rows)."""
+
+    lp: LP
+    n0: int
+    hard_floor: np.ndarray  # flat stock positions with a hard floor
+    storage: np.ndarray  # flat stock positions with a finite max_stock
+    cmin_rows: np.ndarray  # contract rows (within the block) with a minimum > 0
+    e_floor: np.ndarray  # column of each hard floor's elastic
+    e_store: np.ndarray
+    e_cmin: np.ndarray
+    e_budget: int | None  # the budget's elastic (None: not relaxed, or no budget)
+
+
+def elastic_lp(lp: LP, *, budget: bool = True, price: float | None = None) -> ElasticLP:
+    """The LP with each hard requirement allowed to give way by an elastic variable >= 0,
+    the one relaxation of the engine (the infeasibility explanation and the closed loop's
+    infeasible replans): hard floors (new rows s + e >= floor, the floor bound dropped),
+    storage limits (s - e <= max, the bound dropped), contract minimums (+e in their row)
+    and, with `budget`, the budget (-e in its row).
+
+    price None: a phase-one LP, only the elastics priced (one per unit), so its optimum
+    is the least total violation. price p: the LP's own costs kept and every elastic
+    priced at p (a planner's plan that gives way only where it must)."""
     inst = lp.instance
-    T = inst.horizon
     v = lp.vars
     ss = slice(v.s_start, v.u_start)
     hard_floor = np.flatnonzero(v.lb[ss] > 0)  # flat (i*T+t) with a hard floor
@@ -32,7 +61,7 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
     csl = lp.blocks["contract"]
     cmin_rows = np.flatnonzero(lp.row_lo[csl] > 0)
     bsl = lp.blocks["budget"]
-    has_budget = bsl.stop > bsl.start
+    has_budget = budget and bsl.stop > bsl.start
 
     n0, m0 = v.n, lp.A.shape[0]
     ne = len(hard_floor) + len(storage) + len(cmin_rows) + int(has_budget)
@@ -42,7 +71,7 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
     e_floor = n0 + np.arange(nf)
     e_store = n0 + nf + np.arange(ns_)
     e_cmin = n0 + nf + ns_ + np.arange(len(cmin_rows))
-    e_budget = n0 + ne - 1
+    e_budget = n0 + ne - 1 if has_budget else None
     rows = [np.arange(nf), np.arange(nf), nf + np.arange(ns_), nf + np.arange(ns_)]
     cols = [v.s_start + hard_floor, e_floor, v.s_start + storage, e_store]
     vals = [np.ones(nf), np.ones(nf), np.ones(ns_), -np.ones(ns_)]
@@ -64,20 +93,31 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
     ub = np.concatenate([v.ub, np.full(ne, np.inf)])
     lb[v.s_start + hard_floor] = 0.0
     ub[v.s_start + storage] = np.inf
-    cost = np.concatenate([np.zeros(n0), np.ones(ne)])
+    cost = (np.concatenate([np.zeros(n0), np.ones(ne)]) if price is None
+            else np.concatenate([v.cost, np.full(ne, float(price))]))
     row_lo = np.concatenate([lp.row_lo, v.lb[ss][hard_floor], np.full(ns_, -np.inf)])
     row_hi = np.concatenate([lp.row_hi, np.full(nf, np.inf), v.ub[ss][storage]])
-    ev_vars = Variables(n=n0 + ne, x_start=v.x_start, x_lane=v.x_lane, x_day=v.x_day,
-                        x_offset=v.x_offset, s_start=v.s_start, u_start=v.u_start,
-                        u_flat=v.u_flat, r_start=v.r_start, r_flat=v.r_flat, lb=lb, ub=ub,
-                        cost=cost)
+    ev_vars = dataclasses.replace(v, n=n0 + ne, lb=lb, ub=ub, cost=cost)
     elp = LP(instance=inst, vars=ev_vars, A=A, row_lo=row_lo, row_hi=row_hi, blocks={},
              block_meta={})
+    return ElasticLP(lp=elp, n0=n0, hard_floor=hard_floor, storage=storage,
+                     cmin_rows=cmin_rows, e_floor=e_floor, e_store=e_store, e_cmin=e_cmin,
+                     e_budget=e_budget)
+
+
+def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dict]:
+    """The least total violation of the hard requirements (a phase-one elastic LP) as one
+    row per requirement, place and day that must give way, and its totals."""
+    inst = lp.instance
+    T = inst.horizon
+    v = lp.vars
+    ss = slice(v.s_start, v.u_start)
+    el = elastic_lp(lp)
     backend = next(backends_with(EXACT_VERTEX=True), None)  # elastics exactly zero or not
     if backend is None:
         return pa.Table.from_pylist([], schema=INFEASIBILITY_SCHEMA), {
             "explained": False, "reason": "no simplex backend is available"}
-    sol = backend.solve(elp, SolverOptions(solver=backend.NAME, time_limit=options.time_limit,
+    sol = backend.solve(el.lp, SolverOptions(solver=backend.NAME, time_limit=options.time_limit,
                                            threads=options.threads))
     if sol.values is None:
         return pa.Table.from_pylist([], schema=INFEASIBILITY_SCHEMA), {
@@ -86,8 +126,8 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
     thr = 1e-7
     recs: list[dict] = []
     s_val = val[ss]
-    for kind, flats, elastic, bound in (("readiness_floor", hard_floor, e_floor, v.lb),
-                                        ("storage", storage, e_store, v.ub)):
+    for kind, flats, elastic, bound in (("readiness_floor", el.hard_floor, el.e_floor, v.lb),
+                                        ("storage", el.storage, el.e_store, v.ub)):
         for k in np.flatnonzero(val[elastic] > thr):
             f = int(flats[k])
             i, t = divmod(f, T)
@@ -97,8 +137,8 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
                              required=float(bound[v.s_start + f]), achievable=float(s_val[f]),
                              violation=float(val[elastic[k]])))
     pairs = lp.block_meta["contract"]["pair"]
-    for k, row in enumerate(cmin_rows):
-        e = val[e_cmin[k]]
+    for k, row in enumerate(el.cmin_rows):
+        e = val[el.e_cmin[k]]
         if e > thr:
             p = int(pairs[row])
             recs.append(dict(requirement="contract_min", name=inst.supplier_label(p),
@@ -106,10 +146,10 @@ def explain_infeasibility(lp: LP, options: SolverOptions) -> tuple[pa.Table, dic
                              commodity=inst.commodities[inst.sp_commodity[p]],
                              required=float(inst.contract_min[p]),
                              achievable=float(inst.contract_min[p] - e), violation=float(e)))
-    if has_budget and val[e_budget] > thr:
+    if el.e_budget is not None and val[el.e_budget] > thr:
+        e = val[el.e_budget]
         recs.append(dict(requirement="budget", name="budget", required=float(inst.budget),
-                         achievable=float(inst.budget + val[e_budget]),
-                         violation=float(val[e_budget])))
+                         achievable=float(inst.budget + e), violation=float(e)))
     table = pa.Table.from_pylist(recs, schema=INFEASIBILITY_SCHEMA)
     totals: dict[str, float] = {}
     for r in recs:

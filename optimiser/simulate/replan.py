@@ -135,10 +135,10 @@ def _solve_one(winst: Instance, start: str = "network", basis=None) -> ReplanRes
         sol = get_backend(OPTIONS.solver).solve(lp, OPTIONS)
     relaxed = False
     if sol.status == Status.INFEASIBLE:
-        elp, n0 = elastic_lp(lp)
-        sol = get_backend(OPTIONS.solver).solve(elp, OPTIONS)
+        el = relaxed_lp(lp)
+        sol = get_backend(OPTIONS.solver).solve(el.lp, OPTIONS)
         relaxed = True
-        values = None if sol.values is None else sol.values[:n0]
+        values = None if sol.values is None else sol.values[:el.n0]
     else:
         values = sol.values
     x, u = dispatch_and_rationing(lp, values)
@@ -224,37 +224,12 @@ def _pass_model(h, lp: LP) -> bool:
     return st == highspy.HighsStatus.kOk
 
 
-def elastic_lp(lp: LP) -> tuple[LP, int]:
-    """The LP with every hard requirement that realised stock can make impossible (hard
-    floors, storage limits, contract minimums) allowed to give way at a price above every
-    other cost coefficient (10 x the largest, at least 1e7), the costs of the LP kept."""
-    v = lp.vars
-    ss = slice(v.s_start, v.u_start)
-    hard = np.flatnonzero(v.lb[ss] > 0)
-    store = np.flatnonzero(np.isfinite(v.ub[ss]))
-    csl = lp.blocks["contract"]
-    cmin = np.flatnonzero(lp.row_lo[csl] > 0)
-    n0, m0 = v.n, lp.A.shape[0]
-    nf, ns_, nc = len(hard), len(store), len(cmin)
-    ne = nf + ns_ + nc
-    big = max(1e7, 10.0 * float(np.max(np.abs(v.cost), initial=0.0)))
-    e_f = n0 + np.arange(nf)
-    e_s = n0 + nf + np.arange(ns_)
-    e_c = n0 + nf + ns_ + np.arange(nc)
-    rows = np.concatenate([np.arange(nf), np.arange(nf), nf + np.arange(ns_), nf + np.arange(ns_)])
-    cols = np.concatenate([v.s_start + hard, e_f, v.s_start + store, e_s])
-    vals = np.concatenate([np.ones(nf), np.ones(nf), np.ones(ns_), -np.ones(ns_)])
-    extra = sp.csr_matrix((vals, (rows, cols)), shape=(nf + ns_, n0 + ne))
-    base = sp.hstack([lp.A, sp.csr_matrix((np.ones(nc), (csl.start + cmin, e_c - n0)),
-                                          shape=(m0, ne))], format="csr")
-    A = sp.vstack([base, extra], format="csr")
-    lb = np.concatenate([v.lb, np.zeros(ne)])
-    ub = np.concatenate([v.ub, np.full(ne, np.inf)])
-    lb[v.s_start + hard] = 0.0
-    ub[v.s_start + store] = np.inf
-    cost = np.concatenate([v.cost, np.full(ne, big)])
-    row_lo = np.concatenate([lp.row_lo, v.lb[ss][hard], np.full(ns_, -np.inf)])
-    row_hi = np.concatenate([lp.row_hi, np.full(nf, np.inf), v.ub[ss][store]])
-    ev = dataclasses.replace(v, n=n0 + ne, lb=lb, ub=ub, cost=cost)
-    return LP(instance=lp.instance, vars=ev, A=A, row_lo=row_lo, row_hi=row_hi, blocks={},
-              block_meta={}), n0
+def relaxed_lp(lp: LP):
+    """The replan LP with every hard requirement that realised stock can make impossible
+    (hard floors, storage limits, contract minimums; not the budget) allowed to give way
+    at a price above every other cost coefficient (10 x the largest, at least 1e7), the
+    costs of the LP kept: model/infeasible.elastic_lp, the engine's one relaxation."""
+    from ..model.infeasible import elastic_lp
+
+    big = max(1e7, 10.0 * float(np.max(np.abs(lp.vars.cost), initial=0.0)))
+    return elastic_lp(lp, budget=False, price=big)
