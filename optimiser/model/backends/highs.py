@@ -24,13 +24,11 @@ from . import RawSolution
 
 NAME = "highs"
 DESCRIPTION = "HiGHS dual simplex via highspy (default); correct duals"
+INSTALL_HINT = "pip install 'highspy>=1.7,<2'"
 # capability flags (backends.Backend)
 GIVES_DUALS = True
 EXACT_VERTEX = True
 ACCEPTS_BASIS = True
-
-
-INSTALL_HINT = "pip install 'highspy>=1.7,<2'"
 
 
 def available() -> bool:

@@ -16,9 +16,7 @@ GIVES_DUALS = True
 EXACT_VERTEX = False
 ACCEPTS_BASIS = False
 
-
 DEFAULT_EPS = 1e-8
-
 
 
 def solve(lp, options):
