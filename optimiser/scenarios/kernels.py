@@ -27,11 +27,26 @@ histograms (integer counts, merged by addition: exact across partitions) and
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from .._numba import jit, pjit
+from ..kpis import (  # noqa: F401  (KPI_NAMES, COMMODITY_KPI_NAMES: re-exported)
+    COMMODITY_KPI_NAMES,
+    K_BELOW_FLOOR,
+    K_BREACH_DAYS,
+    K_COST,
+    K_DEMAND,
+    K_FILL_RATE,
+    K_MIN_FLOOR_RATIO,
+    K_SHORTFALL_DAYS,
+    K_UNMET,
+    KPI_NAMES,
+    N_CKPI,
+    N_KPI,
+)
 from .rng import (
     P_HIGH,
     P_LOW,
@@ -77,17 +92,6 @@ W_UP = 17 * LANES  # the plan's unmet of (pair, day), per scenario
 W_GT = 18 * LANES  # a node dispatch group's planned total, per scenario
 N_W = 19
 
-# columns of the KPI array, in order (scenarios.arrow adds `scenario` in front)
-KPI_NAMES = ("demand", "unmet", "fill_rate", "shortfall_days", "below_floor",
-             "breach_days", "min_floor_ratio", "cost")
-N_KPI = len(KPI_NAMES)
-K_DEMAND, K_UNMET, K_FILL_RATE, K_SHORTFALL_DAYS, K_BELOW_FLOOR, K_BREACH_DAYS, \
-    K_MIN_FLOOR_RATIO, K_COST = range(N_KPI)
-# columns of the per-commodity KPI array [n, commodities, N_CKPI]: the KPIs above
-# restricted to one commodity's pairs (cost, money, is only reported as a whole)
-COMMODITY_KPI_NAMES = KPI_NAMES[:K_COST]
-N_CKPI = len(COMMODITY_KPI_NAMES)
-
 # rows of the per-block per-commodity accumulators (each n_com * LANES long)
 CW_DEMAND, CW_UNMET, CW_BELOW, CW_MIN_RATIO, CW_SHORT_DAYS, CW_BREACH_DAYS, CW_N_SHORT, \
     CW_N_BREACH = range(8)
@@ -103,6 +107,115 @@ FLAG_SHORT = 2
 # floor) exceeds COUNT_TOL * max(1, planned demand (floor)) units: LP round-off in
 # a plan's stock does not make days count.
 COUNT_TOL = 1e-6
+
+
+# ---------------------------------------------------------------- the kernel's inputs
+# replay_kernel takes its inputs as these named tuples of arrays and scalars (numba types
+# each as a record of its fields). Built in one place each: ScenarioModel by
+# arrays.kernel_model, Network and one plan's Dispatches by ReplayArrays.network /
+# .dispatches, per-scenario Dispatches by simulate.state.segment_plan, Segment by
+# open_loop here or simulate.state.run_segment. The types of the fields are part of the
+# compiled signature: keep them (ints as int64, floats as float64, C-contiguous arrays).
+class ScenarioModel(NamedTuple):
+    """The scenario model's parameters (ScenarioParams' fields, docs/SCENARIOS.md)."""
+
+    demand_sigma: float
+    demand_phi: float
+    surge_prob: float
+    surge_multiplier: float
+    surge_days: int
+    outage_prob: float
+    outage_days: int
+    delay_prob: float
+    delay_max_days: int
+    loss_prob: float
+
+
+class Network(NamedTuple):
+    """The instance as flat arrays, day-major ([T, I]), prepared once per evaluation."""
+
+    T: int
+    n_suppliers: int
+    n_nodes: int
+    n_com: int  # commodities
+    max_lead: int  # longest lead time that can still deliver inside the horizon
+    lane_lead: np.ndarray  # [L] int64
+    lane_dest: np.ndarray  # [L] int64 pair id
+    lane_unit: np.ndarray  # [L] unit price (supplier lanes) + unit transport cost
+    lane_supplier: np.ndarray  # [L] int64 supplier id, -1 for lanes out of nodes
+    demand: np.ndarray  # [T, I] planned consumption
+    pipeline: np.ndarray  # [T, I]
+    floor: np.ndarray  # [T, I]
+    init: np.ndarray  # [I]
+    hold: np.ndarray  # [I]
+    short_pen: np.ndarray  # [I]
+    ready_pen: np.ndarray  # [I]
+    pair_node: np.ndarray  # [I] int64
+    pair_has_demand: np.ndarray  # [I] bool
+    pair_com: np.ndarray  # [I] int64 commodity id
+
+
+class Dispatches(NamedTuple):
+    """A plan as per-day sparse dispatch lists (only x > 0; order: arrays.dispatch_order)
+    and the plan's own unmet. One plan for every scenario (per_lane False: sup_q,
+    grp_total, node_q, unmet) or one per scenario (per_lane: sup_qk, grp_totk, node_qk,
+    unmet_k, column = scenario - start); the other set is unused (placeholders)."""
+
+    per_lane: bool
+    sup_ptr: np.ndarray  # [T+1] supplier dispatch entries of day t: sup_ptr[t]:sup_ptr[t+1]
+    sup_lane: np.ndarray  # [Es]
+    grp_ptr: np.ndarray  # [T+1] node dispatch groups (one per origin pair) of day t
+    grp_pair: np.ndarray  # [G] origin pair of the group
+    grp_start: np.ndarray  # [G+1] entries of the group: grp_start[g]:grp_start[g+1]
+    node_lane: np.ndarray  # [En]
+    sup_q: np.ndarray  # [Es]
+    grp_total: np.ndarray  # [G] planned total out of the group's pair that day
+    node_q: np.ndarray  # [En]
+    unmet: np.ndarray  # [T, I] the plan's unmet (its own rationing)
+    sup_qk: np.ndarray  # [Es, n'] per scenario
+    grp_totk: np.ndarray  # [G, n']
+    node_qk: np.ndarray  # [En, n']
+    unmet_k: np.ndarray  # [T, I, n']
+
+
+class Outputs(NamedTuple):
+    """Where the kernel writes (callers allocate)."""
+
+    kpi: np.ndarray  # [n, N_KPI] float64, columns kpis.KPI_NAMES
+    kpi_c: np.ndarray  # [n, n_com, N_CKPI] float64, columns kpis.COMMODITY_KPI_NAMES
+    record: bool  # write end-of-day stock into `stock`
+    stock: np.ndarray  # [n_blocks, T*I, LANES] float32 or float64
+    flags: bool  # write per-pair indicators into `pair_flags`
+    pair_flags: np.ndarray  # [n, I] uint8
+
+
+class Segment(NamedTuple):
+    """The days replayed and the carried state (closed loop, optimiser/simulate)."""
+
+    t_lo: int
+    t_hi: int
+    keep: bool  # read (t_lo > 0) and write each block's state in st_f / st_i
+    st_f: np.ndarray  # [blocks, nf] float64 (layout: state_sizes)
+    st_i: np.ndarray  # [blocks, ni] int64
+    track: bool  # keep dispatched units and shipments in transit in the state
+    lane_sp: np.ndarray  # [L] int64 supplier pair of a lane, -1 from a node
+    n_sp: int  # supplier pairs
+
+
+# placeholders for the inputs a call does not use (their types are the used ones')
+NO_F1 = np.zeros(1)
+NO_F2 = np.zeros((1, LANES))
+NO_F3 = np.zeros((1, 1, LANES))
+NO_I1 = np.zeros(1, dtype=np.int64)
+NO_I2 = np.zeros((1, 1), dtype=np.int64)
+NO_STOCK = np.empty((1, 1, 1), dtype=np.float32)  # Outputs.stock when not recording
+NO_FLAGS = np.zeros((1, 1), dtype=np.uint8)  # Outputs.pair_flags when not flagging
+
+
+def open_loop(T: int) -> Segment:
+    """Every day 0..T-1 from the initial state, nothing carried (evaluation)."""
+    return Segment(t_lo=0, t_hi=int(T), keep=False, st_f=NO_F2, st_i=NO_I2, track=False,
+                   lane_sp=NO_I1, n_sp=0)
 
 
 @jit
@@ -129,26 +242,17 @@ def group_sums_lanes(values, starts):
 
 
 @pjit
-def replay_kernel(start, n, seed,
-                  sigma, phi, surge_p, surge_m, surge_d, outage_p, outage_d,
-                  delay_p, delay_max, loss_p,
-                  T, n_suppliers, n_nodes,
-                  sup_ptr, sup_lane, sup_q,  # supplier dispatches by day (CSR over days)
-                  grp_ptr, grp_pair, grp_total, grp_start,  # node dispatch groups by day
-                  node_lane, node_q,  # node dispatch entries, grouped
-                  lane_lead, lane_dest, lane_unit, lane_supplier,
-                  demand, unmet_plan, pipeline, floor,  # [T, I]
-                  init, hold, short_pen, ready_pen, pair_node, pair_has_demand,
-                  max_lead, pair_com, n_com,
-                  kpi_out, kpi_c_out, stock_out, record, flags_out, flags,
-                  t_lo, t_hi, per_lane, sup_qk, grp_totk, node_qk, unmet_k,
-                  keep, st_f, st_i, track, lane_sp, n_sp):
-    """Replay scenarios start..start+n-1. kpi_out [n, N_KPI], kpi_c_out [n, n_com, N_CKPI]
-    (per commodity; pair_com [I] is each pair's commodity); if flags, flags_out [n, I] uint8
-    gets FLAG_BREACH | FLAG_SHORT per pair; if record, end-of-day stock
-    into stock_out [n_blocks, T*I, LANES] (block-major: block b's scenario start + 32b + k,
-    day t, pair i at [b, t*I + i, k]; each block's writes are one contiguous sweep; lanes
-    past n hold scenarios nobody asked for).
+def replay_kernel(start, n, seed, model, net, plan, out, seg):
+    """Replay scenarios start..start+n-1 of `seed` under `model` (ScenarioModel), the
+    instance `net` (Network) and the plan `plan` (Dispatches), into `out` (Outputs), over
+    the days of `seg` (Segment; `open_loop(T)`: the whole horizon, no carried state).
+
+    out.kpi [n, N_KPI], out.kpi_c [n, n_com, N_CKPI] (per commodity; net.pair_com [I] is each
+    pair's commodity), columns as optimiser/kpis.py (K_UNMET, ...); if out.flags,
+    out.pair_flags [n, I] uint8 gets FLAG_BREACH | FLAG_SHORT per pair; if out.record,
+    end-of-day stock into out.stock [n_blocks, T*I, LANES] (block-major: block b's scenario
+    start + 32b + k, day t, pair i at [b, t*I + i, k]; each block's writes are one
+    contiguous sweep; lanes past n hold scenarios nobody asked for).
 
     Scenarios go in blocks of K (= LANES) replayed in lockstep: every state array has the
     scenario innermost ([entity, K]), and every step is a branch-free loop over the K
@@ -156,19 +260,42 @@ def replay_kernel(start, n, seed,
     scenario still does exactly its own operations in the reference order: a skipped
     dispatch (outage, loss, scaled to zero) becomes an added +0.0, which changes no bit.
 
-    Closed loop (optimiser/simulate): only days t_lo..t_hi-1 are replayed; with `keep` the
-    whole state of block b (stock, arrival ring, AR(1) state, surge multipliers, every
-    accumulator; surge and outage counters; per-pair flags) is read from st_f[b] / st_i[b]
-    at the start (unless t_lo == 0) and written back at the end (layout: state_sizes).
-    KPIs are written only when t_hi == T. With `per_lane` the plan differs per scenario:
-    quantities come from sup_qk [Es, n'], grp_totk [G, n'], node_qk [En, n'] and unmet_k
-    [T, I, n'] (column 32b + k: scenario start + 32b + k; n' >= 32 * blocks; entries are the
-    union of the plans; a plan without one adds +0.0)
-    instead of sup_q, grp_total, node_q and unmet_plan. With `track` the state also holds
-    every supplier pair's dispatched units (lane_sp [L]: supplier pair of a lane, -1 from a
-    node) and the shipments in transit by planned arrival day and outcome (on time, 1..D
-    days late, lost; D = delay_max), which is what a replanner is told about.
+    Closed loop (optimiser/simulate): only days seg.t_lo..seg.t_hi-1 are replayed; with
+    seg.keep the whole state of block b (stock, arrival ring, AR(1) state, surge
+    multipliers, every accumulator; surge and outage counters; per-pair flags) is read from
+    seg.st_f[b] / seg.st_i[b] at the start (unless t_lo == 0) and written back at the end
+    (layout: state_sizes). KPIs are written only when t_hi == T. With plan.per_lane the plan
+    differs per scenario: quantities come from sup_qk [Es, n'], grp_totk [G, n'], node_qk
+    [En, n'] and unmet_k [T, I, n'] (column 32b + k: scenario start + 32b + k; n' >= 32 *
+    blocks; entries are the union of the plans; a plan without one adds +0.0) instead of
+    sup_q, grp_total, node_q and unmet. With seg.track the state also holds every supplier
+    pair's dispatched units (seg.lane_sp [L]: supplier pair of a lane, -1 from a node) and
+    the shipments in transit by planned arrival day and outcome (on time, 1..D days late,
+    lost; D = delay_max_days), which is what a replanner is told about.
     """
+    # the named inputs as the locals the replay below reads (outside the prange loop: its
+    # body sees plain arrays and scalars)
+    sigma, phi = model.demand_sigma, model.demand_phi
+    surge_p, surge_m, surge_d = model.surge_prob, model.surge_multiplier, model.surge_days
+    outage_p, outage_d = model.outage_prob, model.outage_days
+    delay_p, delay_max, loss_p = model.delay_prob, model.delay_max_days, model.loss_prob
+    T, n_suppliers, n_nodes, n_com = net.T, net.n_suppliers, net.n_nodes, net.n_com
+    max_lead = net.max_lead
+    lane_lead, lane_dest, lane_unit = net.lane_lead, net.lane_dest, net.lane_unit
+    lane_supplier = net.lane_supplier
+    demand, pipeline, floor = net.demand, net.pipeline, net.floor
+    init, hold, short_pen, ready_pen = net.init, net.hold, net.short_pen, net.ready_pen
+    pair_node, pair_has_demand, pair_com = net.pair_node, net.pair_has_demand, net.pair_com
+    per_lane = plan.per_lane
+    sup_ptr, sup_lane, sup_q = plan.sup_ptr, plan.sup_lane, plan.sup_q
+    grp_ptr, grp_pair, grp_total = plan.grp_ptr, plan.grp_pair, plan.grp_total
+    grp_start, node_lane, node_q = plan.grp_start, plan.node_lane, plan.node_q
+    unmet_plan = plan.unmet
+    sup_qk, grp_totk, node_qk, unmet_k = plan.sup_qk, plan.grp_totk, plan.node_qk, plan.unmet_k
+    kpi_out, kpi_c_out, flags_out = out.kpi, out.kpi_c, out.pair_flags
+    record, stock_out, flags = out.record, out.stock, out.flags
+    t_lo, t_hi, keep, st_f, st_i = seg.t_lo, seg.t_hi, seg.keep, seg.st_f, seg.st_i
+    track, lane_sp, n_sp = seg.track, seg.lane_sp, seg.n_sp
     K = LANES
     I = init.shape[0]
     R = max_lead + delay_max + 1
