@@ -2,7 +2,8 @@
 
 Plan directories (flows, stock, orders, shadow_prices, infeasibility, summary.json)
 and evaluation directories (scenarios, scenarios_by_commodity, fan, summary.json):
-the columns, their Arrow types, units and meaning; the vocabularies (KPI names,
+the columns, their Arrow types, units and meaning; the vocabularies (KPI names --
+declared with their column indices in optimiser/kpis.py, which the kernels compile in --,
 cost-breakdown keys, constraint kinds, infeasibility requirements); the shape of a
 plan's summary.json. The Arrow schemas the writers use, the readers' column checks,
 the report's labels and docs/OUTPUTS.md (``python -m optimiser.outputs``) all derive

@@ -13,13 +13,27 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..instance import Instance
-from .kernels import NO_F2, NO_F3, OCTAVES, Dispatches, Network, ScenarioModel, group_sums
-from .params import ScenarioParams
+from .kernels import (
+    DISPATCH_LISTS,
+    NO_F2,
+    NO_F3,
+    OCTAVES,
+    ONE_PLAN,
+    Dispatches,
+    Network,
+    ScenarioModel,
+    group_sums,
+)
+from .params import PARAMETERS, ScenarioParams
 from .rng import MAX_DAY, MAX_ENTITY
 
 
 @dataclass(frozen=True, eq=False)
 class ReplayArrays:
+    """Everything the replay kernel reads of an instance and a plan; `network()` and
+    `dispatches()` group the fields as the kernel takes them (kernels.Network,
+    kernels.Dispatches)."""
+
     T: int
     n_suppliers: int
     n_nodes: int
@@ -71,33 +85,20 @@ class ReplayArrays:
 
     def network(self) -> Network:
         """The instance's arrays as replay_kernel reads them."""
-        return Network(
-            T=self.T, n_suppliers=self.n_suppliers, n_nodes=self.n_nodes, n_com=self.n_com,
-            max_lead=self.max_lead, lane_lead=self.lane_lead, lane_dest=self.lane_dest,
-            lane_unit=self.lane_unit, lane_supplier=self.lane_supplier, demand=self.demand,
-            pipeline=self.pipeline, floor=self.floor, init=self.init, hold=self.hold,
-            short_pen=self.short_pen, ready_pen=self.ready_pen, pair_node=self.pair_node,
-            pair_has_demand=self.pair_has_demand, pair_com=self.pair_com)
+        return Network._make(getattr(self, f) for f in Network._fields)
 
     def dispatches(self) -> Dispatches:
         """The plan's arrays as replay_kernel reads them: one plan for every scenario."""
-        return Dispatches(
-            per_lane=False, sup_ptr=self.sup_ptr, sup_lane=self.sup_lane,
-            grp_ptr=self.grp_ptr, grp_pair=self.grp_pair, grp_start=self.grp_start,
-            node_lane=self.node_lane, sup_q=self.sup_q, grp_total=self.grp_total,
-            node_q=self.node_q, unmet=self.unmet_plan,
-            sup_qk=NO_F2, grp_totk=NO_F2, node_qk=NO_F2, unmet_k=NO_F3)
+        return Dispatches(per_lane=False, **{f: getattr(self, f) for f in DISPATCH_LISTS},
+                          **{f: getattr(self, f) for f in ONE_PLAN},
+                          sup_qk=NO_F2, grp_totk=NO_F2, node_qk=NO_F2, unmet_k=NO_F3)
 
 
 def kernel_model(p: ScenarioParams) -> ScenarioModel:
-    """The scenario parameters as replay_kernel reads them (floats as float64, counts as
-    int64 whatever the caller passed: one compiled signature)."""
-    return ScenarioModel(
-        demand_sigma=float(p.demand_sigma), demand_phi=float(p.demand_phi),
-        surge_prob=float(p.surge_prob), surge_multiplier=float(p.surge_multiplier),
-        surge_days=int(p.surge_days), outage_prob=float(p.outage_prob),
-        outage_days=int(p.outage_days), delay_prob=float(p.delay_prob),
-        delay_max_days=int(p.delay_max_days), loss_prob=float(p.loss_prob))
+    """The scenario parameters as replay_kernel reads them, each as its declared type
+    (params.PARAMETERS: floats as float64, counts as int64, whatever the caller passed:
+    one compiled signature)."""
+    return ScenarioModel._make(PARAMETERS[f][1](getattr(p, f)) for f in ScenarioModel._fields)
 
 
 def _c(a, dtype=np.float64) -> np.ndarray:

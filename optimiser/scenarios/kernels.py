@@ -1,6 +1,10 @@
 """Numba kernels of scenario evaluation (docs/SCENARIOS.md). Arrays and scalars in,
 arrays out; validation and bookkeeping live in the Python wrappers.
 
+`replay_kernel(start, n, seed, model, net, plan, out, seg)` takes its inputs as named
+tuples read by field name (ScenarioModel, Network, Dispatches, Outputs, Segment, below)
+and writes the KPI columns through the named indices of optimiser/kpis.py.
+
 `replay_kernel` replays scenarios start..start+n-1 in blocks of LANES (32) scenarios,
 one block per `prange` iteration, all scenarios of a block in lockstep: the state
 (stock [I, K], an arrival ring [R, I, K] with R = longest lead + delay_max_days + 1,
@@ -27,6 +31,7 @@ histograms (integer counts, merged by addition: exact across partitions) and
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from typing import NamedTuple
 
 import numba
@@ -110,12 +115,13 @@ COUNT_TOL = 1e-6
 
 
 # ---------------------------------------------------------------- the kernel's inputs
-# replay_kernel takes its inputs as these named tuples of arrays and scalars (numba types
-# each as a record of its fields). Built in one place each: ScenarioModel by
-# arrays.kernel_model, Network and one plan's Dispatches by ReplayArrays.network /
-# .dispatches, per-scenario Dispatches by simulate.state.segment_plan, Segment by
-# open_loop here or simulate.state.run_segment. The types of the fields are part of the
-# compiled signature: keep them (ints as int64, floats as float64, C-contiguous arrays).
+# replay_kernel takes its inputs as named tuples of arrays and scalars (numba types each as
+# a record of its fields; the kernel reads them by name). Network and Dispatches carry
+# fields of arrays.ReplayArrays, where their shapes and meanings are declared, and are
+# built there (ReplayArrays.network / .dispatches); a per-scenario Dispatches is built by
+# simulate.state.segment_plan, ScenarioModel by arrays.kernel_model, Segment by open_loop
+# here or simulate.state.run_segment. The types of the fields are part of the compiled
+# signature: keep them (ints as int64, floats as float64, C-contiguous arrays).
 class ScenarioModel(NamedTuple):
     """The scenario model's parameters (ScenarioParams' fields, docs/SCENARIOS.md)."""
 
@@ -131,51 +137,22 @@ class ScenarioModel(NamedTuple):
     loss_prob: float
 
 
-class Network(NamedTuple):
-    """The instance as flat arrays, day-major ([T, I]), prepared once per evaluation."""
-
-    T: int
-    n_suppliers: int
-    n_nodes: int
-    n_com: int  # commodities
-    max_lead: int  # longest lead time that can still deliver inside the horizon
-    lane_lead: np.ndarray  # [L] int64
-    lane_dest: np.ndarray  # [L] int64 pair id
-    lane_unit: np.ndarray  # [L] unit price (supplier lanes) + unit transport cost
-    lane_supplier: np.ndarray  # [L] int64 supplier id, -1 for lanes out of nodes
-    demand: np.ndarray  # [T, I] planned consumption
-    pipeline: np.ndarray  # [T, I]
-    floor: np.ndarray  # [T, I]
-    init: np.ndarray  # [I]
-    hold: np.ndarray  # [I]
-    short_pen: np.ndarray  # [I]
-    ready_pen: np.ndarray  # [I]
-    pair_node: np.ndarray  # [I] int64
-    pair_has_demand: np.ndarray  # [I] bool
-    pair_com: np.ndarray  # [I] int64 commodity id
-
-
-class Dispatches(NamedTuple):
-    """A plan as per-day sparse dispatch lists (only x > 0; order: arrays.dispatch_order)
-    and the plan's own unmet. One plan for every scenario (per_lane False: sup_q,
-    grp_total, node_q, unmet) or one per scenario (per_lane: sup_qk, grp_totk, node_qk,
-    unmet_k, column = scenario - start); the other set is unused (placeholders)."""
-
-    per_lane: bool
-    sup_ptr: np.ndarray  # [T+1] supplier dispatch entries of day t: sup_ptr[t]:sup_ptr[t+1]
-    sup_lane: np.ndarray  # [Es]
-    grp_ptr: np.ndarray  # [T+1] node dispatch groups (one per origin pair) of day t
-    grp_pair: np.ndarray  # [G] origin pair of the group
-    grp_start: np.ndarray  # [G+1] entries of the group: grp_start[g]:grp_start[g+1]
-    node_lane: np.ndarray  # [En]
-    sup_q: np.ndarray  # [Es]
-    grp_total: np.ndarray  # [G] planned total out of the group's pair that day
-    node_q: np.ndarray  # [En]
-    unmet: np.ndarray  # [T, I] the plan's unmet (its own rationing)
-    sup_qk: np.ndarray  # [Es, n'] per scenario
-    grp_totk: np.ndarray  # [G, n']
-    node_qk: np.ndarray  # [En, n']
-    unmet_k: np.ndarray  # [T, I, n']
+#: the instance as flat arrays, prepared once per evaluation
+Network = namedtuple("Network", (
+    "T", "n_suppliers", "n_nodes", "n_com", "max_lead", "lane_lead", "lane_dest", "lane_unit",
+    "lane_supplier", "demand", "pipeline", "floor", "init", "hold", "short_pen", "ready_pen",
+    "pair_node", "pair_has_demand", "pair_com"))
+#: a plan's per-day sparse dispatch lists (only x > 0; order: arrays.dispatch_order)
+DISPATCH_LISTS = ("sup_ptr", "sup_lane", "grp_ptr", "grp_pair", "grp_start", "node_lane")
+#: the quantities of one plan for every scenario: sup_q [Es], grp_total [G], node_q [En],
+#: and the plan's own unmet [T, I]
+ONE_PLAN = ("sup_q", "grp_total", "node_q", "unmet_plan")
+#: the same, one plan per scenario (closed loop): sup_qk [Es, n'], grp_totk [G, n'],
+#: node_qk [En, n'], unmet_k [T, I, n'], column = scenario - start
+PER_LANE = ("sup_qk", "grp_totk", "node_qk", "unmet_k")
+#: a plan as the kernel reads it; with per_lane the PER_LANE quantities, else ONE_PLAN's
+#: (the other set holds placeholders)
+Dispatches = namedtuple("Dispatches", ("per_lane", *DISPATCH_LISTS, *ONE_PLAN, *PER_LANE))
 
 
 class Outputs(NamedTuple):
@@ -268,7 +245,7 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     differs per scenario: quantities come from sup_qk [Es, n'], grp_totk [G, n'], node_qk
     [En, n'] and unmet_k [T, I, n'] (column 32b + k: scenario start + 32b + k; n' >= 32 *
     blocks; entries are the union of the plans; a plan without one adds +0.0) instead of
-    sup_q, grp_total, node_q and unmet. With seg.track the state also holds every supplier
+    sup_q, grp_total, node_q and unmet_plan. With seg.track the state also holds every supplier
     pair's dispatched units (seg.lane_sp [L]: supplier pair of a lane, -1 from a node) and
     the shipments in transit by planned arrival day and outcome (on time, 1..D days late,
     lost; D = delay_max_days), which is what a replanner is told about.
@@ -290,7 +267,7 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     sup_ptr, sup_lane, sup_q = plan.sup_ptr, plan.sup_lane, plan.sup_q
     grp_ptr, grp_pair, grp_total = plan.grp_ptr, plan.grp_pair, plan.grp_total
     grp_start, node_lane, node_q = plan.grp_start, plan.node_lane, plan.node_q
-    unmet_plan = plan.unmet
+    unmet_plan = plan.unmet_plan
     sup_qk, grp_totk, node_qk, unmet_k = plan.sup_qk, plan.grp_totk, plan.node_qk, plan.unmet_k
     kpi_out, kpi_c_out, flags_out = out.kpi, out.kpi_c, out.pair_flags
     record, stock_out, flags = out.record, out.stock, out.flags

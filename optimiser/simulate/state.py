@@ -96,7 +96,7 @@ def segment_plan(X: np.ndarray, U: np.ndarray, a: ReplayArrays, lane_origin: np.
         per_lane=True, sup_ptr=sup_ptr, sup_lane=np.ascontiguousarray(s_lane, np.int64),
         grp_ptr=grp_ptr, grp_pair=np.ascontiguousarray(n_orig[gstart], np.int64),
         grp_start=grp_start, node_lane=np.ascontiguousarray(n_lane, np.int64),
-        sup_q=NO_F1, grp_total=NO_F1, node_q=NO_F1, unmet=NO_F2,
+        sup_q=NO_F1, grp_total=NO_F1, node_q=NO_F1, unmet_plan=NO_F2,
         sup_qk=np.ascontiguousarray(s_q), grp_totk=group_sums_lanes(n_q, grp_start),
         node_qk=n_q, unmet_k=uk)
 
