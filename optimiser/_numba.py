@@ -26,7 +26,8 @@ import numba
 PACKAGE = Path(__file__).resolve().parent
 MARKER = "_numba import"  # how a module of the package gets `jit` / `pjit`
 # how a module without jitted code says that kernels compile its constants in (kpis.py: the
-# KPI column indices); it is part of the digest as if it defined kernels
+# KPI column indices; scenarios/inputs.py: the fields of the kernel's named inputs, read at
+# their compiled positions); it is part of the digest as if it defined kernels
 CONST_MARKER = "numba: constants compiled into kernels"
 
 

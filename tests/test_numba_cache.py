@@ -20,6 +20,8 @@ def test_kernel_sources_are_the_modules_that_jit():
     # the KPI column indices are compiled into the replay kernel: a change to them must
     # recompile it, not leave a cached kernel writing the old columns
     assert "kpis.py" in names
+    # so are the positions of the fields of the kernel's named inputs
+    assert "scenarios/inputs.py" in names
     assert "cli/__init__.py" not in names and "check.py" not in names
 
 

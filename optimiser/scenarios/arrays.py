@@ -13,17 +13,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..instance import Instance
-from .kernels import (
-    DISPATCH_LISTS,
-    NO_F2,
-    NO_F3,
-    OCTAVES,
-    ONE_PLAN,
-    Dispatches,
-    Network,
-    ScenarioModel,
-    group_sums,
-)
+from .inputs import DISPATCH_LISTS, NO_F2, NO_F3, ONE_PLAN, Dispatches, Network, ScenarioModel
+from .kernels import OCTAVES, group_sums
 from .params import PARAMETERS, ScenarioParams
 from .rng import MAX_DAY, MAX_ENTITY
 
@@ -31,8 +22,8 @@ from .rng import MAX_DAY, MAX_ENTITY
 @dataclass(frozen=True, eq=False)
 class ReplayArrays:
     """Everything the replay kernel reads of an instance and a plan; `network()` and
-    `dispatches()` group the fields as the kernel takes them (kernels.Network,
-    kernels.Dispatches)."""
+    `dispatches()` group the fields as the kernel takes them (inputs.Network,
+    inputs.Dispatches)."""
 
     T: int
     n_suppliers: int

@@ -24,6 +24,7 @@ from ..errors import UsageError
 from ..execution import MAX_SEED, chunk_ranges  # noqa: F401  (MAX_SEED: kept for importers)
 from ..execution import check_int as _check_int  # noqa: F401  (kept for importers)
 from .arrays import ReplayArrays, kernel_model, prepare
+from .inputs import NO_STOCK, Outputs, open_loop
 from .kernels import (
     COMMODITY_KPI_NAMES,
     KPI_NAMES,
@@ -32,11 +33,8 @@ from .kernels import (
     N_BINS,
     N_CKPI,
     N_KPI,
-    NO_STOCK,
     OCTAVES,
-    Outputs,
     fan_accumulate,
-    open_loop,
     replay_kernel,
 )
 from .params import ScenarioParams

@@ -2,8 +2,9 @@
 arrays out; validation and bookkeeping live in the Python wrappers.
 
 `replay_kernel(start, n, seed, model, net, plan, out, seg)` takes its inputs as named
-tuples read by field name (ScenarioModel, Network, Dispatches, Outputs, Segment, below)
-and writes the KPI columns through the named indices of optimiser/kpis.py.
+tuples read by field name (ScenarioModel, Network, Dispatches, Outputs, Segment: declared
+in scenarios/inputs.py) and writes the KPI columns through the named indices of
+optimiser/kpis.py.
 
 `replay_kernel` replays scenarios start..start+n-1 in blocks of LANES (32) scenarios,
 one block per `prange` iteration, all scenarios of a block in lockstep: the state
@@ -31,8 +32,6 @@ histograms (integer counts, merged by addition: exact across partitions) and
 from __future__ import annotations
 
 import math
-from collections import namedtuple
-from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -112,87 +111,6 @@ FLAG_SHORT = 2
 # floor) exceeds COUNT_TOL * max(1, planned demand (floor)) units: LP round-off in
 # a plan's stock does not make days count.
 COUNT_TOL = 1e-6
-
-
-# ---------------------------------------------------------------- the kernel's inputs
-# replay_kernel takes its inputs as named tuples of arrays and scalars (numba types each as
-# a record of its fields; the kernel reads them by name). Network and Dispatches carry
-# fields of arrays.ReplayArrays, where their shapes and meanings are declared, and are
-# built there (ReplayArrays.network / .dispatches); a per-scenario Dispatches is built by
-# simulate.state.segment_plan, ScenarioModel by arrays.kernel_model, Segment by open_loop
-# here or simulate.state.run_segment. The types of the fields are part of the compiled
-# signature: keep them (ints as int64, floats as float64, C-contiguous arrays).
-class ScenarioModel(NamedTuple):
-    """The scenario model's parameters (ScenarioParams' fields, docs/SCENARIOS.md)."""
-
-    demand_sigma: float
-    demand_phi: float
-    surge_prob: float
-    surge_multiplier: float
-    surge_days: int
-    outage_prob: float
-    outage_days: int
-    delay_prob: float
-    delay_max_days: int
-    loss_prob: float
-
-
-#: the instance as flat arrays, prepared once per evaluation
-Network = namedtuple("Network", (
-    "T", "n_suppliers", "n_nodes", "n_com", "max_lead", "lane_lead", "lane_dest", "lane_unit",
-    "lane_supplier", "demand", "pipeline", "floor", "init", "hold", "short_pen", "ready_pen",
-    "pair_node", "pair_has_demand", "pair_com"))
-#: a plan's per-day sparse dispatch lists (only x > 0; order: arrays.dispatch_order)
-DISPATCH_LISTS = ("sup_ptr", "sup_lane", "grp_ptr", "grp_pair", "grp_start", "node_lane")
-#: the quantities of one plan for every scenario: sup_q [Es], grp_total [G], node_q [En],
-#: and the plan's own unmet [T, I]
-ONE_PLAN = ("sup_q", "grp_total", "node_q", "unmet_plan")
-#: the same, one plan per scenario (closed loop): sup_qk [Es, n'], grp_totk [G, n'],
-#: node_qk [En, n'], unmet_k [T, I, n'], column = scenario - start
-PER_LANE = ("sup_qk", "grp_totk", "node_qk", "unmet_k")
-#: a plan as the kernel reads it; with per_lane the PER_LANE quantities, else ONE_PLAN's
-#: (the other set holds placeholders)
-Dispatches = namedtuple("Dispatches", ("per_lane", *DISPATCH_LISTS, *ONE_PLAN, *PER_LANE))
-
-
-class Outputs(NamedTuple):
-    """Where the kernel writes (callers allocate)."""
-
-    kpi: np.ndarray  # [n, N_KPI] float64, columns kpis.KPI_NAMES
-    kpi_c: np.ndarray  # [n, n_com, N_CKPI] float64, columns kpis.COMMODITY_KPI_NAMES
-    record: bool  # write end-of-day stock into `stock`
-    stock: np.ndarray  # [n_blocks, T*I, LANES] float32 or float64
-    flags: bool  # write per-pair indicators into `pair_flags`
-    pair_flags: np.ndarray  # [n, I] uint8
-
-
-class Segment(NamedTuple):
-    """The days replayed and the carried state (closed loop, optimiser/simulate)."""
-
-    t_lo: int
-    t_hi: int
-    keep: bool  # read (t_lo > 0) and write each block's state in st_f / st_i
-    st_f: np.ndarray  # [blocks, nf] float64 (layout: state_sizes)
-    st_i: np.ndarray  # [blocks, ni] int64
-    track: bool  # keep dispatched units and shipments in transit in the state
-    lane_sp: np.ndarray  # [L] int64 supplier pair of a lane, -1 from a node
-    n_sp: int  # supplier pairs
-
-
-# placeholders for the inputs a call does not use (their types are the used ones')
-NO_F1 = np.zeros(1)
-NO_F2 = np.zeros((1, LANES))
-NO_F3 = np.zeros((1, 1, LANES))
-NO_I1 = np.zeros(1, dtype=np.int64)
-NO_I2 = np.zeros((1, 1), dtype=np.int64)
-NO_STOCK = np.empty((1, 1, 1), dtype=np.float32)  # Outputs.stock when not recording
-NO_FLAGS = np.zeros((1, 1), dtype=np.uint8)  # Outputs.pair_flags when not flagging
-
-
-def open_loop(T: int) -> Segment:
-    """Every day 0..T-1 from the initial state, nothing carried (evaluation)."""
-    return Segment(t_lo=0, t_hi=int(T), keep=False, st_f=NO_F2, st_i=NO_I2, track=False,
-                   lane_sp=NO_I1, n_sp=0)
 
 
 @jit

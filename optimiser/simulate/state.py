@@ -15,19 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenarios.arrays import ReplayArrays, dispatch_order, kernel_model
+from ..scenarios.inputs import NO_F1, NO_F2, NO_FLAGS, NO_STOCK, Dispatches, Outputs, Segment
 from ..scenarios.kernels import (
     LANES,
     N_CKPI,
     N_CW,
     N_KPI,
     N_W,
-    NO_F1,
-    NO_F2,
-    NO_FLAGS,
-    NO_STOCK,
-    Dispatches,
-    Outputs,
-    Segment,
     group_sums_lanes,
     replay_kernel,
     state_sizes,
