@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimiser import kpis
+from optimiser.kpis import N_KPI
 from optimiser.scenarios import rng
 from optimiser.scenarios.arrays import ReplayArrays
-from optimiser.scenarios.kernels import COUNT_TOL, N_KPI
+from optimiser.scenarios.kernels import COUNT_TOL
 from optimiser.scenarios.params import ScenarioParams
 
 _U = np.uint64
@@ -111,7 +113,7 @@ def replay_numpy(a: ReplayArrays, p: ScenarioParams, seed: int, start: int, n: i
             q = np.repeat(a.sup_q[e0:e1][None, :], n, axis=0)
             if p.outages:
                 q = np.where(outage_left[:, a.lane_supplier[lanes]] > 0, 0.0, q)
-            k[:, 7] += q @ a.lane_unit[lanes]
+            k[:, kpis.K_COST] += q @ a.lane_unit[lanes]
             ship(lanes, t, q, slot0)
         # 2-3. arrivals, consumption
         st = stock + (ring[:, slot0, :] + a.pipeline[t][None, :])
@@ -127,10 +129,10 @@ def replay_numpy(a: ReplayArrays, p: ScenarioParams, seed: int, start: int, n: i
         met = np.minimum(st, target)
         unmet = d - met
         stock = st - met
-        k[:, 0] += d.sum(1)
-        k[:, 1] += unmet.sum(1)
-        k[:, 7] += unmet @ a.short_pen
-        k[:, 3] += (unmet > COUNT_TOL * np.maximum(1.0, a.demand[t])[None, :]).any(1)
+        k[:, kpis.K_DEMAND] += d.sum(1)
+        k[:, kpis.K_UNMET] += unmet.sum(1)
+        k[:, kpis.K_COST] += unmet @ a.short_pen
+        k[:, kpis.K_SHORTFALL_DAYS] += (unmet > COUNT_TOL * np.maximum(1.0, a.demand[t])[None, :]).any(1)
         # 4. node dispatches
         g0, g1 = a.grp_ptr[t], a.grp_ptr[t + 1]
         if g1 > g0:
@@ -143,19 +145,20 @@ def replay_numpy(a: ReplayArrays, p: ScenarioParams, seed: int, start: int, n: i
             gid = np.repeat(np.arange(g1 - g0), np.diff(a.grp_start[g0:g1 + 1]))
             lanes = a.node_lane[e0:e1]
             q = a.node_q[e0:e1][None, :] * scale[:, gid]
-            k[:, 7] += q @ a.lane_unit[lanes]
+            k[:, kpis.K_COST] += q @ a.lane_unit[lanes]
             ship(lanes, t, q, slot0)
         # 5. end of day
         f = a.floor[t]
-        k[:, 7] += stock @ a.hold
+        k[:, kpis.K_COST] += stock @ a.hold
         below = np.where(f[None, :] > 0, np.maximum(f[None, :] - stock, 0.0), 0.0)
-        k[:, 4] += below.sum(1)
-        k[:, 7] += below @ a.ready_pen
-        k[:, 5] += (below > COUNT_TOL * np.maximum(1.0, f)[None, :]).any(1)
+        k[:, kpis.K_BELOW_FLOOR] += below.sum(1)
+        k[:, kpis.K_COST] += below @ a.ready_pen
+        k[:, kpis.K_BREACH_DAYS] += (below > COUNT_TOL * np.maximum(1.0, f)[None, :]).any(1)
         if (f > 0).any():
             min_ratio = np.minimum(min_ratio, (stock[:, f > 0] / f[f > 0]).min(1))
         outage_left = np.maximum(outage_left - 1, 0)
         surge_left = np.maximum(surge_left - 1, 0)
-    k[:, 2] = np.where(k[:, 0] > 0, 1.0 - k[:, 1] / np.where(k[:, 0] > 0, k[:, 0], 1.0), 1.0)
-    k[:, 6] = min_ratio if any_floor else np.nan
+    dem = k[:, kpis.K_DEMAND]
+    k[:, kpis.K_FILL_RATE] = np.where(dem > 0, 1.0 - k[:, kpis.K_UNMET] / np.where(dem > 0, dem, 1.0), 1.0)
+    k[:, kpis.K_MIN_FLOOR_RATIO] = min_ratio if any_floor else np.nan
     return k

@@ -9,8 +9,9 @@ carries, compiled into it, every jitted function it calls from other files (the 
 scenarios/rng.py inside the replay kernel of scenarios/kernels.py). Editing rng.py
 would then leave the kernels' cache stale: old random numbers, a hidden or faked test
 failure. So for the functions of this package the cache is stamped with one digest of
-every module of the package that defines jitted functions (`kernel_sources`): a change
-to any of them recompiles every kernel once.
+every module of the package that defines jitted functions, or constants they compile in
+(kpis.py's KPI columns; such a module says so with CONST_MARKER) (`kernel_sources`): a
+change to any of them recompiles every kernel once.
 """
 
 from __future__ import annotations
@@ -24,14 +25,23 @@ import numba
 
 PACKAGE = Path(__file__).resolve().parent
 MARKER = "_numba import"  # how a module of the package gets `jit` / `pjit`
+# how a module without jitted code says that kernels compile its constants in (kpis.py: the
+# KPI column indices; scenarios/inputs.py: the fields of the kernel's named inputs, read at
+# their compiled positions); it is part of the digest as if it defined kernels
+CONST_MARKER = "numba: constants compiled into kernels"
 
 
 def kernel_sources(package: Path = PACKAGE) -> list[Path]:
-    """The package's modules that define jitted functions (and this one), sorted."""
+    """The package's modules that define jitted functions or constants compiled into them
+    (and this one), sorted."""
     found = [p for p in package.rglob("*.py")
-             if "__pycache__" not in p.parts and MARKER in p.read_text(encoding="utf-8",
-                                                                        errors="replace")]
+             if "__pycache__" not in p.parts and _compiled_in(p.read_text(encoding="utf-8",
+                                                                            errors="replace"))]
     return sorted(set(found) | {package / "_numba.py"})
+
+
+def _compiled_in(text: str) -> bool:
+    return MARKER in text or CONST_MARKER in text
 
 
 def sources_digest(paths: list[Path], root: Path = PACKAGE) -> str:

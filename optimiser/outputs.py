@@ -2,7 +2,8 @@
 
 Plan directories (flows, stock, orders, shadow_prices, infeasibility, summary.json)
 and evaluation directories (scenarios, scenarios_by_commodity, fan, summary.json):
-the columns, their Arrow types, units and meaning; the vocabularies (KPI names,
+the columns, their Arrow types, units and meaning; the vocabularies (KPI names --
+declared with their column indices in optimiser/kpis.py, which the kernels compile in --,
 cost-breakdown keys, constraint kinds, infeasibility requirements); the shape of a
 plan's summary.json. The Arrow schemas the writers use, the readers' column checks,
 the report's labels and docs/OUTPUTS.md (``python -m optimiser.outputs``) all derive
@@ -24,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import InvalidPlanError
+from .kpis import COMMODITY_KPI_NAMES, KPI_NAMES, KPIS  # noqa: F401  (re-exported)
 
 SUFFIX = {"arrow": ".arrow", "parquet": ".parquet"}
 FORMATS = tuple(SUFFIX)
@@ -159,20 +161,8 @@ INFEASIBILITY = OutputTable(
            optional=True),
     ), when="infeasible instances")
 
-#: scenario KPIs: name -> (unit, meaning); per-scenario columns of scenarios.arrow
-KPIS: dict[str, tuple[str, str]] = {
-    "demand": ("units", "consumption drawn in the scenario (all pairs)"),
-    "unmet": ("units", "consumption not met"),
-    "fill_rate": ("ratio", "1 - unmet / demand (1 when there is no demand)"),
-    "shortfall_days": ("days", "days on which some consumption is unmet"),
-    "below_floor": ("unit-days", "sum over pairs and days of max(floor - stock, 0)"),
-    "breach_days": ("days", "days on which some pair's stock is below its floor"),
-    "min_floor_ratio": ("ratio", "smallest stock / floor over pairs with a floor and days"),
-    "cost": ("money", "cost of the plan as replayed in the scenario"),
-}
-KPI_NAMES: tuple[str, ...] = tuple(KPIS)
-#: KPIs reported per commodity (cost is money and is summed across commodities)
-COMMODITY_KPI_NAMES: tuple[str, ...] = tuple(k for k in KPI_NAMES if k != "cost")
+# the scenario KPIs (name -> (unit, meaning), in the order of their columns) and their
+# column indices are declared in optimiser/kpis.py, which the kernels compile in
 
 SCENARIOS = OutputTable("scenarios", "evaluation", "One row of KPIs per scenario. demand, unmet "
                         "and below_floor are sums over all pairs: meaningful alone only when the "

@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_kernel_sources_are_the_modules_that_jit():
     names = {str(p.relative_to(_numba.PACKAGE)) for p in _numba.kernel_sources()}
     assert {"_numba.py", "scenarios/rng.py", "scenarios/kernels.py"} <= names
+    # the KPI column indices are compiled into the replay kernel: a change to them must
+    # recompile it, not leave a cached kernel writing the old columns
+    assert "kpis.py" in names
+    # so are the positions of the fields of the kernel's named inputs
+    assert "scenarios/inputs.py" in names
     assert "cli/__init__.py" not in names and "check.py" not in names
 
 

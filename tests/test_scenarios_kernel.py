@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from scenario_reference import replay, small_case  # noqa: E402
 
+from optimiser.kpis import K_DEMAND  # noqa: E402
 from optimiser.scenarios import KPI_NAMES, ChunkResult, ScenarioParams, evaluate_chunk, prepare  # noqa: E402
 from optimiser.scenarios.evaluate import run_kernel  # noqa: E402
 
@@ -98,7 +99,7 @@ def test_certain_delay_makes_every_shipment_one_day_late(case):
 def test_zero_surge_multiplier_removes_demand_while_in_surge(case):
     inst, x, u, a = case
     k, _ = _kernel(a, CASES["surge_zero"], n=20)
-    assert (k[:, 0] < inst.demand.sum()).all() and (k[:, 0] >= 0).all()
+    assert (k[:, K_DEMAND] < inst.demand.sum()).all() and (k[:, K_DEMAND] >= 0).all()
 
 
 # -------------------------------------------------- reproduction of plans

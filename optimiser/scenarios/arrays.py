@@ -13,12 +13,18 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..instance import Instance
+from .inputs import DISPATCH_LISTS, NO_F2, NO_F3, ONE_PLAN, Dispatches, Network, ScenarioModel
 from .kernels import OCTAVES, group_sums
+from .params import PARAMETERS, ScenarioParams
 from .rng import MAX_DAY, MAX_ENTITY
 
 
 @dataclass(frozen=True, eq=False)
 class ReplayArrays:
+    """Everything the replay kernel reads of an instance and a plan; `network()` and
+    `dispatches()` group the fields as the kernel takes them (inputs.Network,
+    inputs.Dispatches)."""
+
     T: int
     n_suppliers: int
     n_nodes: int
@@ -67,6 +73,23 @@ class ReplayArrays:
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self)
                    if isinstance(getattr(self, f.name), np.ndarray))
+
+    def network(self) -> Network:
+        """The instance's arrays as replay_kernel reads them."""
+        return Network._make(getattr(self, f) for f in Network._fields)
+
+    def dispatches(self) -> Dispatches:
+        """The plan's arrays as replay_kernel reads them: one plan for every scenario."""
+        return Dispatches(per_lane=False, **{f: getattr(self, f) for f in DISPATCH_LISTS},
+                          **{f: getattr(self, f) for f in ONE_PLAN},
+                          sup_qk=NO_F2, grp_totk=NO_F2, node_qk=NO_F2, unmet_k=NO_F3)
+
+
+def kernel_model(p: ScenarioParams) -> ScenarioModel:
+    """The scenario parameters as replay_kernel reads them, each as its declared type
+    (params.PARAMETERS: floats as float64, counts as int64, whatever the caller passed:
+    one compiled signature)."""
+    return ScenarioModel._make(PARAMETERS[f][1](getattr(p, f)) for f in ScenarioModel._fields)
 
 
 def _c(a, dtype=np.float64) -> np.ndarray:

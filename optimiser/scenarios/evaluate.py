@@ -23,7 +23,8 @@ import numpy as np
 from ..errors import UsageError
 from ..execution import MAX_SEED, chunk_ranges  # noqa: F401  (MAX_SEED: kept for importers)
 from ..execution import check_int as _check_int  # noqa: F401  (kept for importers)
-from .arrays import ReplayArrays, prepare
+from .arrays import ReplayArrays, kernel_model, prepare
+from .inputs import NO_STOCK, Outputs, open_loop
 from .kernels import (
     COMMODITY_KPI_NAMES,
     KPI_NAMES,
@@ -161,35 +162,16 @@ def _replay(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
     """The one entry point to `replay_kernel`; blocks: its block-major stock record
     [ceil(n / LANES) or more, T*I, LANES] (see replay_kernel), or None.
     -> (kpis, kpis by commodity, pair flags or None)."""
-    a, p = arrays, params
+    a = arrays
     kpi = np.empty((n, N_KPI))
     kpi_c = np.empty((n, a.n_com, N_CKPI))
     flags = np.zeros((n, a.n_pairs) if pair_flags else (1, 1), dtype=np.uint8)
-    record = blocks is not None
-    if blocks is None:
-        blocks = np.empty((1, 1, 1), dtype=np.float32)
-    replay_kernel(
-        np.int64(start), np.int64(n), np.uint64(seed),
-        p.demand_sigma, p.demand_phi, p.surge_prob, p.surge_multiplier, np.int64(p.surge_days),
-        p.outage_prob, np.int64(p.outage_days), p.delay_prob, np.int64(p.delay_max_days),
-        p.loss_prob,
-        np.int64(a.T), np.int64(a.n_suppliers), np.int64(a.n_nodes),
-        a.sup_ptr, a.sup_lane, a.sup_q, a.grp_ptr, a.grp_pair, a.grp_total, a.grp_start,
-        a.node_lane, a.node_q, a.lane_lead, a.lane_dest, a.lane_unit, a.lane_supplier,
-        a.demand, a.unmet_plan, a.pipeline, a.floor,
-        a.init, a.hold, a.short_pen, a.ready_pen, a.pair_node, a.pair_has_demand,
-        np.int64(a.max_lead), a.pair_com, np.int64(a.n_com),
-        kpi, kpi_c, blocks, record, flags, pair_flags,
-        np.int64(0), np.int64(a.T), False, _NO_Q2, _NO_Q2, _NO_Q2, _NO_Q3,
-        False, _NO_Q2, _NO_I2, False, _NO_I1, np.int64(0))
+    out = Outputs(kpi=kpi, kpi_c=kpi_c, record=blocks is not None,
+                  stock=NO_STOCK if blocks is None else blocks, flags=bool(pair_flags),
+                  pair_flags=flags)
+    replay_kernel(np.int64(start), np.int64(n), np.uint64(seed), kernel_model(params),
+                  a.network(), a.dispatches(), out, open_loop(a.T))
     return kpi, kpi_c, (flags if pair_flags else None)
-
-
-# placeholders for the closed-loop arguments of replay_kernel (unused by evaluate)
-_NO_Q2 = np.zeros((1, LANES))
-_NO_Q3 = np.zeros((1, 1, LANES))
-_NO_I2 = np.zeros((1, 1), dtype=np.int64)
-_NO_I1 = np.zeros(1, dtype=np.int64)
 
 
 def evaluate_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,

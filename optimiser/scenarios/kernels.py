@@ -1,6 +1,11 @@
 """Numba kernels of scenario evaluation (docs/SCENARIOS.md). Arrays and scalars in,
 arrays out; validation and bookkeeping live in the Python wrappers.
 
+`replay_kernel(start, n, seed, model, net, plan, out, seg)` takes its inputs as named
+tuples read by field name (ScenarioModel, Network, Dispatches, Outputs, Segment: declared
+in scenarios/inputs.py) and writes the KPI columns through the named indices of
+optimiser/kpis.py.
+
 `replay_kernel` replays scenarios start..start+n-1 in blocks of LANES (32) scenarios,
 one block per `prange` iteration, all scenarios of a block in lockstep: the state
 (stock [I, K], an arrival ring [R, I, K] with R = longest lead + delay_max_days + 1,
@@ -32,6 +37,20 @@ import numba
 import numpy as np
 
 from .._numba import jit, pjit
+from ..kpis import (  # noqa: F401  (KPI_NAMES, COMMODITY_KPI_NAMES: re-exported)
+    COMMODITY_KPI_NAMES,
+    K_BELOW_FLOOR,
+    K_BREACH_DAYS,
+    K_COST,
+    K_DEMAND,
+    K_FILL_RATE,
+    K_MIN_FLOOR_RATIO,
+    K_SHORTFALL_DAYS,
+    K_UNMET,
+    KPI_NAMES,
+    N_CKPI,
+    N_KPI,
+)
 from .rng import (
     P_HIGH,
     P_LOW,
@@ -77,17 +96,6 @@ W_UP = 17 * LANES  # the plan's unmet of (pair, day), per scenario
 W_GT = 18 * LANES  # a node dispatch group's planned total, per scenario
 N_W = 19
 
-# columns of the KPI array, in order (scenarios.arrow adds `scenario` in front)
-KPI_NAMES = ("demand", "unmet", "fill_rate", "shortfall_days", "below_floor",
-             "breach_days", "min_floor_ratio", "cost")
-N_KPI = len(KPI_NAMES)
-K_DEMAND, K_UNMET, K_FILL_RATE, K_SHORTFALL_DAYS, K_BELOW_FLOOR, K_BREACH_DAYS, \
-    K_MIN_FLOOR_RATIO, K_COST = range(N_KPI)
-# columns of the per-commodity KPI array [n, commodities, N_CKPI]: the KPIs above
-# restricted to one commodity's pairs (cost, money, is only reported as a whole)
-COMMODITY_KPI_NAMES = KPI_NAMES[:K_COST]
-N_CKPI = len(COMMODITY_KPI_NAMES)
-
 # rows of the per-block per-commodity accumulators (each n_com * LANES long)
 CW_DEMAND, CW_UNMET, CW_BELOW, CW_MIN_RATIO, CW_SHORT_DAYS, CW_BREACH_DAYS, CW_N_SHORT, \
     CW_N_BREACH = range(8)
@@ -129,26 +137,17 @@ def group_sums_lanes(values, starts):
 
 
 @pjit
-def replay_kernel(start, n, seed,
-                  sigma, phi, surge_p, surge_m, surge_d, outage_p, outage_d,
-                  delay_p, delay_max, loss_p,
-                  T, n_suppliers, n_nodes,
-                  sup_ptr, sup_lane, sup_q,  # supplier dispatches by day (CSR over days)
-                  grp_ptr, grp_pair, grp_total, grp_start,  # node dispatch groups by day
-                  node_lane, node_q,  # node dispatch entries, grouped
-                  lane_lead, lane_dest, lane_unit, lane_supplier,
-                  demand, unmet_plan, pipeline, floor,  # [T, I]
-                  init, hold, short_pen, ready_pen, pair_node, pair_has_demand,
-                  max_lead, pair_com, n_com,
-                  kpi_out, kpi_c_out, stock_out, record, flags_out, flags,
-                  t_lo, t_hi, per_lane, sup_qk, grp_totk, node_qk, unmet_k,
-                  keep, st_f, st_i, track, lane_sp, n_sp):
-    """Replay scenarios start..start+n-1. kpi_out [n, N_KPI], kpi_c_out [n, n_com, N_CKPI]
-    (per commodity; pair_com [I] is each pair's commodity); if flags, flags_out [n, I] uint8
-    gets FLAG_BREACH | FLAG_SHORT per pair; if record, end-of-day stock
-    into stock_out [n_blocks, T*I, LANES] (block-major: block b's scenario start + 32b + k,
-    day t, pair i at [b, t*I + i, k]; each block's writes are one contiguous sweep; lanes
-    past n hold scenarios nobody asked for).
+def replay_kernel(start, n, seed, model, net, plan, out, seg):
+    """Replay scenarios start..start+n-1 of `seed` under `model` (ScenarioModel), the
+    instance `net` (Network) and the plan `plan` (Dispatches), into `out` (Outputs), over
+    the days of `seg` (Segment; `open_loop(T)`: the whole horizon, no carried state).
+
+    out.kpi [n, N_KPI], out.kpi_c [n, n_com, N_CKPI] (per commodity; net.pair_com [I] is each
+    pair's commodity), columns as optimiser/kpis.py (K_UNMET, ...); if out.flags,
+    out.pair_flags [n, I] uint8 gets FLAG_BREACH | FLAG_SHORT per pair; if out.record,
+    end-of-day stock into out.stock [n_blocks, T*I, LANES] (block-major: block b's scenario
+    start + 32b + k, day t, pair i at [b, t*I + i, k]; each block's writes are one
+    contiguous sweep; lanes past n hold scenarios nobody asked for).
 
     Scenarios go in blocks of K (= LANES) replayed in lockstep: every state array has the
     scenario innermost ([entity, K]), and every step is a branch-free loop over the K
@@ -156,19 +155,42 @@ def replay_kernel(start, n, seed,
     scenario still does exactly its own operations in the reference order: a skipped
     dispatch (outage, loss, scaled to zero) becomes an added +0.0, which changes no bit.
 
-    Closed loop (optimiser/simulate): only days t_lo..t_hi-1 are replayed; with `keep` the
-    whole state of block b (stock, arrival ring, AR(1) state, surge multipliers, every
-    accumulator; surge and outage counters; per-pair flags) is read from st_f[b] / st_i[b]
-    at the start (unless t_lo == 0) and written back at the end (layout: state_sizes).
-    KPIs are written only when t_hi == T. With `per_lane` the plan differs per scenario:
-    quantities come from sup_qk [Es, n'], grp_totk [G, n'], node_qk [En, n'] and unmet_k
-    [T, I, n'] (column 32b + k: scenario start + 32b + k; n' >= 32 * blocks; entries are the
-    union of the plans; a plan without one adds +0.0)
-    instead of sup_q, grp_total, node_q and unmet_plan. With `track` the state also holds
-    every supplier pair's dispatched units (lane_sp [L]: supplier pair of a lane, -1 from a
-    node) and the shipments in transit by planned arrival day and outcome (on time, 1..D
-    days late, lost; D = delay_max), which is what a replanner is told about.
+    Closed loop (optimiser/simulate): only days seg.t_lo..seg.t_hi-1 are replayed; with
+    seg.keep the whole state of block b (stock, arrival ring, AR(1) state, surge
+    multipliers, every accumulator; surge and outage counters; per-pair flags) is read from
+    seg.st_f[b] / seg.st_i[b] at the start (unless t_lo == 0) and written back at the end
+    (layout: state_sizes). KPIs are written only when t_hi == T. With plan.per_lane the plan
+    differs per scenario: quantities come from sup_qk [Es, n'], grp_totk [G, n'], node_qk
+    [En, n'] and unmet_k [T, I, n'] (column 32b + k: scenario start + 32b + k; n' >= 32 *
+    blocks; entries are the union of the plans; a plan without one adds +0.0) instead of
+    sup_q, grp_total, node_q and unmet_plan. With seg.track the state also holds every supplier
+    pair's dispatched units (seg.lane_sp [L]: supplier pair of a lane, -1 from a node) and
+    the shipments in transit by planned arrival day and outcome (on time, 1..D days late,
+    lost; D = delay_max_days), which is what a replanner is told about.
     """
+    # the named inputs as the locals the replay below reads (outside the prange loop: its
+    # body sees plain arrays and scalars)
+    sigma, phi = model.demand_sigma, model.demand_phi
+    surge_p, surge_m, surge_d = model.surge_prob, model.surge_multiplier, model.surge_days
+    outage_p, outage_d = model.outage_prob, model.outage_days
+    delay_p, delay_max, loss_p = model.delay_prob, model.delay_max_days, model.loss_prob
+    T, n_suppliers, n_nodes, n_com = net.T, net.n_suppliers, net.n_nodes, net.n_com
+    max_lead = net.max_lead
+    lane_lead, lane_dest, lane_unit = net.lane_lead, net.lane_dest, net.lane_unit
+    lane_supplier = net.lane_supplier
+    demand, pipeline, floor = net.demand, net.pipeline, net.floor
+    init, hold, short_pen, ready_pen = net.init, net.hold, net.short_pen, net.ready_pen
+    pair_node, pair_has_demand, pair_com = net.pair_node, net.pair_has_demand, net.pair_com
+    per_lane = plan.per_lane
+    sup_ptr, sup_lane, sup_q = plan.sup_ptr, plan.sup_lane, plan.sup_q
+    grp_ptr, grp_pair, grp_total = plan.grp_ptr, plan.grp_pair, plan.grp_total
+    grp_start, node_lane, node_q = plan.grp_start, plan.node_lane, plan.node_q
+    unmet_plan = plan.unmet_plan
+    sup_qk, grp_totk, node_qk, unmet_k = plan.sup_qk, plan.grp_totk, plan.node_qk, plan.unmet_k
+    kpi_out, kpi_c_out, flags_out = out.kpi, out.kpi_c, out.pair_flags
+    record, stock_out, flags = out.record, out.stock, out.flags
+    t_lo, t_hi, keep, st_f, st_i = seg.t_lo, seg.t_hi, seg.keep, seg.st_f, seg.st_i
+    track, lane_sp, n_sp = seg.track, seg.lane_sp, seg.n_sp
     K = LANES
     I = init.shape[0]
     R = max_lead + delay_max + 1

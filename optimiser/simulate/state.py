@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenarios.arrays import ReplayArrays, dispatch_order
+from ..scenarios.arrays import ReplayArrays, dispatch_order, kernel_model
+from ..scenarios.inputs import NO_F1, NO_F2, NO_FLAGS, NO_STOCK, Dispatches, Outputs, Segment
 from ..scenarios.kernels import (
     LANES,
     N_CKPI,
@@ -64,7 +65,7 @@ class TrackInfo:
 
 
 def segment_plan(X: np.ndarray, U: np.ndarray, a: ReplayArrays, lane_origin: np.ndarray,
-                 from_sup: np.ndarray, t_lo: int, t_hi: int, width: int) -> dict:
+                 from_sup: np.ndarray, t_lo: int, t_hi: int, width: int) -> Dispatches:
     """Per-scenario dispatch lists of days t_lo..t_hi-1 for the kernel's per-lane path.
 
     X [n, L, T], U [n, I, T] the scenarios' current plans; entries are the union of every
@@ -85,39 +86,29 @@ def segment_plan(X: np.ndarray, U: np.ndarray, a: ReplayArrays, lane_origin: np.
     n_q = np.ascontiguousarray(n_q)
     uk = np.zeros((T, a.n_pairs, width))
     uk[t_lo:t_hi, :, :n] = U[:, :, t_lo:t_hi].transpose(2, 1, 0)
-    return dict(sup_ptr=sup_ptr, sup_lane=np.ascontiguousarray(s_lane, np.int64),
-                sup_qk=np.ascontiguousarray(s_q), grp_ptr=grp_ptr,
-                grp_pair=np.ascontiguousarray(n_orig[gstart], np.int64),
-                grp_totk=group_sums_lanes(n_q, grp_start), grp_start=grp_start,
-                node_lane=np.ascontiguousarray(n_lane, np.int64), node_qk=n_q, unmet_k=uk)
+    return Dispatches(
+        per_lane=True, sup_ptr=sup_ptr, sup_lane=np.ascontiguousarray(s_lane, np.int64),
+        grp_ptr=grp_ptr, grp_pair=np.ascontiguousarray(n_orig[gstart], np.int64),
+        grp_start=grp_start, node_lane=np.ascontiguousarray(n_lane, np.int64),
+        sup_q=NO_F1, grp_total=NO_F1, node_q=NO_F1, unmet_plan=NO_F2,
+        sup_qk=np.ascontiguousarray(s_q), grp_totk=group_sums_lanes(n_q, grp_start),
+        node_qk=n_q, unmet_k=uk)
 
 
 def run_segment(a: ReplayArrays, p: ScenarioParams, seed: int, start: int, n: int,
-                plan: dict, t_lo: int, t_hi: int, st_f: np.ndarray, st_i: np.ndarray,
+                plan: Dispatches, t_lo: int, t_hi: int, st_f: np.ndarray, st_i: np.ndarray,
                 lane_sp: np.ndarray, info: TrackInfo, stock_rec: np.ndarray | None):
     """Replay days t_lo..t_hi-1 of scenarios start..start+n-1 from (and into) the state.
     -> (kpis [n, N_KPI], kpis by commodity [n, C, N_CKPI]) -- filled when t_hi == T."""
     kpi = np.full((n, N_KPI), np.nan)
     kpi_c = np.full((n, a.n_com, N_CKPI), np.nan)
-    flags = np.zeros((1, 1), dtype=np.uint8)
-    record = stock_rec is not None
-    buf = stock_rec if record else np.empty((1, 1, 1), dtype=np.float32)
-    replay_kernel(
-        np.int64(start), np.int64(n), np.uint64(seed),
-        p.demand_sigma, p.demand_phi, p.surge_prob, p.surge_multiplier, np.int64(p.surge_days),
-        p.outage_prob, np.int64(p.outage_days), p.delay_prob, np.int64(p.delay_max_days),
-        p.loss_prob,
-        np.int64(a.T), np.int64(a.n_suppliers), np.int64(a.n_nodes),
-        plan["sup_ptr"], plan["sup_lane"], a.sup_q[:1] if len(a.sup_q) else np.zeros(1),
-        plan["grp_ptr"], plan["grp_pair"], np.zeros(1), plan["grp_start"],
-        plan["node_lane"], np.zeros(1), a.lane_lead, a.lane_dest, a.lane_unit, a.lane_supplier,
-        a.demand, a.unmet_plan, a.pipeline, a.floor,
-        a.init, a.hold, a.short_pen, a.ready_pen, a.pair_node, a.pair_has_demand,
-        np.int64(a.max_lead), a.pair_com, np.int64(a.n_com),
-        kpi, kpi_c, buf, record, flags, False,
-        np.int64(t_lo), np.int64(t_hi), True, plan["sup_qk"], plan["grp_totk"],
-        plan["node_qk"], plan["unmet_k"],
-        True, st_f, st_i, True, lane_sp, np.int64(info.n_sp))
+    out = Outputs(kpi=kpi, kpi_c=kpi_c, record=stock_rec is not None,
+                  stock=NO_STOCK if stock_rec is None else stock_rec, flags=False,
+                  pair_flags=NO_FLAGS)
+    seg = Segment(t_lo=int(t_lo), t_hi=int(t_hi), keep=True, st_f=st_f, st_i=st_i, track=True,
+                  lane_sp=lane_sp, n_sp=int(info.n_sp))
+    replay_kernel(np.int64(start), np.int64(n), np.uint64(seed), kernel_model(p), a.network(),
+                  plan, out, seg)
     return kpi, kpi_c
 
 

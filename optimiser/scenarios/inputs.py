@@ -1,0 +1,98 @@
+"""The replay kernel's inputs (kernels.replay_kernel), as named tuples of arrays and
+scalars: numba types each as a record of its fields and the kernel reads them by name.
+
+Each is built in one place: Network and Dispatches carry fields of arrays.ReplayArrays,
+where their shapes and meanings are declared, and are built there (ReplayArrays.network,
+.dispatches); a per-scenario Dispatches by simulate.state.segment_plan; ScenarioModel by
+arrays.kernel_model; Segment by `open_loop` here or simulate.state.run_segment; Outputs by
+the two callers of the kernel (scenarios.evaluate._replay, simulate.state.run_segment).
+The types of the fields are part of the compiled signature: keep them (ints as int64,
+floats as float64, C-contiguous arrays), and evaluation and the closed loop share one
+compiled kernel.
+
+numba: constants compiled into kernels -- the kernel reads a field at the position it had
+when compiled, so this module is part of the kernels' cache digest (optimiser/_numba.py):
+reordering or renaming fields recompiles them.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import NamedTuple
+
+import numpy as np
+
+from .kernels import LANES
+
+
+class ScenarioModel(NamedTuple):
+    """The scenario model's parameters (ScenarioParams' fields, docs/SCENARIOS.md)."""
+
+    demand_sigma: float
+    demand_phi: float
+    surge_prob: float
+    surge_multiplier: float
+    surge_days: int
+    outage_prob: float
+    outage_days: int
+    delay_prob: float
+    delay_max_days: int
+    loss_prob: float
+
+
+#: the instance as flat arrays, prepared once per evaluation
+Network = namedtuple("Network", (
+    "T", "n_suppliers", "n_nodes", "n_com", "max_lead", "lane_lead", "lane_dest", "lane_unit",
+    "lane_supplier", "demand", "pipeline", "floor", "init", "hold", "short_pen", "ready_pen",
+    "pair_node", "pair_has_demand", "pair_com"))
+#: a plan's per-day sparse dispatch lists (only x > 0; order: arrays.dispatch_order)
+DISPATCH_LISTS = ("sup_ptr", "sup_lane", "grp_ptr", "grp_pair", "grp_start", "node_lane")
+#: the quantities of one plan for every scenario: sup_q [Es], grp_total [G], node_q [En],
+#: and the plan's own unmet [T, I]
+ONE_PLAN = ("sup_q", "grp_total", "node_q", "unmet_plan")
+#: the same, one plan per scenario (closed loop): sup_qk [Es, n'], grp_totk [G, n'],
+#: node_qk [En, n'], unmet_k [T, I, n'], column = scenario - start
+PER_LANE = ("sup_qk", "grp_totk", "node_qk", "unmet_k")
+#: a plan as the kernel reads it; with per_lane the PER_LANE quantities, else ONE_PLAN's
+#: (the other set holds placeholders)
+Dispatches = namedtuple("Dispatches", ("per_lane", *DISPATCH_LISTS, *ONE_PLAN, *PER_LANE))
+
+
+class Outputs(NamedTuple):
+    """Where the kernel writes (callers allocate)."""
+
+    kpi: np.ndarray  # [n, N_KPI] float64, columns kpis.KPI_NAMES
+    kpi_c: np.ndarray  # [n, n_com, N_CKPI] float64, columns kpis.COMMODITY_KPI_NAMES
+    record: bool  # write end-of-day stock into `stock`
+    stock: np.ndarray  # [n_blocks, T*I, LANES] float32 or float64
+    flags: bool  # write per-pair indicators into `pair_flags`
+    pair_flags: np.ndarray  # [n, I] uint8
+
+
+class Segment(NamedTuple):
+    """The days replayed and the carried state (closed loop, optimiser/simulate)."""
+
+    t_lo: int
+    t_hi: int
+    keep: bool  # read (t_lo > 0) and write each block's state in st_f / st_i
+    st_f: np.ndarray  # [blocks, nf] float64 (layout: state_sizes)
+    st_i: np.ndarray  # [blocks, ni] int64
+    track: bool  # keep dispatched units and shipments in transit in the state
+    lane_sp: np.ndarray  # [L] int64 supplier pair of a lane, -1 from a node
+    n_sp: int  # supplier pairs
+
+
+# placeholders for the inputs a call does not use (their types are the used ones')
+NO_F1 = np.zeros(1)
+NO_F2 = np.zeros((1, LANES))
+NO_F3 = np.zeros((1, 1, LANES))
+NO_I1 = np.zeros(1, dtype=np.int64)
+NO_I2 = np.zeros((1, 1), dtype=np.int64)
+NO_STOCK = np.empty((1, 1, 1), dtype=np.float32)  # Outputs.stock when not recording
+NO_FLAGS = np.zeros((1, 1), dtype=np.uint8)  # Outputs.pair_flags when not flagging
+
+
+def open_loop(T: int) -> Segment:
+    """Every day 0..T-1 from the initial state, nothing carried (evaluation)."""
+    return Segment(t_lo=0, t_hi=int(T), keep=False, st_f=NO_F2, st_i=NO_I2, track=False,
+                   lane_sp=NO_I1, n_sp=0)
