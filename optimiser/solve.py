@@ -269,7 +269,7 @@ def _keep_network_point(lp: LP, sol, start):
     from .model.backends import RawSolution
 
     v = start.point
-    act = lp.A @ v
+    act = lp.csr @ v
     scale = 1.0 + np.abs(np.where(np.isfinite(lp.row_hi), lp.row_hi,
                                   np.where(np.isfinite(lp.row_lo), lp.row_lo, 0.0)))
     ok = (np.all(act >= lp.row_lo - 1e-7 * scale) and np.all(act <= lp.row_hi + 1e-7 * scale)
