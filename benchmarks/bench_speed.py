@@ -14,7 +14,9 @@ Per tier, measured in this run on the same machine:
           floors, initial stock, pipeline, capacity; `session_changes`) against a fresh
           Session's solve of the changed LP (`--session-only` skips the rest).
 Wall times of whole processes are the best of `--repeat` runs. The machine's load
-average is recorded (other work shares it).
+average is recorded (other work shares it). The package's bytecode is compiled first
+(as an install does): with PYTHONDONTWRITEBYTECODE set, every `optimiser` process
+would otherwise compile its modules from source, which the bare process never does.
 """
 
 from __future__ import annotations
@@ -218,6 +220,9 @@ def main() -> int:
     cmd = "python benchmarks/bench_speed.py " + " ".join(sys.argv[1:])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "optimiser"), quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:
         for name in args.tiers.split(","):
             print(f"[bench-speed] {name}", file=sys.stderr, flush=True)
