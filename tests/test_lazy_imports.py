@@ -49,11 +49,14 @@ def test_cli_help_is_light(argv):
     assert _imported(AS_PROGRAM.format(argv=argv)) == []
 
 
-def test_a_whole_solve_imports_nothing_heavy(tmp_path):
-    """`optimiser solve` on a small instance: plan written and checked, and none of pandas
-    (pyarrow would import it), scipy, numba, ortools, dask, matplotlib loaded."""
+@pytest.mark.parametrize("method", ["auto", "simplex"])
+def test_a_whole_solve_imports_nothing_heavy(tmp_path, method):
+    """`optimiser solve` on a small instance, by the network (auto) and by HiGHS (simplex):
+    plan written and checked, and none of pandas (pyarrow would import it), scipy,
+    numba, ortools, dask, matplotlib loaded."""
     plan = tmp_path / "plan"
-    argv = ["solve", str(ROOT / "instances" / "tiny"), "-o", str(plan), "--json"]
+    argv = ["solve", str(ROOT / "instances" / "tiny"), "-o", str(plan), "--json",
+            "--method", method]
     assert _imported(AS_PROGRAM.format(argv=argv)) == []
     summary = json.loads((plan / "summary.json").read_text())
     assert summary["status"] == "optimal" and summary["check"]["ok"] is True
