@@ -85,6 +85,15 @@ def test_public_functions_shadow_their_modules_whatever_came_first(first):
     _imported(SHADOWED.format(first=first))
 
 
+def test_submodules_reachable_as_attributes():
+    """As before the names became lazy: `optimiser.plan` etc. are the submodules."""
+    _imported("import optimiser\nimport types\n"
+              "assert isinstance(optimiser.plan, types.ModuleType)\n"
+              "assert callable(optimiser.plan.write_plan_files)\n"
+              "assert isinstance(optimiser.check, types.ModuleType)\n"
+              "assert optimiser.check.check_plan is optimiser.check_plan")
+
+
 def test_unknown_attribute_is_an_attribute_error():
     _imported("import optimiser\ntry:\n    optimiser.nope\nexcept AttributeError:\n    pass\n"
               "else:\n    raise SystemExit('no AttributeError')")
