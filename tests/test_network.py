@@ -4,6 +4,7 @@ network optimum; the network's basis is an optimal LP basis; the plan equals the
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
@@ -222,6 +223,11 @@ def test_time_limited_polish_keeps_the_network_point(generated_small, monkeypatc
     assert plan.objective == pytest.approx(ref.objective, rel=1e-9)  # exact scaling: optimal
 
 
+LINUX_ONLY = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the forked network solve is used on Linux only")
+
+
+@LINUX_ONLY
 @pytest.mark.parametrize("seed", range(6))
 def test_forked_lemon_equals_in_process(seed):
     """LEMON in a forked child (blocks in threads run their network solves on all cores)
@@ -242,6 +248,7 @@ def test_forked_lemon_equals_in_process(seed):
         assert np.array_equal(kept[0], here[0])
 
 
+@LINUX_ONLY
 @pytest.mark.parametrize("seed", [1, 2, 4, 5, 7])
 def test_solve_with_forked_network_solves_equals_joint_lp(seed, monkeypatch):
     """Every block's network solve forked (threshold lowered): the same plan as in-process

@@ -297,10 +297,11 @@ def solve_lemon(net: Network, keep: dict | None = None,
 
 
 def _fork_pays(net: Network) -> bool:
-    import os
+    """Linux only (elsewhere forking a process with threads is unsafe or unavailable)."""
+    import sys
     import threading
 
-    return (hasattr(os, "fork") and net.n_arcs >= FORK_MIN_ARCS
+    return (sys.platform.startswith("linux") and net.n_arcs >= FORK_MIN_ARCS
             and threading.active_count() > 1)
 
 
