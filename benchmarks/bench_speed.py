@@ -13,8 +13,12 @@ Per tier, measured in this run on the same machine:
 * warm    a Session re-solve after each change the loops make (demand, floors, hard
           floors, initial stock, pipeline, capacity; `session_changes`) against a fresh
           Session's solve of the changed LP (`--session-only` skips the rest).
-Wall times of whole processes are the best of `--repeat` runs. The machine's load
-average is recorded (other work shares it).
+Wall times of whole processes are the best of `--repeat` runs, with that run's CPU
+seconds (the process and the children it waited for: the load of a shared machine
+disturbs them less than wall times). The machine's load
+average is recorded (other work shares it). The package's bytecode is compiled first
+(as an install does): with PYTHONDONTWRITEBYTECODE set, every `optimiser` process
+would otherwise compile its modules from source, which the bare process never does.
 """
 
 from __future__ import annotations
@@ -34,17 +38,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _wall(cmd: list[str], repeat: int, env=None) -> tuple[float, str]:
-    best, out = float("inf"), ""
+def _wall(cmd: list[str], repeat: int, env=None) -> tuple[float, str, float]:
+    """(best wall seconds, its stdout, its CPU seconds: user + system of the process and
+    of the children it waited for, e.g. the forked network solves)."""
+    import resource
+
+    best, out, cpu = float("inf"), "", float("nan")
     for _ in range(repeat):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         dt = time.perf_counter() - t
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         if r.returncode not in (0,):
             raise RuntimeError(f"{cmd} -> {r.returncode}: {r.stderr[-2000:]}")
         if dt < best:
             best, out = dt, r.stdout
-    return best, out
+            cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return best, out, cpu
 
 
 def network_stage(inst) -> list[dict]:
@@ -147,17 +158,18 @@ def run_tier(name: str, work: Path, repeat: int) -> dict:
     paths = p["paths"]
     py = sys.executable
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    e2e, out = _wall([py, "-m", "optimiser", "solve", paths["arrow"], "-o", paths["plan"],
-                      "--force", "--json"], repeat, env)
+    e2e, out, e2e_cpu = _wall([py, "-m", "optimiser", "solve", paths["arrow"], "-o",
+                               paths["plan"], "--force", "--json"], repeat, env)
     summary = json.loads(out)
     recs = Path(work) / name / "alone.jsonl"
-    bare, _ = _wall([py, str(ROOT / "optimiser/benchsuite/solver_alone.py"), paths["npz"],
-                     str(recs)], repeat)
+    bare, _, bare_cpu = _wall([py, str(ROOT / "optimiser/benchsuite/solver_alone.py"),
+                               paths["npz"], str(recs)], repeat)
     alone = [json.loads(line) for line in recs.read_text().splitlines()][-1]
     inst = load_instance(paths["arrow"])
     blocks = summary.get("solver", {}).get("blocks") or [summary.get("solver", {})]
     rec = {"tier": name, "size": p["size"], "e2e": e2e, "bare_process": bare,
            "bare_run": alone["seconds"], "ratio_e2e_bare": e2e / bare,
+           "e2e_cpu": e2e_cpu, "bare_cpu": bare_cpu, "ratio_cpu": e2e_cpu / bare_cpu,
            "objective": summary.get("objective"), "bare_objective": alone["objective"],
            "same_objective": abs(summary.get("objective", 0) - alone["objective"])
            <= 1e-6 * max(1.0, abs(alone["objective"])),
@@ -175,14 +187,15 @@ def render(results: list[dict], load: str, cmd: str) -> str:
     lines = ["# Speed: network simplex, basis hand-over, warm re-solves", "",
              f"Command: `{cmd}`  ", f"Load average at start: {load}", "",
              "| tier | variables | e2e `optimiser solve` | bare HiGHS process | ratio | "
-             "polish iterations | same objective | check / KKT |",
-             "|---|---:|---:|---:|---:|---:|---|---|"]
+             "CPU e2e / bare (ratio) | polish iterations | same objective | check / KKT |",
+             "|---|---:|---:|---:|---:|---|---:|---|---|"]
     for r in results:
         if "size" not in r:
             continue
         lines.append(f"| {r['tier']} | {r['size']['variables']:,} | {r['e2e']:.2f} s | "
                      f"{r['bare_process']:.2f} s (run {r['bare_run']:.2f} s) | "
-                     f"{r['ratio_e2e_bare']:.2f} | {r['polish_iterations']} | "
+                     f"{r['ratio_e2e_bare']:.2f} | {r['e2e_cpu']:.2f} / {r['bare_cpu']:.2f} s "
+                     f"({r['ratio_cpu']:.2f}) | {r['polish_iterations']} | "
                      f"{r['same_objective']} | {r['check']} / {r['kkt']} |")
     lines += ["", "Network stage alone (per commodity block, same network):", "",
               "| tier | block | nodes | arcs | exact | LEMON | OR-Tools | OR-Tools / LEMON | same cost |",
@@ -218,6 +231,9 @@ def main() -> int:
     cmd = "python benchmarks/bench_speed.py " + " ".join(sys.argv[1:])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "optimiser"), quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:
         for name in args.tiers.split(","):
             print(f"[bench-speed] {name}", file=sys.stderr, flush=True)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# eager: the functions must shadow their submodules' names (optimiser.solve, .check)
-from .check import CheckReport, check_plan, check_plan_dir  # noqa: E402
+import importlib
+import sys
+import types
+
 from .errors import (
     InvalidInstanceError,
     InvalidPlanError,
@@ -21,13 +23,50 @@ from .errors import (
     SolverError,
     UsageError,
 )
-from .generate import generate_instance
-from .instance import Instance, as_instance, load_instance
-from .plan import Plan, read_plan
-from .simulate import simulate  # noqa: E402  (light package: its engine is imported on call)
-from .solve import solve  # noqa: E402
-from .sweep import sweep  # noqa: E402  (shadows the submodule's name, as solve does)
-from .tables import make_instance, table_from_rows
+
+# Everything else is imported on first use (`import optimiser` stays light: no pyarrow,
+# scipy, numba, ortools, pandas at start-up): public name -> the module that defines it.
+_LAZY = {
+    "CheckReport": ".check", "check_plan": ".check", "check_plan_dir": ".check",
+    "generate_instance": ".generate",
+    "Instance": ".instance", "as_instance": ".instance", "load_instance": ".instance",
+    "Plan": ".plan", "read_plan": ".plan",
+    "simulate": ".simulate", "solve": ".solve", "sweep": ".sweep",
+    "make_instance": ".tables", "table_from_rows": ".tables",
+}
+# Functions named like the submodule that defines them: `optimiser.solve` is the function
+# whatever was imported first, also after `import optimiser.solve.…` binds the submodule.
+_SHADOWED = ("simulate", "solve", "sweep")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("__"):  # a submodule not imported yet (optimiser.plan, ...)
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        # the import system binds each submodule on its package once it is loaded; the
+        # shadowed names keep (or get) the function of that submodule
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def evaluate(instance, plan, **kwargs):

@@ -23,7 +23,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
-import pyarrow.parquet as pq
 
 from .errors import InvalidInstanceError, Problem
 from .memory import available_bytes, fmt_bytes
@@ -160,6 +159,14 @@ def _message_size(meta: bytes, body) -> tuple[int, int, int]:
     return htype, rows, nbytes
 
 
+def _pq():
+    """pyarrow.parquet, imported on first use (it pulls in pyarrow.fs, ssl and more, which
+    Arrow IPC files never need)."""
+    import pyarrow.parquet as pq
+
+    return pq
+
+
 def table_size(path: Path) -> tuple[int, int]:
     """(rows, bytes once decompressed) of a table file, from its metadata only.
 
@@ -167,7 +174,7 @@ def table_size(path: Path) -> tuple[int, int]:
     num_rows and the row groups' uncompressed sizes. Raises pa.ArrowException / ValueError
     on a malformed file."""
     if path.suffix == ".parquet":
-        md = pq.ParquetFile(path).metadata
+        md = _pq().ParquetFile(path).metadata
         return md.num_rows, sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
     src = pa.memory_map(str(path), "r")
     src.seek(8)
@@ -190,7 +197,7 @@ def open_table(path: Path):
     if path.suffix == ".arrow":
         reader = ipc.open_file(pa.memory_map(str(path), "r"))
         return reader.schema, reader.read_all
-    f = pq.ParquetFile(path)
+    f = _pq().ParquetFile(path)
     return f.schema_arrow, f.read
 
 
@@ -198,7 +205,7 @@ def read_raw(path: Path) -> pa.Table:
     if path.suffix == ".arrow":
         # memory-mapped: numeric columns without nulls convert to numpy without a copy
         return ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-    return pq.read_table(path)
+    return _pq().read_table(path)
 
 
 # --- schema -------------------------------------------------------------------------------
@@ -671,7 +678,7 @@ def file_names(directory: str | os.PathLike) -> dict[str, str]:
 
 def write_table(table: pa.Table, path: Path) -> None:
     if path.suffix == ".parquet":
-        pq.write_table(table, path)
+        _pq().write_table(table, path)
     else:
         with ipc.new_file(str(path), table.schema) as w:
             w.write_table(table)

@@ -40,3 +40,37 @@ def test_refresh_lp_equals_a_fresh_build():
         assert np.array_equal(getattr(a.vars, name), getattr(b.vars, name)), name
     assert np.array_equal(a.row_lo, b.row_lo) and np.array_equal(a.row_hi, b.row_hi)
     assert (a.A != b.A).nnz == 0
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_light_csr_products_equal_scipy(case):
+    """The engine's CSR (no scipy on the solve path) gives A @ v and A.T @ y as scipy does,
+    and lp.A is the same matrix as a scipy CSR sharing its arrays."""
+    import scipy.sparse as sp
+
+    lp = build_lp(CASES[case][0]())
+    A = lp.A
+    assert isinstance(A, sp.csr_matrix) and A.shape == lp.csr.shape and A.nnz == lp.csr.nnz
+    assert np.shares_memory(A.data, lp.csr.data)
+    rng = np.random.default_rng(3)
+    v, y = rng.normal(size=A.shape[1]), rng.normal(size=A.shape[0])
+    assert np.allclose(lp.csr @ v, A @ v, rtol=1e-13, atol=1e-12)
+    assert np.allclose(lp.csr.T @ y, A.T @ y, rtol=1e-13, atol=1e-12)
+    assert lp.csr.T.shape == A.T.shape
+
+
+def test_lp_from_a_scipy_matrix_keeps_it():
+    """Callers that build an LP around a scipy matrix (elastic and replan LPs) get it back
+    as lp.A, and the light view shares its arrays."""
+    import scipy.sparse as sp
+
+    from optimiser.model.build import LP, Csr
+
+    A = sp.random(7, 5, density=0.4, format="csr", random_state=1)
+    lp = LP(instance=None, vars=None, A=A, row_lo=np.zeros(7), row_hi=np.ones(7), blocks={},
+            block_meta={})
+    assert lp.A is A and isinstance(lp.csr, Csr) and lp.csr.data is A.data
+    assert lp.size == {"variables": 5, "constraints": 7, "nonzeros": A.nnz}
+    empty = Csr(np.zeros(0), np.zeros(0, np.int32), np.zeros(4, np.int32), (3, 2))
+    assert np.array_equal(empty @ np.ones(2), np.zeros(3))
+    assert np.array_equal(empty.T @ np.ones(3), np.zeros(2))

@@ -4,6 +4,7 @@ network optimum; the network's basis is an optimal LP basis; the plan equals the
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
@@ -220,3 +221,50 @@ def test_time_limited_polish_keeps_the_network_point(generated_small, monkeypatc
     monkeypatch.undo()
     ref = solve(generated_small)
     assert plan.objective == pytest.approx(ref.objective, rel=1e-9)  # exact scaling: optimal
+
+
+LINUX_ONLY = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the forked network solve is used on Linux only")
+
+
+@LINUX_ONLY
+@pytest.mark.parametrize("seed", range(6))
+def test_forked_lemon_equals_in_process(seed):
+    """LEMON in a forked child (blocks in threads run their network solves on all cores)
+    hands back the same flow and potentials; an infeasible network raises as in-process."""
+    inst = _random_instance(seed)
+    for block in split_by_commodity(inst) if len(inst.commodities) > 1 else [None]:
+        b = block.instance if block is not None else inst
+        network, _ = net.build_network(b, build_lp(b))
+        try:
+            here = net._solve_lemon_fresh(network)
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match=str(e)[:20]):
+                net._solve_lemon_forked(network)
+            continue
+        there = net._solve_lemon_forked(network)
+        assert np.array_equal(here[0], there[0]) and np.array_equal(here[1], there[1])
+        kept = net.solve_lemon(network, keep={})  # a session's graph: never forked
+        assert np.array_equal(kept[0], here[0])
+
+
+@LINUX_ONLY
+@pytest.mark.parametrize("seed", [1, 2, 4, 5, 7])
+def test_solve_with_forked_network_solves_equals_joint_lp(seed, monkeypatch):
+    """Every block's network solve forked (threshold lowered): the same plan as in-process
+    and the joint LP's objective."""
+    inst = _random_instance(seed, decimals=seed == 7)
+    assert len(inst.commodities) > 1
+    forked = []
+    real = net._solve_lemon_forked
+    monkeypatch.setattr(net, "_solve_lemon_forked", lambda n: forked.append(1) or real(n))
+    monkeypatch.setattr(net, "FORK_MIN_ARCS", 0)
+    fast = solve(inst, threads=2)
+    monkeypatch.setattr(net, "FORK_MIN_ARCS", 10**12)
+    here = solve(inst, threads=2)
+    joint = solve(inst, decompose="never", method="simplex")
+    assert forked and fast.status == here.status == joint.status
+    if joint.status == "optimal":
+        assert np.array_equal(fast.x, here.x) and fast.objective == here.objective
+        assert fast.objective == pytest.approx(joint.objective, rel=1e-9, abs=1e-9)
+        assert fast.summary["check"]["ok"] and fast.summary["duals"]["kkt"]["ok"]

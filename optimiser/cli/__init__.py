@@ -38,7 +38,18 @@ class Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: list[str]) -> str | None:
+    """The module name of the command in argv (its first word that is not a flag), or None."""
+    for a in argv:
+        if not a.startswith("-"):
+            name = a.replace("-", "_")
+            return name if name in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or with command `only` alone (what parsing that
+    command's arguments needs: the other commands' modules are not imported)."""
     parser = Parser(
         prog="optimiser",
         description="Procurement and stockpile planning: solve the LP of an instance, check "
@@ -47,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     parser.add_argument("--version", action="version", version=f"optimiser {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         try:
             mod = importlib.import_module(f".cmd_{name}", __name__)
         except ModuleNotFoundError as e:
@@ -58,14 +69,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that never use pandas. pyarrow imports pandas (about 0.3 s, most of the start-up
+# of a small solve) on its first conversion of any array when pandas is installed, only to
+# ask whether values are pandas objects; these commands tell it that pandas is absent.
+PANDAS_FREE = frozenset({"solve", "check", "validate", "info"})
+
+
+class _NoPandas:
+    """A finder that makes `import pandas` fail in this process (see PANDAS_FREE)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"pandas is not loaded by this command ({name})",
+                                      name=name)
+        return None
+
+
+def pyarrow_without_pandas() -> None:
+    """For the rest of this process, pyarrow sees no pandas (and imports none); a process
+    that already imported pandas is left as it is."""
+    if "pandas" not in sys.modules and not any(isinstance(f, _NoPandas) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandas())
+
+
 def _json_wanted(argv: list[str]) -> bool:
     return "--json" in argv
 
 
 def main(argv: list[str] | None = None) -> int:
+    as_program = argv is None  # the process is this command (not a caller's interpreter)
     argv = list(sys.argv[1:] if argv is None else argv)
     Parser.json_wanted = _json_wanted(argv)
-    parser = build_parser()
+    command = _command_of(argv)
+    if as_program and command in PANDAS_FREE:
+        pyarrow_without_pandas()
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)

@@ -129,7 +129,7 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     status = np.where(in_tree, BASIC, np.where(at_lo, LOWER, np.where(at_hi, UPPER, -1)))
     sizes = np.cumsum([0] + [len(g[2]) for g in groups])
     col = np.empty(v.n, dtype=np.int8)
-    row = np.full(lp.A.shape[0], LOWER, dtype=np.int8)
+    row = np.full(lp.csr.shape[0], LOWER, dtype=np.int8)
     col[:v.nx] = status[sizes[0]:sizes[1]]
     s_stat = status[sizes[1]:sizes[2]].copy()
     col[v.u_start:v.r_start] = status[sizes[2]:sizes[3]]
@@ -157,7 +157,7 @@ def lp_basis(inst: Instance, lp: LP, net, flow: np.ndarray, pot: np.ndarray | No
     row[lp.blocks["readiness"]] = np.where(z_basic, BASIC, LOWER)
     if (col < 0).any() or (row < 0).any():
         return _fail('a variable off the tree between its bounds')
-    if int((col == BASIC).sum() + (row == BASIC).sum()) != lp.A.shape[0]:
+    if int((col == BASIC).sum() + (row == BASIC).sum()) != lp.csr.shape[0]:
         return _fail('basic count differs from the rows')
     n_off = int((in_tree & (weight >= 3)).sum())
     return (col, row), f"spanning tree ({n_off} tree arcs of nonzero reduced cost)"

@@ -12,11 +12,14 @@ Row order: balance (pair-major), readiness, supplier capacity, contracts, budget
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..instance import Instance
+
+if TYPE_CHECKING:  # scipy is imported only by the code that needs a scipy matrix
+    import scipy.sparse as sp
 
 INF = np.inf
 
@@ -61,22 +64,97 @@ class Block:
         return len(self.lo)
 
 
-@dataclass(eq=False)
-class LP:
-    """min cost·v s.t. row_lo <= A v <= row_hi, lb <= v <= ub; A is CSR."""
+class Csr:
+    """A CSR matrix as three numpy arrays, with the products the engine needs (A @ v,
+    A.T @ y). Light: no scipy import on the solve path; `scipy()` gives the same matrix
+    as a scipy.sparse.csr_matrix (sharing the arrays) for the code that needs one."""
 
-    instance: Instance
-    vars: Variables
-    A: sp.csr_matrix
-    row_lo: np.ndarray
-    row_hi: np.ndarray
-    blocks: dict[str, slice]  # block name -> row range
-    block_meta: dict[str, dict]
+    __slots__ = ("data", "indices", "indptr", "shape", "_rows")
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                 shape: tuple[int, int]):
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.shape = (int(shape[0]), int(shape[1]))
+        self._rows = None
+
+    @classmethod
+    def of(cls, A) -> Csr:
+        """A Csr of a scipy CSR matrix (or a Csr), sharing its arrays."""
+        if isinstance(A, Csr):
+            return A
+        return cls(A.data, A.indices, A.indptr, A.shape)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1])
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The row of each nonzero (computed once)."""
+        if self._rows is None:
+            self._rows = np.repeat(np.arange(self.shape[0], dtype=np.int32),
+                                   np.diff(self.indptr))
+        return self._rows
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        return np.bincount(self.rows, weights=self.data * v[self.indices],
+                           minlength=self.shape[0])
+
+    @property
+    def T(self) -> _CsrT:
+        return _CsrT(self)
+
+    def scipy(self) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+class _CsrT:
+    """The transpose of a Csr, for products only."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, a: Csr):
+        self.a = a
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.a.shape[1], self.a.shape[0]
+
+    def __matmul__(self, y: np.ndarray) -> np.ndarray:
+        a = self.a
+        return np.bincount(a.indices, weights=a.data * y[a.rows], minlength=a.shape[1])
+
+
+class LP:
+    """min cost·v s.t. row_lo <= A v <= row_hi, lb <= v <= ub; A is CSR.
+
+    `csr`: the matrix as a light Csr (what the engine uses); `A`: the same matrix as a
+    scipy.sparse.csr_matrix, made on first use (scipy is imported only then). Either may
+    be given to the constructor."""
+
+    def __init__(self, instance: Instance, vars: Variables, A, row_lo: np.ndarray,
+                 row_hi: np.ndarray, blocks: dict[str, slice], block_meta: dict[str, dict]):
+        self.instance = instance
+        self.vars = vars
+        self.csr = Csr.of(A)
+        self._A = None if isinstance(A, Csr) else A
+        self.row_lo = row_lo
+        self.row_hi = row_hi
+        self.blocks = blocks  # block name -> row range
+        self.block_meta = block_meta
+
+    @property
+    def A(self) -> sp.csr_matrix:
+        if self._A is None:
+            self._A = self.csr.scipy()
+        return self._A
 
     @property
     def size(self) -> dict:
-        return {"variables": int(self.A.shape[1]), "constraints": int(self.A.shape[0]),
-                "nonzeros": int(self.A.nnz)}
+        return {"variables": int(self.csr.shape[1]), "constraints": int(self.csr.shape[0]),
+                "nonzeros": int(self.csr.nnz)}
 
 
 # variables ----------------------------------------------------------------
@@ -250,14 +328,12 @@ def dispatch_and_rationing(lp: LP, values: np.ndarray | None) -> tuple[np.ndarra
     return x, u
 
 
-def _csr(rows, cols, vals, m, n) -> sp.csr_matrix:
+def _csr(rows, cols, vals, m, n) -> Csr:
     """COO -> CSR by a counting sort on rows (no duplicate entries by construction)."""
     order = np.argsort(rows, kind="stable")
     indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
-    A = sp.csr_matrix((vals[order], cols[order].astype(np.int32), indptr.astype(np.int32)),
-                      shape=(m, n))
-    return A
+    return Csr(vals[order], cols[order].astype(np.int32), indptr.astype(np.int32), (m, n))
 
 
 def lp_size(inst: Instance) -> dict:
@@ -311,5 +387,5 @@ def refresh_lp(lp: LP, inst: Instance) -> LP:
     pairs = lp.block_meta["contract"]["pair"]
     lo[b["contract"]] = inst.contract_min[pairs]
     hi[b["contract"]] = inst.contract_max[pairs]
-    return LP(instance=inst, vars=v, A=lp.A, row_lo=lo, row_hi=hi, blocks=lp.blocks,
+    return LP(instance=inst, vars=v, A=lp.csr, row_lo=lo, row_hi=hi, blocks=lp.blocks,
               block_meta=lp.block_meta)

@@ -55,7 +55,7 @@ def network_duals(lp: LP, net, flow: np.ndarray, pot: np.ndarray) -> np.ndarray:
     lift = (flow[ca] == net.caps[ca]) & below_max & (pi[A0 + con_pairs] > g)
     pi[A0 + con_pairs[lift]] = g
 
-    y = np.zeros(lp.A.shape[0])
+    y = np.zeros(lp.csr.shape[0])
     nN = I * T
     y[lp.blocks["balance"]] = (g - pi[:nN]) / C
     y[lp.blocks["contract"]] = (g - pi[A0 + con_pairs]) / C

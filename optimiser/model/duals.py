@@ -38,7 +38,8 @@ def kkt_check(lp: LP, v: np.ndarray, y: np.ndarray, tol: float = 1e-6,
     whose plans are repaired and verified separately by the checker."""
     c, lb, ub = lp.vars.cost, lp.vars.lb, lp.vars.ub
     lo, hi = lp.row_lo, lp.row_hi
-    act = lp.A @ v
+    A = getattr(lp, "csr", None) or lp.A  # any LP-like object with a matrix A works
+    act = A @ v
     scale_c = max(1.0, float(np.abs(c).max(initial=0.0)))
     rscale = 1.0 + np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0)),
                               np.abs(np.where(np.isfinite(hi), hi, 0)))
@@ -47,7 +48,7 @@ def kkt_check(lp: LP, v: np.ndarray, y: np.ndarray, tol: float = 1e-6,
                  float(np.max(np.maximum(lb - v, 0) / (1 + np.abs(lb)), initial=0.0)),
                  float(np.max(np.maximum(v - np.where(np.isfinite(ub), ub, np.inf), 0)
                               / (1 + np.abs(np.where(np.isfinite(ub), ub, 0))), initial=0.0)))
-    d = c - lp.A.T @ y
+    d = c - A.T @ y
     # sign: a positive multiplier needs a finite lower bound, a negative one a finite upper
     bad_y = np.where(y > 0, np.where(np.isfinite(lo), 0, y), np.where(np.isfinite(hi), 0, -y))
     bad_d = np.where(d > 0, np.where(np.isfinite(lb), 0, d), np.where(np.isfinite(ub), 0, -d))
@@ -78,8 +79,8 @@ def shadow_prices(lp: LP, v: np.ndarray, y: np.ndarray, rel: float = 1e-9) -> pa
     """
     inst = lp.instance
     T = inst.horizon
-    d = lp.vars.cost - lp.A.T @ y
-    act = lp.A @ v
+    d = lp.vars.cost - lp.csr.T @ y
+    act = lp.csr @ v
     thr = rel * max(1.0, float(np.abs(lp.vars.cost).max(initial=0.0)))
     parts: list[dict] = []
 

@@ -195,7 +195,7 @@ class Session:
         if warm and not skip:
             # first HiGHS's dual simplex from its last basis, with a small iteration budget:
             # after right-hand-side and bound changes (demand, stock, capacity) it needs few
-            n_rows = lp.A.shape[0]
+            n_rows = lp.csr.shape[0]
             limit = max(WARM_ITERATIONS, int(WARM_FRACTION * n_rows))
             self._h.setOptionValue("simplex_iteration_limit", limit)
             sol = highs.run(self._h, lp, self.options, warm=True)

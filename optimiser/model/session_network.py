@@ -206,9 +206,9 @@ def _highs(session, lp: LP, st: _BlockState, start):
 
 
 def _same_structure(old: LP | None, lp: LP) -> bool:
-    return (old is not None and old.A.shape == lp.A.shape and old.A.nnz == lp.A.nnz
-            and np.array_equal(old.A.indptr, lp.A.indptr)
-            and np.array_equal(old.A.indices, lp.A.indices))
+    return (old is not None and old.csr.shape == lp.csr.shape and old.csr.nnz == lp.csr.nnz
+            and np.array_equal(old.csr.indptr, lp.csr.indptr)
+            and np.array_equal(old.csr.indices, lp.csr.indices))
 
 
 def push_changes(h, old: LP, lp: LP) -> None:
@@ -223,8 +223,8 @@ def push_changes(h, old: LP, lp: LP) -> None:
     idx = np.flatnonzero((lp.row_lo != old.row_lo) | (lp.row_hi != old.row_hi))
     if len(idx):
         h.changeRowsBounds(len(idx), idx.astype(np.int32), lp.row_lo[idx], lp.row_hi[idx])
-    if old.A.nnz == lp.A.nnz and not np.array_equal(old.A.data, lp.A.data):
-        diff = np.flatnonzero(old.A.data != lp.A.data)  # the budget row's prices
-        rows = np.searchsorted(lp.A.indptr, diff, side="right") - 1
-        for i, j, val in zip(rows, lp.A.indices[diff], lp.A.data[diff]):
+    if old.csr.nnz == lp.csr.nnz and not np.array_equal(old.csr.data, lp.csr.data):
+        diff = np.flatnonzero(old.csr.data != lp.csr.data)  # the budget row's prices
+        rows = np.searchsorted(lp.csr.indptr, diff, side="right") - 1
+        for i, j, val in zip(rows, lp.csr.indices[diff], lp.csr.data[diff]):
             h.changeCoeff(int(i), int(j), float(val))

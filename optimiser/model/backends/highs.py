@@ -89,7 +89,8 @@ def make_highs(lp, options):
         h.setOptionValue("primal_feasibility_tolerance", float(options.tolerance))
         h.setOptionValue("dual_feasibility_tolerance", float(options.tolerance))
     model = highspy.HighsLp()
-    m, n = lp.A.shape
+    A = getattr(lp, "csr", None) or lp.A  # the light CSR: no scipy import on this path
+    m, n = A.shape
     model.num_col_ = n
     model.num_row_ = m
     model.col_cost_ = lp.vars.cost
@@ -98,9 +99,9 @@ def make_highs(lp, options):
     model.row_lower_ = lp.row_lo
     model.row_upper_ = lp.row_hi
     model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    model.a_matrix_.start_ = lp.A.indptr
-    model.a_matrix_.index_ = lp.A.indices
-    model.a_matrix_.value_ = lp.A.data
+    model.a_matrix_.start_ = A.indptr
+    model.a_matrix_.index_ = A.indices
+    model.a_matrix_.value_ = A.data
     model.a_matrix_.num_col_ = n
     model.a_matrix_.num_row_ = m
     with stdout_to_stderr():
