@@ -254,15 +254,15 @@ class Shortfalls:
     breaching ones of each pair out."""
 
     ready: np.ndarray  # [Ir, T, keep] float64
-    ready_ids: np.ndarray  # [Ir, T, keep] int64 scenario index, -1 empty
+    ready_ids: np.ndarray  # [Ir, T, keep] int32 scenario index, -1 empty
     service: np.ndarray  # [Is, T, keep]
     service_ids: np.ndarray
 
     @classmethod
     def empty(cls, n_ready: int, n_service: int, T: int, keep: int) -> Shortfalls:
         k = max(1, int(keep))
-        return cls(np.zeros((n_ready, T, k)), np.full((n_ready, T, k), -1, np.int64),
-                   np.zeros((n_service, T, k)), np.full((n_service, T, k), -1, np.int64))
+        return cls(np.zeros((n_ready, T, k)), np.full((n_ready, T, k), -1, np.int32),
+                   np.zeros((n_service, T, k)), np.full((n_service, T, k), -1, np.int32))
 
     def buffers(self, cover_ready: np.ndarray, cover_service: np.ndarray,
                 first: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -274,11 +274,25 @@ class Shortfalls:
                 _buffers(self.service, self.service_ids, cover_service, first))
 
     @staticmethod
-    def merge(parts: list[Shortfalls]) -> Shortfalls:
-        """The kept shortfalls of several chunks side by side (buffers over them are the
-        maxima over the chunks: exact in any order)."""
-        return Shortfalls(*(np.concatenate([getattr(p, f) for p in parts], axis=2)
-                            for f in ("ready", "ready_ids", "service", "service_ids")))
+    def merge(parts: list[Shortfalls]) -> _Chunks:
+        """The kept shortfalls of several chunks: their buffers are the maxima of the
+        chunks' (exact in any order), taken chunk by chunk (no concatenated copy)."""
+        return _Chunks(list(parts))
+
+
+@dataclass
+class _Chunks:
+    parts: list[Shortfalls]
+
+    def buffers(self, cover_ready: np.ndarray, cover_service: np.ndarray,
+                first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """As Shortfalls.buffers, over every chunk."""
+        out = [p.buffers(cover_ready, cover_service, first) for p in self.parts]
+        bufr, bufs = out[0]
+        for r, s in out[1:]:
+            np.maximum(bufr, r, out=bufr)
+            np.maximum(bufs, s, out=bufs)
+        return bufr, bufs
 
 
 def _buffers(vals, ids, cover, first):
@@ -309,7 +323,8 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
     ws = np.zeros((T, len(ev.service))) if w_service is None else \
         np.ascontiguousarray(w_service, float)
     H, lim = _shift(arrays, shift), _lim(ev)
-    sf = Shortfalls.empty(len(ev.ready), len(ev.service), T, keep) if keep else None
+    # a chunk never holds more than its own scenarios per (pair, day)
+    sf = Shortfalls.empty(len(ev.ready), len(ev.service), T, min(keep, n)) if keep else None
     if sf is not None:
         cr = np.zeros((len(ev.ready), T), np.int64)
         cs = np.zeros((len(ev.service), T), np.int64)
