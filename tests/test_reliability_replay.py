@@ -1,7 +1,9 @@
 """The reliability replays' Numba reductions against the plain numpy expressions they
 replace (stock record of run_kernel, where / any / einsum / max over [n, t, p]): the same
 bits, on a case where scenarios breach both kinds of target, with and without the virtual
-stock, across slices and blocks."""
+stock, across slices and blocks; and the shortfalls pass 1 keeps per (pair, day) reduce to
+the buffers the whole record gives, for every cover that leaves at most keep - 1 breaching
+scenarios of a pair out (the loop's rule), across chunks merged in any order."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 
 from optimiser.reliability import replay
-from optimiser.reliability.replay import make_events, pass1_chunk, pass2_chunk, virtual
+from optimiser.reliability.replay import Shortfalls, make_events, pass1_chunk, virtual
 from optimiser.scenarios import ScenarioParams, prepare
 from optimiser.scenarios.evaluate import replay_record, run_kernel
 from optimiser.scenarios.kernels import LANES
@@ -24,8 +26,8 @@ PARAMS = ScenarioParams(demand_sigma=0.5, demand_phi=0.4, delay_prob=0.3, delay_
                         outage_prob=0.1, outage_days=2, loss_prob=0.1)
 
 
-def _numpy_reference(a, ev, seed, start, stop, shift, w_r, w_s, cover_r, cover_s):
-    """What the replays computed before the reductions moved into Numba."""
+def _needed(a, ev, seed, start, stop, shift):
+    """(bad_r, bad_s, need_r, need_s) [n, T, pairs] in plain numpy from run_kernel's stock."""
     n = stop - start
     S = np.empty((n, a.T, a.n_pairs))
     run_kernel(a, PARAMS, seed, start, n, stock_out=S)
@@ -36,6 +38,13 @@ def _numpy_reference(a, ev, seed, start, stop, shift, w_r, w_s, cover_r, cover_s
     bad_s = (Ss <= ev.stol) & ev.serve
     need_r = np.where(bad_r, ev.floor - Sr, 0.0)
     need_s = np.where(bad_s, ev.stol - Ss + ev.margin, 0.0)
+    return bad_r, bad_s, need_r, need_s
+
+
+def _numpy_reference(a, ev, seed, start, stop, shift, w_r, w_s, cover_r, cover_s):
+    """What the replays computed before the reductions moved into Numba (pass 2 took the
+    buffers from a second replay of the whole record)."""
+    bad_r, bad_s, need_r, need_s = _needed(a, ev, seed, start, stop, shift)
     pr = np.einsum("ntp,tp->np", need_r, w_r)
     ps = np.einsum("ntp,tp->np", need_s, w_s)
     bufr = np.maximum(0.0, np.where(cover_r[:, None, :], need_r, 0.0).max(axis=0))
@@ -72,18 +81,62 @@ def test_passes_equal_the_numpy_expressions_bit_for_bit(case, monkeypatch, virtu
     fr, fs, pr, ps, bufr, bufs = _numpy_reference(arrays, ev, 3, start, stop, shift, w_r,
                                                   w_s, cover_r, cover_s)
     assert fr.any() and fs.any() and (~fr).any()  # the case exercises both outcomes
-    s0, br, bs, qr, qs = pass1_chunk(arrays, PARAMS, 3, start, stop, ev, w_r, w_s, shift)
+    n = stop - start
+    s0, br, bs, qr, qs, kept = pass1_chunk(arrays, PARAMS, 3, start, stop, ev, w_r, w_s,
+                                           shift, keep=n + 1)
     assert s0 == start
     np.testing.assert_array_equal(br, fr)
     np.testing.assert_array_equal(bs, fs)
     assert qr.tobytes() == pr.tobytes() and qs.tobytes() == ps.tobytes()
-    _, cr, cs, nr, ns = pass1_chunk(arrays, PARAMS, 3, start, stop, ev, None, None, shift)
+    _, cr, cs, nr, ns, none = pass1_chunk(arrays, PARAMS, 3, start, stop, ev, None, None, shift)
     np.testing.assert_array_equal(cr, fr)
     np.testing.assert_array_equal(cs, fs)
-    assert nr is None and ns is None
-    gr, gs = pass2_chunk(arrays, PARAMS, 3, start, stop, ev, cover_r, cover_s, shift)
+    assert nr is None and ns is None and none is None
+    # keeping every scenario, any cover at all gives the buffers of the whole record
+    gr, gs = kept.buffers(cover_r, cover_s, first=start)
     assert gr.tobytes() == bufr.tobytes() and gs.tobytes() == bufs.tobytes()
-    assert (gr > 0).any()
+    assert (gr > 0).any() and (gs > 0).any()
+
+
+@pytest.mark.parametrize("keep", [1, 3])
+def test_kept_shortfalls_give_the_buffers_of_the_whole_record(case, monkeypatch, keep):
+    """With `keep` kept per (pair, day), any cover leaving at most keep - 1 breaching
+    scenarios of each pair out gives the bits of the max over the whole record; chunks
+    (several slices each) merged in either order."""
+    inst, a, va, H, ev, w_r, w_s = case
+    monkeypatch.setattr(replay, "SLICE_BYTES", 1)
+    start, stop = 3, 3 + 3 * LANES + 5
+    bad_r, bad_s, need_r, need_s = _needed(va, ev, 9, start, stop, H)
+    rng = np.random.default_rng(keep)
+    covers = []
+    for bad in (bad_r.any(axis=1), bad_s.any(axis=1)):
+        cover = bad.copy()
+        for p in range(bad.shape[1]):  # leave up to keep - 1 breaching scenarios out
+            out = rng.permutation(np.flatnonzero(bad[:, p]))[:keep - 1]
+            cover[out, p] = False
+        covers.append(cover)
+    cover_r, cover_s = covers
+    assert (cover_r != bad_r.any(axis=1)).any() or keep == 1
+    want_r = np.where(cover_r[:, None, :], need_r, 0.0).max(axis=0)
+    want_s = np.where(cover_s[:, None, :], need_s, 0.0).max(axis=0)
+    mid = start + LANES + 7
+    parts = [pass1_chunk(va, PARAMS, 9, lo, hi, ev, w_r, w_s, H, keep=keep)[5]
+             for lo, hi in ((start, mid), (mid, stop))]
+    for order in (parts, parts[::-1]):
+        gr, gs = Shortfalls.merge(order).buffers(cover_r, cover_s, first=start)
+        assert gr.tobytes() == want_r.tobytes() and gs.tobytes() == want_s.tobytes()
+    assert (want_r > 0).any() and (want_s > 0).any()
+    # each (pair, day) keeps the `keep` largest shortfalls of the chunk, with their scenario
+    k = parts[0]
+    n0 = mid - start
+    for p in range(len(ev.ready)):
+        for t in range(va.T):
+            col = need_r[:n0, t, p]
+            top = np.sort(col[col > 0])[::-1][:keep]
+            got = k.ready[p, t][k.ready_ids[p, t] >= 0]
+            np.testing.assert_array_equal(np.sort(got)[::-1], top)
+            ids = k.ready_ids[p, t][k.ready_ids[p, t] >= 0]
+            np.testing.assert_array_equal(need_r[ids - start, t, p], got)
 
 
 def test_replay_record_is_the_stock_record_without_a_copy(case):

@@ -155,8 +155,15 @@ class Loop:
                 w = self._weights(res.dual)
                 w_r = np.ascontiguousarray(w[ir].T)
                 w_s = np.ascontiguousarray(w[isv].T)
-                br, bs, pr, ps = self.runner.pass1(varrays, self.params, tg.seed, 0, N, ev,
-                                                   w_r, w_s, H)
+                # the most breaching scenarios any event may leave uncovered (+1): the
+                # shortfalls pass 1 keeps per (pair, day) to take the buffers from
+                keep = 1 + max([_allowed(tr_j, N, raised_j)] if joint else
+                               [_allowed(tr_r[k], N, raised_r[k])
+                                for k in np.flatnonzero(~frozen_r)], default=0)
+                keep = max([keep] + [1 + _allowed(tr_s[k], N, raised_s[k])
+                                     for k in np.flatnonzero(~frozen_s)])
+                br, bs, pr, ps, kept = self.runner.pass1(varrays, self.params, tg.seed, 0, N,
+                                                         ev, w_r, w_s, H, keep=keep)
                 c_r, c_s = br.sum(axis=0), bs.sum(axis=0)
                 any_r = br.any(axis=1)
                 c_j = int(any_r.sum())
@@ -207,8 +214,7 @@ class Loop:
                 for k in np.flatnonzero(fail_s):
                     cover_s[:, k] = _cover(bs[:, k], ps[:, k], _allowed(tr_s[k], N, raised_s[k]))
                 raised_s += fail_s
-                bufr, bufs = self.runner.pass2(varrays, self.params, tg.seed, 0, N, ev,
-                                               cover_r, cover_s, H)
+                bufr, bufs = kept.buffers(cover_r, cover_s)
                 # an event that failed again after a raise: its shortfalls come with the
                 # shipments that feed it (late, lost, or stopped by an outage), and more of the
                 # same shipment does not help -- hold the buffer over the days before as well

@@ -4,11 +4,10 @@ here or as Dask tasks and give the same bits.
 
 A chunk replays scenarios start..stop-1 (`replay_record`: the kernel's own block-major
 float64 stock record, no transposed copy, in slices of at most SLICE_BYTES reusing one
-buffer) and reduces it in one parallel Numba pass (`_pass1_blocks`, `_pass2_blocks`: the
-same floating-point operations in the same order as the numpy where / any / einsum / max
-they replaced, so the same bits, without a pass over memory per expression) -- end-of-day
-stock S[n, t, i] to
-breach flags per (scenario, pair) and kind: readiness (S < floor - 1e-6 max(1, floor) on
+buffer) and reduces it in parallel Numba passes over the record (`_pass1_blocks`,
+`_keep_blocks`: the same floating-point operations in the same order as the numpy where /
+any / einsum / max they replaced, so the same bits, without a pass over memory per
+expression) -- end-of-day stock S[n, t, i] to breach flags per (scenario, pair) and kind: readiness (S < floor - 1e-6 max(1, floor) on
 some day, against the instance's floor) and service (stock exhausted, S <= 1e-9 max(1,
 demand), on a day the plan means to serve consumption).
 
@@ -22,8 +21,13 @@ scenario falls below the floor is seen in full, not cut off at zero. From it:
   day t (readiness: floor - (S - H); service: how far below zero it went);
 - pass 1: each scenario's price per pair, sum_t needed * weight (weight = the LP's
   marginal cost of one more unit of planning floor that day, plus holding);
-- pass 2: given which scenarios each pair is to be covered for, the largest `needed` over
-  them per (day, pair): the buffer that covers them all (maxima merge exactly).
+- the same pass keeps, per (pair, day), the `keep` largest `needed` with their scenario
+  (`Shortfalls`, a bounded min-heap per pair and day, parallel over pairs): the loop
+  leaves at most keep - 1 breaching scenarios of an event uncovered, so given which
+  scenarios each pair is to be covered for, the largest `needed` over them is the largest
+  kept one of a covered scenario (`Shortfalls.buffers`) -- the buffer that covers them
+  all, the same bits as taking it over the whole record, without replaying the training
+  scenarios a second time (maxima merge exactly, in any order).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .._numba import pjit
+from .._numba import jit, pjit
 from ..scenarios.arrays import ReplayArrays
 from ..scenarios.evaluate import replay_record
 from ..scenarios.kernels import LANES
@@ -168,52 +172,146 @@ def _pass1_blocks(rec, m, H, ready, service, lim_r, floor_r, serve, stol, margin
                 ps[j, p] = as_[p * K + k]
 
 
+@jit(inline="always")
+def _push(vals, ids, cnt, p, t, v, scen):
+    """Offer (v, scen) to the min-heap vals[p, t, :cnt] (root = smallest kept): kept when
+    the heap has room or v beats its smallest (which then goes). Every value not kept is
+    <= the smallest kept, so the heap holds the K largest (ties: whichever came first)."""
+    K = vals.shape[2]
+    n = cnt[p, t]
+    if n < K:
+        j = n
+        cnt[p, t] = n + 1
+        while j > 0:  # sift up
+            up = (j - 1) >> 1
+            if vals[p, t, up] <= v:
+                break
+            vals[p, t, j] = vals[p, t, up]
+            ids[p, t, j] = ids[p, t, up]
+            j = up
+        vals[p, t, j] = v
+        ids[p, t, j] = scen
+    elif v > vals[p, t, 0]:
+        j = 0
+        while True:  # sift down from the root
+            c = 2 * j + 1
+            if c >= K:
+                break
+            if c + 1 < K and vals[p, t, c + 1] < vals[p, t, c]:
+                c += 1
+            if vals[p, t, c] >= v:
+                break
+            vals[p, t, j] = vals[p, t, c]
+            ids[p, t, j] = ids[p, t, c]
+            j = c
+        vals[p, t, j] = v
+        ids[p, t, j] = scen
+
+
 @pjit
-def _pass2_blocks(rec, m, H, ready, service, lim_r, floor_r, serve, stol, margin,
-                  cover_r, cover_s, bufr, bufs):
-    """bufr [T, Ir] / bufs [T, Is] = max(itself, needed of every covered scenario of the
-    record that breaks there), needed as in _pass1_blocks (> 0 where it counts; maxima
-    are exact, so any order gives the same bits). Parallel over days."""
+def _keep_blocks(rec, m, first, H, ready, service, lim_r, floor_r, serve, stol, margin,
+                 vr, ir_, cr, vs, is_, cs):
+    """Offer `needed` (as in _pass1_blocks: the same operations, the same bits) of every
+    scenario of the record that breaks a pair on a day to that (pair, day)'s heap
+    (vr/ir_/cr readiness [Ir, T, K], vs/is_/cs service); scenario ids first + j. Parallel
+    over pairs (each heap sees its scenarios in order)."""
     K = rec.shape[2]
     T = lim_r.shape[0]
     I = H.shape[0]
     nb = (m + K - 1) // K
-    for t in numba.prange(T):
-        row = t * I
-        for p in range(ready.shape[0]):
-            i = ready[p]
-            h = H[i]
+    for p in numba.prange(ready.shape[0]):
+        i = ready[p]
+        h = H[i]
+        for t in range(T):
+            row = t * I + i
             lim = lim_r[t, p]
             f = floor_r[t, p]
-            v = bufr[t, p]
             for blk in range(nb):
                 for k in range(min(K, m - blk * K)):
-                    if cover_r[blk * K + k, p]:
-                        s = rec[blk, row + i, k] - h
-                        if s < lim:
-                            v = max(v, f - s)
-            bufr[t, p] = v
-        for p in range(service.shape[0]):
-            i = service[p]
-            h = H[i]
-            st = stol[t, p]
-            mg = margin[t, p]
-            v = bufs[t, p]
+                    s = rec[blk, row, k] - h
+                    if s < lim:
+                        _push(vr, ir_, cr, p, t, f - s, first + blk * K + k)
+    for p in numba.prange(service.shape[0]):
+        i = service[p]
+        h = H[i]
+        for t in range(T):
             if serve[t, p]:
+                row = t * I + i
+                st = stol[t, p]
+                mg = margin[t, p]
                 for blk in range(nb):
                     for k in range(min(K, m - blk * K)):
-                        if cover_s[blk * K + k, p]:
-                            s = rec[blk, row + i, k] - h
-                            if s <= st:
-                                v = max(v, (st - s) + mg)
-            bufs[t, p] = v
+                        s = rec[blk, row, k] - h
+                        if s <= st:
+                            _push(vs, is_, cs, p, t, (st - s) + mg, first + blk * K + k)
+
+
+@dataclass
+class Shortfalls:
+    """Per (pair, day) of each kind, the `keep` largest shortfalls (`needed`) of the
+    scenarios replayed and which scenario each came from (-1: an empty slot): enough to
+    take the buffer over any set of covered scenarios that leaves at most keep - 1
+    breaching ones of each pair out."""
+
+    ready: np.ndarray  # [Ir, T, keep] float64
+    ready_ids: np.ndarray  # [Ir, T, keep] int32 scenario index, -1 empty
+    service: np.ndarray  # [Is, T, keep]
+    service_ids: np.ndarray
+
+    @classmethod
+    def empty(cls, n_ready: int, n_service: int, T: int, keep: int) -> Shortfalls:
+        k = max(1, int(keep))
+        return cls(np.zeros((n_ready, T, k)), np.full((n_ready, T, k), -1, np.int32),
+                   np.zeros((n_service, T, k)), np.full((n_service, T, k), -1, np.int32))
+
+    def buffers(self, cover_ready: np.ndarray, cover_service: np.ndarray,
+                first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(buffer_ready [T, Ir], buffer_service [T, Is]): per (day, pair), the largest
+        shortfall of a covered scenario (cover_* [n, pairs] bool, row j = scenario first +
+        j), 0 where none -- exact when at most keep - 1 breaching scenarios of a pair are
+        left uncovered (the loop's rule)."""
+        return (_buffers(self.ready, self.ready_ids, cover_ready, first),
+                _buffers(self.service, self.service_ids, cover_service, first))
+
+    @staticmethod
+    def merge(parts: list[Shortfalls]) -> _Chunks:
+        """The kept shortfalls of several chunks: their buffers are the maxima of the
+        chunks' (exact in any order), taken chunk by chunk (no concatenated copy)."""
+        return _Chunks(list(parts))
+
+
+@dataclass
+class _Chunks:
+    parts: list[Shortfalls]
+
+    def buffers(self, cover_ready: np.ndarray, cover_service: np.ndarray,
+                first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """As Shortfalls.buffers, over every chunk."""
+        out = [p.buffers(cover_ready, cover_service, first) for p in self.parts]
+        bufr, bufs = out[0]
+        for r, s in out[1:]:
+            np.maximum(bufr, r, out=bufr)
+            np.maximum(bufs, s, out=bufs)
+        return bufr, bufs
+
+
+def _buffers(vals, ids, cover, first):
+    n_pairs, T = vals.shape[:2]
+    if n_pairs == 0:
+        return np.zeros((T, 0))
+    ok = ids >= 0
+    rows = np.where(ok, ids - first, 0)
+    covered = ok & cover[rows, np.arange(n_pairs)[:, None, None]]
+    return np.ascontiguousarray(np.where(covered, vals, 0.0).max(axis=2, initial=0.0).T)
 
 
 def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
                 stop: int, ev: Events, w_ready: np.ndarray | None,
-                w_service: np.ndarray | None, shift: np.ndarray | None = None) -> tuple:
-    """(start, breach_ready [n, Ir], breach_service [n, Is], price_ready, price_service);
-    prices are None without weights (certification). shift: H of the virtual stock."""
+                w_service: np.ndarray | None, shift: np.ndarray | None = None,
+                keep: int = 0) -> tuple:
+    """(start, breach_ready [n, Ir], breach_service [n, Is], price_ready, price_service,
+    shortfalls); prices are None without weights, shortfalls (`Shortfalls`, the `keep`
+    largest per pair and day) None without keep. shift: H of the virtual stock."""
     n, T = stop - start, arrays.T
     br = np.zeros((n, len(ev.ready)), bool)
     bs = np.zeros((n, len(ev.service)), bool)
@@ -225,12 +323,21 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
     ws = np.zeros((T, len(ev.service))) if w_service is None else \
         np.ascontiguousarray(w_service, float)
     H, lim = _shift(arrays, shift), _lim(ev)
+    # a chunk never holds more than its own scenarios per (pair, day)
+    sf = Shortfalls.empty(len(ev.ready), len(ev.service), T, min(keep, n)) if keep else None
+    if sf is not None:
+        cr = np.zeros((len(ev.ready), T), np.int64)
+        cs = np.zeros((len(ev.service), T), np.int64)
     for a, b, rec in _replay_slices(arrays, params, seed, start, stop):
         o = slice(a - start, b - start)
         _pass1_blocks(rec, b - a, H, ev.ready, ev.service, lim, ev.floor, ev.serve, ev.stol,
                       ev.margin, wr, ws, br[o], bs[o], pr[o], ps[o], price)
+        if sf is not None:
+            _keep_blocks(rec, b - a, a, H, ev.ready, ev.service, lim, ev.floor, ev.serve,
+                         ev.stol, ev.margin, sf.ready, sf.ready_ids, cr, sf.service,
+                         sf.service_ids, cs)
     return (start, br, bs, pr if w_ready is not None else None,
-            ps if w_service is not None else None)
+            ps if w_service is not None else None, sf)
 
 
 def certify_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
@@ -243,24 +350,6 @@ def certify_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start
 
     breach, short = pair_indicators(arrays, params, seed, start, stop - start)
     return start, breach[:, ev.ready], short[:, ev.service]
-
-
-def pass2_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
-                stop: int, ev: Events, cover_ready: np.ndarray,
-                cover_service: np.ndarray, shift: np.ndarray | None = None) -> tuple:
-    """(buffer_ready [T, Ir], buffer_service [T, Is]): the largest `needed` over the
-    covered scenarios of this chunk (cover_* are the chunk's rows)."""
-    T = arrays.T
-    bufr = np.zeros((T, len(ev.ready)))
-    bufs = np.zeros((T, len(ev.service)))
-    H, lim = _shift(arrays, shift), _lim(ev)
-    for a, b, rec in _replay_slices(arrays, params, seed, start, stop):
-        cr = np.ascontiguousarray(cover_ready[a - start:b - start], bool)
-        cs = np.ascontiguousarray(cover_service[a - start:b - start], bool)
-        if cr.any() or cs.any():
-            _pass2_blocks(rec, b - a, H, ev.ready, ev.service, lim, ev.floor, ev.serve,
-                          ev.stol, ev.margin, cr, cs, bufr, bufs)
-    return bufr, bufs
 
 
 class Runner:
@@ -282,11 +371,13 @@ class Runner:
         return list(self.map_fn(_star(fn), items))
 
     def pass1(self, arrays, params, seed, start, count, ev, w_ready=None, w_service=None,
-              shift=None):
+              shift=None, keep=0):
+        """-> (breach_ready, breach_service, price_ready, price_service, shortfalls): see
+        pass1_chunk; shortfalls (with keep) of every chunk side by side."""
         import time
 
         t = time.perf_counter()
-        items = [(arrays, params, seed, a, b, ev, w_ready, w_service, shift)
+        items = [(arrays, params, seed, a, b, ev, w_ready, w_service, shift, keep)
                  for a, b in self.ranges(start, count)]
         parts = sorted(self._map(pass1_chunk, items), key=lambda p: p[0])
         self.scenarios += count
@@ -295,7 +386,8 @@ class Runner:
         bs = np.concatenate([p[2] for p in parts])
         pr = np.concatenate([p[3] for p in parts]) if w_ready is not None else None
         ps = np.concatenate([p[4] for p in parts]) if w_service is not None else None
-        return br, bs, pr, ps
+        sf = Shortfalls.merge([p[5] for p in parts]) if keep else None
+        return br, bs, pr, ps, sf
 
     def certify(self, arrays, params, seed, start, count, ev):
         import time
@@ -306,24 +398,6 @@ class Runner:
         self.scenarios += count
         self.seconds += time.perf_counter() - t
         return np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
-
-    def pass2(self, arrays, params, seed, start, count, ev, cover_ready, cover_service,
-              shift=None):
-        import time
-
-        t = time.perf_counter()
-        items = [(arrays, params, seed, a, b, ev, cover_ready[a - start:b - start],
-                  cover_service[a - start:b - start], shift)
-                 for a, b in self.ranges(start, count)]
-        parts = self._map(pass2_chunk, items)
-        self.scenarios += count
-        self.seconds += time.perf_counter() - t
-        bufr = np.zeros((arrays.T, len(ev.ready)))
-        bufs = np.zeros((arrays.T, len(ev.service)))
-        for r, s in parts:
-            np.maximum(bufr, r, out=bufr)
-            np.maximum(bufs, s, out=bufs)
-        return bufr, bufs
 
 
 class _star:
