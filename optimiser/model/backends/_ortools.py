@@ -14,11 +14,11 @@ INSTALL_HINT = "pip install 'ortools>=9.15,<9.16'"
 
 
 def available() -> bool:
-    try:
-        import ortools  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Installed, found without importing it (the import costs tens of milliseconds, and a
+    solve answered by the network certificate never needs it)."""
+    from importlib.util import find_spec
+
+    return find_spec("ortools") is not None
 
 
 def solve_with(solver_name: str, lp, options: SolverOptions, params: str) -> RawSolution:
