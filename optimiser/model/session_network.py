@@ -50,6 +50,7 @@ class _BlockState:
     lp: LP | None = None
     highs: object = None  # HiGHS model (non-exact data only)
     highs_lp: LP | None = None
+    check: tuple | None = None  # (CheckReport, x, u) of its last result (check_blocks)
 
 
 def blocks_of(inst: Instance) -> list[Block]:
@@ -95,7 +96,7 @@ def solve_blocks(session, cold: bool) -> tuple[list[Block], list, dict]:
             continue
         warm_before = st.result is not None
         res, info = _solve_block(session, b.instance, st, extra)
-        st.data, st.result = data, res
+        st.data, st.result, st.check = data, res, None
         per_block.append({"commodity": b.commodity, **info,
                           "warm": warm_before and bool(info.get("warm"))})
         results.append(res)
@@ -228,3 +229,57 @@ def push_changes(h, old: LP, lp: LP) -> None:
         rows = np.searchsorted(lp.csr.indptr, diff, side="right") - 1
         for i, j, val in zip(rows, lp.csr.indices[diff], lp.csr.data[diff]):
             h.changeCoeff(int(i), int(j), float(val))
+
+
+# the check, block by block ---------------------------------------------------------
+def check_blocks(session, blocks: list[Block], plan):
+    """The independent check of `plan` (the merged plan of `blocks`), block by block.
+
+    Without a budget the blocks share no constraint, so every check the checker makes
+    (optimiser/check.py: per lane, supplier pair, (pair, day), and the objective's sum)
+    falls in exactly one block: each block's part of the plan is checked as a plan of
+    its own sub-instance, through the checker's ordinary path (its flows and stock
+    tables), and the reports are merged (worst relative violation, counts and breakdown
+    summed). A block whose data and result did not change keeps its last report. The
+    merged plan's arrays are compared with each block's checked ones, and its reported
+    objective with the blocks' recomputed sum, so the report covers the plan returned.
+    None when a block's plan is unusable (the caller then checks the whole plan)."""
+    from ..check import CheckReport, Violation, check_plan
+    from ..solve import _plan_from_arrays
+
+    reports = []
+    for b, st in zip(blocks, session._states):
+        if st.check is None:
+            sub = _plan_from_arrays(b.instance, st.result)
+            if sub.status not in (Status.OPTIMAL, Status.FEASIBLE):
+                return None
+            st.check = (check_plan(b.instance, sub), sub.x, sub.u)
+        rep, x, u = st.check
+        if not (np.array_equal(plan.x[b.lanes], x) and np.array_equal(plan.u[b.pairs], u)):
+            return None  # the merged plan is not the blocks' plans: check it whole
+        reports.append(rep)
+    tol = reports[0].tolerance
+    out = CheckReport(ok=True, tolerance=tol)
+    for rep in reports:
+        out.errors += rep.errors
+        for k, v in rep.violations.items():
+            if k == "objective":
+                continue
+            w = out.violations.get(k)
+            if w is None or v.amount > w.amount:
+                out.violations[k] = Violation(k, v.amount, v.where, v.count
+                                              + (w.count if w else 0))
+            else:
+                w.count += v.count
+        for k, v in rep.breakdown.items():
+            out.breakdown[k] = out.breakdown.get(k, 0.0) + v
+    out.objective = float(sum(out.breakdown.values()))
+    reported = plan.summary.get("objective")
+    if reported is not None:
+        out.reported_objective = float(reported)
+        diff = abs(out.objective - out.reported_objective) / max(1.0, abs(out.objective))
+        out.violations["objective"] = Violation(
+            "objective", diff, f"reported {out.reported_objective!r} vs recomputed "
+            f"{out.objective!r}" if diff > tol else "-", int(diff > tol))
+    out.ok = not out.errors and all(v.amount <= tol for v in out.violations.values())
+    return out
