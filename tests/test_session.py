@@ -292,3 +292,20 @@ def test_a_one_block_change_gives_every_block_a_fresh_solves_result():
     assert fresh.summary["check"]["ok"] and warm.summary["check"]["ok"]
     assert warm.summary["check"]["objective"] == pytest.approx(
         fresh.summary["check"]["objective"], rel=1e-9)
+
+
+def test_a_block_is_checked_again_when_its_data_change_even_if_its_plan_does_not():
+    """An unchanged block keeps its check report; a block whose data changed is checked
+    again against its new data, even when its plan came out the same."""
+    inst = _instance(1)
+    s = Session(inst, deterministic=True)
+    s.solve()
+    before = [st.check for st in s._states]
+    first = inst.nc_commodity == 0
+    s.update(max_stock=np.where(first, inst.max_stock * 2 + 1e6, inst.max_stock))
+    plan = s.solve()
+    assert plan.summary["check"]["ok"]
+    kept = [b["how"].startswith("unchanged") for b in s.stats["blocks"]]
+    assert any(kept) and not all(kept)
+    for st, old, k in zip(s._states, before, kept):
+        assert (st.check is old) is k

@@ -34,7 +34,9 @@ disappearing) rebuilds the model: still correct, just cold.
 
 Every solve returns a `Plan` built, checked and summarised exactly like
 `optimiser.solve` does (same arrays, same objective to rounding; with degenerate
-optima an equally optimal plan may differ in its flows).
+optima an equally optimal plan may differ in its flows). Without a budget the
+independent check runs per commodity block and an unchanged block keeps its report
+(session_network.check_blocks).
 
 deterministic=True: serial dual simplex (HiGHS `parallel=off`, `simplex_strategy=1`),
 `random_seed=0`, no time limit; the network stage is deterministic by construction. The

@@ -17,6 +17,10 @@ re-solve then, block by block:
 * with exact scaling the flow and the potentials' duals are KKT-verified
   (model/certificate.py) and are the block's answer; otherwise the tree becomes an LP
   basis for the block's kept HiGHS model, which finishes on the true data.
+
+The returned plan is checked block by block (`check_blocks`: the blocks share no
+constraint without a budget, so the checker's report of the whole plan is the merge
+of its reports of the blocks' plans); an unchanged block keeps its last report.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class _BlockState:
     lp: LP | None = None
     highs: object = None  # HiGHS model (non-exact data only)
     highs_lp: LP | None = None
-    check: tuple | None = None  # (CheckReport, x, u) of its last result (check_blocks)
+    check: tuple | None = None  # (CheckReport, x, s, u) last checked (check_blocks)
 
 
 def blocks_of(inst: Instance) -> list[Block]:
@@ -96,7 +100,7 @@ def solve_blocks(session, cold: bool) -> tuple[list[Block], list, dict]:
             continue
         warm_before = st.result is not None
         res, info = _solve_block(session, b.instance, st, extra)
-        st.data, st.result, st.check = data, res, None
+        st.data, st.result, st.check = data, res, None  # new data: check again
         per_block.append({"commodity": b.commodity, **info,
                           "warm": warm_before and bool(info.get("warm"))})
         results.append(res)
@@ -240,24 +244,23 @@ def check_blocks(session, blocks: list[Block], plan):
     falls in exactly one block: each block's part of the plan is checked as a plan of
     its own sub-instance, through the checker's ordinary path (its flows and stock
     tables), and the reports are merged (worst relative violation, counts and breakdown
-    summed). A block whose data and result did not change keeps its last report. The
-    merged plan's arrays are compared with each block's checked ones, and its reported
-    objective with the blocks' recomputed sum, so the report covers the plan returned.
-    None when a block's plan is unusable (the caller then checks the whole plan)."""
+    summed). Each block's part is a slice of the returned plan's arrays (its lanes' flows,
+    its pairs' stock and unmet), so the report is of the plan returned; a block whose
+    slice equals the one checked last keeps its last report. The merged plan's reported
+    objective is compared with the blocks' recomputed sum."""
     from ..check import CheckReport, Violation, check_plan
-    from ..solve import _plan_from_arrays
+    from ..plan import Plan
 
     reports = []
     for b, st in zip(blocks, session._states):
-        if st.check is None:
-            sub = _plan_from_arrays(b.instance, st.result)
-            if sub.status not in (Status.OPTIMAL, Status.FEASIBLE):
-                return None
-            st.check = (check_plan(b.instance, sub), sub.x, sub.u)
-        rep, x, u = st.check
-        if not (np.array_equal(plan.x[b.lanes], x) and np.array_equal(plan.u[b.pairs], u)):
-            return None  # the merged plan is not the blocks' plans: check it whole
-        reports.append(rep)
+        x, s, u = plan.x[b.lanes], plan.s[b.pairs], plan.u[b.pairs]
+        last = st.check
+        if last is None or not (np.array_equal(last[1], x) and np.array_equal(last[2], s)
+                                and np.array_equal(last[3], u)):
+            sub = Plan(instance=b.instance, status=plan.status, x=x, s=s, u=u,
+                       r=plan.r[b.pairs], summary={"status": plan.status.value})
+            st.check = last = (check_plan(b.instance, sub), x, s, u)
+        reports.append(last[0])
     tol = reports[0].tolerance
     out = CheckReport(ok=True, tolerance=tol)
     for rep in reports:
