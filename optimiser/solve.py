@@ -133,13 +133,15 @@ def solve(instance: Instance | str, *, solver: str = DEFAULT_SOLVER,
     return plan
 
 
-def check_and_mark(inst: Instance, plan: Plan) -> None:
+def check_and_mark(inst: Instance, plan: Plan, report=None) -> None:
     """Run the independent checker on `plan` and record it in its summary (`check`); a plan
     that fails is marked `error` (its solver status kept as `status_before_check`). Every
-    path that makes a plan (solve, Session, reliability) goes through here."""
+    path that makes a plan (solve, Session, reliability) goes through here; `report`: the
+    checker's report of this plan made already (a Session checks block by block)."""
     from .check import check_plan
 
-    report = check_plan(inst, plan)
+    if report is None:
+        report = check_plan(inst, plan)
     plan.summary["check"] = report.as_dict()
     if not report.ok:
         plan.summary["status_before_check"] = plan.status

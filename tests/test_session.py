@@ -216,3 +216,96 @@ def test_costly_restarts_are_rebuilt_and_still_exact(monkeypatch):
         assert plan.objective == pytest.approx(ref.objective, rel=1e-9)
         assert plan.objective == pytest.approx(solve(s.instance).objective, rel=1e-9)
         assert plan.summary["check"]["ok"] and plan.summary["duals"]["kkt"]["ok"]
+
+
+def _same_report(a: dict, b: dict) -> None:
+    assert a["ok"] == b["ok"] and a["errors"] == b["errors"]
+    assert a["violations"].keys() == b["violations"].keys()
+    for k, v in a["violations"].items():
+        w = b["violations"][k]
+        assert v["count"] == w["count"], k
+        assert v["max"] == pytest.approx(w["max"], rel=1e-9, abs=1e-12), k
+        if v["max"] > a["tolerance"] and k != "objective":
+            assert v["where"] == w["where"], k
+    assert a["objective"] == pytest.approx(b["objective"], rel=1e-12)
+    assert a["breakdown"] == pytest.approx(b["breakdown"], rel=1e-12)
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_the_block_by_block_check_is_the_whole_plan_check(broken):
+    """Without a budget a session checks each commodity block's plan on its own and
+    merges the reports: the same report as the checker's on the whole plan, for a good
+    plan and for one that breaks capacities, stock limits and the objective."""
+    from optimiser.check import check_plan
+    from optimiser.model.session_network import blocks_of, check_blocks
+    from optimiser.solve import _merge, _plan_from_arrays
+
+    inst = _instance(1)  # two commodities
+    s = Session(inst, deterministic=True)
+    plan = s.solve()
+    blocks = blocks_of(s.instance)
+    assert len(blocks) > 1
+    if broken:  # one block's flows scaled up: the merged plan violates its limits
+        st = s._states[0]
+        st.result = dataclasses.replace(st.result, x=st.result.x * 3.0, u=st.result.u * 0.0)
+        st.check = None
+        plan = _plan_from_arrays(s.instance, _merge(s.instance, blocks,
+                                                    [t.result for t in s._states]))
+        plan.summary["objective"] *= 1.01  # and a wrong reported objective
+    by_block = check_blocks(s, blocks, plan).as_dict()
+    whole = check_plan(s.instance, plan).as_dict()
+    _same_report(by_block, whole)
+    assert whole["ok"] is (not broken)
+    if not broken:
+        _same_report(plan.summary["check"], whole)
+
+
+def test_a_one_block_change_gives_every_block_a_fresh_solves_result():
+    """Floors changed on one commodity: the re-solve keeps the other blocks' results and
+    re-solves the changed one; every block's flows, unmet, objective, shadow prices and
+    check equal a fresh session's on the changed instance (unchanged blocks bit for bit)."""
+    from optimiser.check import check_plan
+    from optimiser.model.session_network import blocks_of
+
+    inst = _instance(1)
+    s = Session(inst, deterministic=True)
+    s.solve()
+    changed = inst.nc_commodity == 1
+    s.update(floor=np.where(changed[:, None], inst.floor * 1.4, inst.floor))
+    warm = s.solve()
+    fresh_s = Session(s.instance, deterministic=True)
+    fresh = fresh_s.solve()
+    assert warm.objective == pytest.approx(fresh.objective, rel=1e-9)
+    assert [b["how"].startswith("unchanged") for b in s.stats["blocks"]] == \
+        [b.commodity != 1 for b in blocks_of(s.instance)]
+    for w, f in zip(s._states, fresh_s._states):
+        assert w.result.solver_objective == pytest.approx(f.result.solver_objective,
+                                                          rel=1e-9, abs=1e-9)
+        assert w.result.status == f.result.status
+    for b, w, f in zip(blocks_of(s.instance), s._states, fresh_s._states):
+        if b.commodity != 1:
+            np.testing.assert_array_equal(w.result.x, f.result.x)
+            np.testing.assert_array_equal(w.result.u, f.result.u)
+            assert w.result.shadow.equals(f.result.shadow)
+        assert w.check[0].ok and f.check[0].ok
+    _same_report(warm.summary["check"], check_plan(s.instance, warm).as_dict())
+    assert fresh.summary["check"]["ok"] and warm.summary["check"]["ok"]
+    assert warm.summary["check"]["objective"] == pytest.approx(
+        fresh.summary["check"]["objective"], rel=1e-9)
+
+
+def test_a_block_is_checked_again_when_its_data_change_even_if_its_plan_does_not():
+    """An unchanged block keeps its check report; a block whose data changed is checked
+    again against its new data, even when its plan came out the same."""
+    inst = _instance(1)
+    s = Session(inst, deterministic=True)
+    s.solve()
+    before = [st.check for st in s._states]
+    first = inst.nc_commodity == 0
+    s.update(max_stock=np.where(first, inst.max_stock * 2 + 1e6, inst.max_stock))
+    plan = s.solve()
+    assert plan.summary["check"]["ok"]
+    kept = [b["how"].startswith("unchanged") for b in s.stats["blocks"]]
+    assert any(kept) and not all(kept)
+    for st, old, k in zip(s._states, before, kept):
+        assert (st.check is old) is k

@@ -34,7 +34,9 @@ disappearing) rebuilds the model: still correct, just cold.
 
 Every solve returns a `Plan` built, checked and summarised exactly like
 `optimiser.solve` does (same arrays, same objective to rounding; with degenerate
-optima an equally optimal plan may differ in its flows).
+optima an equally optimal plan may differ in its flows). Without a budget the
+independent check runs per commodity block and an unchanged block keeps its report
+(session_network.check_blocks).
 
 deterministic=True: serial dual simplex (HiGHS `parallel=off`, `simplex_strategy=1`),
 `random_seed=0`, no time limit; the network stage is deterministic by construction. The
@@ -171,7 +173,15 @@ class Session:
                                                 for b in stats["blocks"]),
                       "network_warm": any(bool(b.get("network_warm")) for b in stats["blocks"]),
                       "blocks": stats["blocks"]}
-        return self._plan_from(res)
+        plan = self._plan_from(res, check=False)
+        if self.check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
+            from ..solve import check_and_mark
+            from .session_network import check_blocks
+
+            t = time.perf_counter()
+            check_and_mark(self.instance, plan, check_blocks(self, blocks, plan))
+            self.stats["check_seconds"] = time.perf_counter() - t
+        return plan
 
     def _solve_joint(self, cold: bool):
         """A budget: one HiGHS model of the joint LP, re-solved from its last basis."""
@@ -234,7 +244,7 @@ class Session:
                       "simplex_iterations": sol.info.get("simplex_iterations"), **info}
         return self._plan(lp, sol)
 
-    def _plan_from(self, res):
+    def _plan_from(self, res, check: bool = True):
         from ..solve import _plan_from_arrays, check_and_mark
 
         inst = self.instance
@@ -249,7 +259,7 @@ class Session:
             summary.update(res.duals)
         if res.shadow is not None:
             plan.shadow_prices = res.shadow
-        if self.check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
+        if check and self.check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
             check_and_mark(inst, plan)
         summary["timings"] = {"total": self.stats["seconds"]}
         return plan

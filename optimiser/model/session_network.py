@@ -17,6 +17,10 @@ re-solve then, block by block:
 * with exact scaling the flow and the potentials' duals are KKT-verified
   (model/certificate.py) and are the block's answer; otherwise the tree becomes an LP
   basis for the block's kept HiGHS model, which finishes on the true data.
+
+The returned plan is checked block by block (`check_blocks`: the blocks share no
+constraint without a budget, so the checker's report of the whole plan is the merge
+of its reports of the blocks' plans); an unchanged block keeps its last report.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class _BlockState:
     lp: LP | None = None
     highs: object = None  # HiGHS model (non-exact data only)
     highs_lp: LP | None = None
+    check: tuple | None = None  # (CheckReport, x, s, u) last checked (check_blocks)
 
 
 def blocks_of(inst: Instance) -> list[Block]:
@@ -95,7 +100,7 @@ def solve_blocks(session, cold: bool) -> tuple[list[Block], list, dict]:
             continue
         warm_before = st.result is not None
         res, info = _solve_block(session, b.instance, st, extra)
-        st.data, st.result = data, res
+        st.data, st.result, st.check = data, res, None  # new data: check again
         per_block.append({"commodity": b.commodity, **info,
                           "warm": warm_before and bool(info.get("warm"))})
         results.append(res)
@@ -228,3 +233,56 @@ def push_changes(h, old: LP, lp: LP) -> None:
         rows = np.searchsorted(lp.csr.indptr, diff, side="right") - 1
         for i, j, val in zip(rows, lp.csr.indices[diff], lp.csr.data[diff]):
             h.changeCoeff(int(i), int(j), float(val))
+
+
+# the check, block by block ---------------------------------------------------------
+def check_blocks(session, blocks: list[Block], plan):
+    """The independent check of `plan` (the merged plan of `blocks`), block by block.
+
+    Without a budget the blocks share no constraint, so every check the checker makes
+    (optimiser/check.py: per lane, supplier pair, (pair, day), and the objective's sum)
+    falls in exactly one block: each block's part of the plan is checked as a plan of
+    its own sub-instance, through the checker's ordinary path (its flows and stock
+    tables), and the reports are merged (worst relative violation, counts and breakdown
+    summed). Each block's part is a slice of the returned plan's arrays (its lanes' flows,
+    its pairs' stock and unmet), so the report is of the plan returned; a block whose
+    slice equals the one checked last keeps its last report. The merged plan's reported
+    objective is compared with the blocks' recomputed sum."""
+    from ..check import CheckReport, Violation, check_plan
+    from ..plan import Plan
+
+    reports = []
+    for b, st in zip(blocks, session._states):
+        x, s, u = plan.x[b.lanes], plan.s[b.pairs], plan.u[b.pairs]
+        last = st.check
+        if last is None or not (np.array_equal(last[1], x) and np.array_equal(last[2], s)
+                                and np.array_equal(last[3], u)):
+            sub = Plan(instance=b.instance, status=plan.status, x=x, s=s, u=u,
+                       r=plan.r[b.pairs], summary={"status": plan.status.value})
+            st.check = last = (check_plan(b.instance, sub), x, s, u)
+        reports.append(last[0])
+    tol = reports[0].tolerance
+    out = CheckReport(ok=True, tolerance=tol)
+    for rep in reports:
+        out.errors += rep.errors
+        for k, v in rep.violations.items():
+            if k == "objective":
+                continue
+            w = out.violations.get(k)
+            if w is None or v.amount > w.amount:
+                out.violations[k] = Violation(k, v.amount, v.where, v.count
+                                              + (w.count if w else 0))
+            else:
+                w.count += v.count
+        for k, v in rep.breakdown.items():
+            out.breakdown[k] = out.breakdown.get(k, 0.0) + v
+    out.objective = float(sum(out.breakdown.values()))
+    reported = plan.summary.get("objective")
+    if reported is not None:
+        out.reported_objective = float(reported)
+        diff = abs(out.objective - out.reported_objective) / max(1.0, abs(out.objective))
+        out.violations["objective"] = Violation(
+            "objective", diff, f"reported {out.reported_objective!r} vs recomputed "
+            f"{out.objective!r}" if diff > tol else "-", int(diff > tol))
+    out.ok = not out.errors and all(v.amount <= tol for v in out.violations.values())
+    return out
