@@ -71,3 +71,15 @@ def test_cap_reports_not_omits(tmp_path):
 def test_cli_usage_errors(capsys):
     assert main(["bench", "--tiers", "nope"]) == 2
     assert main(["bench", "--backends", "cplex"]) == 2
+
+
+def test_the_load_line_says_inflated_only_when_the_load_was_above_the_cores():
+    from optimiser.benchsuite.report import _load_line
+
+    idle = _load_line({"loadavg_at_start": [0.9, 1.4, 3.2], "loadavg_at_end": [1.0, 1.3, 3.0],
+                       "usable_cores": 2})
+    busy = _load_line({"loadavg_at_start": [0.9, 1.4, 3.2], "loadavg_at_end": [6.5, 4.0, 3.0],
+                       "usable_cores": 2})
+    assert "otherwise idle" in idle and "inflated" not in idle
+    assert "inflated" in busy and "[6.5, 4.0, 3.0]" in busy
+    assert "not recorded" in _load_line({"usable_cores": 2})

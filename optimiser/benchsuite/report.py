@@ -166,6 +166,18 @@ def _num(v, fmt="{:.3g}") -> str:
     return "—" if v is None else fmt.format(v)
 
 
+def _load_line(m: dict) -> str:
+    """The load average as recorded, and what it means for the times: inflated only when the
+    1-minute load went above the usable cores at the start or the end."""
+    start, end = m.get("loadavg_at_start"), m.get("loadavg_at_end")
+    if not start:
+        return "Load average not recorded (other work may have shared the machine).  "
+    busy = max(start[0], (end or start)[0]) > (m.get("usable_cores") or m.get("cores") or 1)
+    verdict = ("above the core count: other work shared the machine and the times are "
+               "inflated" if busy else "below the core count: the machine was otherwise idle")
+    return f"Load average (1, 5, 15 min) at start {start}, at end {end}: {verdict}.  "
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [f"# optimiser benchmark ({'quick' if results['quick'] else 'full'} suite)", "",
@@ -173,10 +185,7 @@ def markdown(results: dict) -> str:
              f"{m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}.  ",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
              + (f"; optimiser commit {m['git_commit']}" if m.get("git_commit") else "") + ".  ",
-             (f"Load average (1, 5, 15 min) at start {m.get('loadavg_at_start')}, at end "
-              f"{m.get('loadavg_at_end')}: above the core count, other work shared the machine "
-              "and the times are inflated.  " if m.get("loadavg_at_start") else
-              "Load average not recorded (other work may have shared the machine).  "),
+             _load_line(m),
              f"Per-run cap {results['cap_s']:g} s; suite wall {results.get('total_seconds', 0):g} s. "
              "Times in seconds (best of up to 5 for stages under a second); "
              "ratio = engine / this (below 1: the engine is faster); peak = the measuring "
