@@ -255,11 +255,11 @@ def solve_lemon(net: Network, keep: dict | None = None,
     a fresh solve (WARM_MAX_OVER, WARM_MAX_MOVED; keep["rebuilt"] says so)."""
     import pylmcf
 
-    if keep is None and _fork_pays(net):
-        return _solve_lemon_forked(net)
+    if keep is None:  # nothing to restart from or keep: a fresh graph, forked when it pays
+        return _solve_lemon_forked(net) if _fork_pays(net) else _solve_lemon_fresh(net)
     t, h, c, k, s = _lemon_arrays(net)
     g = None
-    if keep is not None and keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
+    if keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
             and np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
         if not rebuild or net.n_nodes < WARM_MIN_NODES or not _repair_is_costly(keep, net, c, s):
             g, order = keep["graph"], keep["order"]
@@ -270,26 +270,23 @@ def solve_lemon(net: Network, keep: dict | None = None,
         g = pylmcf.Graph(net.n_nodes, t[order], h[order])
         g.set_warm_repair("dual_ratio")
         g.set_warm_repair_budget(WARM_REPAIR_BUDGET)
-        if keep is not None:
-            keep.update(graph=g, order=order, tails=t, heads=h, n_nodes=net.n_nodes, costs=None)
+        keep.update(graph=g, order=order, tails=t, heads=h, n_nodes=net.n_nodes, costs=None)
         fresh = True
     else:
         fresh = False
     before = (g.cold_start_count(), g.policy_cold_count())
     g.set_node_supply(s)
     g.set_edge_capacities(np.ascontiguousarray(c[order]))
-    if keep is None or keep.get("costs") is None or not np.array_equal(keep["costs"], k):
+    if keep.get("costs") is None or not np.array_equal(keep["costs"], k):
         g.set_edge_costs(np.ascontiguousarray(k[order]))
     try:
         g.solve()
     except RuntimeError:
-        if keep is not None:
-            keep["graph"] = None  # a failed solve leaves no basis to restart from
+        keep["graph"] = None  # a failed solve leaves no basis to restart from
         raise
-    if keep is not None:
-        keep.update(supply=s, caps=c, costs=k, flow=g.result())
-        keep["warm"] = (not fresh) and (g.cold_start_count(), g.policy_cold_count()) == before
-        keep["fell_back"] = (not fresh) and not keep["warm"]
+    keep.update(supply=s, caps=c, costs=k, flow=g.result())
+    keep["warm"] = (not fresh) and (g.cold_start_count(), g.policy_cold_count()) == before
+    keep["fell_back"] = (not fresh) and not keep["warm"]
     flow = np.empty(net.n_arcs, dtype=np.int64)
     flow[order] = g.result()
     pot = np.asarray(g.potentials(), dtype=np.int64)
