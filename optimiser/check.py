@@ -49,6 +49,20 @@ class CheckReport:
                                     for v in sorted(bad, key=lambda v: -v.amount)]
         return "; ".join(msgs) if msgs else "no violation"
 
+    def conclude(self, reported_objective) -> None:
+        """The recomputed objective (the breakdown's sum) against the reported one (None:
+        none reported), and the verdict: no structural error and every violation within
+        the tolerance."""
+        tol = self.tolerance
+        self.objective = float(sum(self.breakdown.values()))
+        if reported_objective is not None:
+            self.reported_objective = float(reported_objective)
+            diff = abs(self.objective - self.reported_objective) / max(1.0, abs(self.objective))
+            self.violations["objective"] = Violation(
+                "objective", diff, f"reported {self.reported_objective!r} vs recomputed "
+                f"{self.objective!r}" if diff > tol else "-", int(diff > tol))
+        self.ok = not self.errors and all(v.amount <= tol for v in self.violations.values())
+
     def as_dict(self) -> dict:
         return {"ok": self.ok, "tolerance": self.tolerance, "objective": self.objective,
                 "reported_objective": self.reported_objective, "breakdown": self.breakdown,
@@ -199,14 +213,7 @@ def _check(inst: Instance, flows: pa.Table, stock: pa.Table | None, summary: dic
         "shortfall_penalty": float((inst.shortfall_penalty[:, None] * u).sum()),
         "readiness_penalty": float((inst.readiness_penalty[:, None] * r).sum()),
     }
-    rep.objective = float(sum(rep.breakdown.values()))
-    if summary and summary.get("objective") is not None:
-        rep.reported_objective = float(summary["objective"])
-        diff = abs(rep.objective - rep.reported_objective) / max(1.0, abs(rep.objective))
-        rep.violations["objective"] = Violation(
-            "objective", diff, f"reported {rep.reported_objective!r} vs recomputed {rep.objective!r}"
-            if diff > tolerance else "-", int(diff > tolerance))
-    rep.ok = not rep.errors and all(v.amount <= tolerance for v in rep.violations.values())
+    rep.conclude(summary.get("objective") if summary else None)
     return rep
 
 

@@ -276,13 +276,5 @@ def check_blocks(session, blocks: list[Block], plan):
                 w.count += v.count
         for k, v in rep.breakdown.items():
             out.breakdown[k] = out.breakdown.get(k, 0.0) + v
-    out.objective = float(sum(out.breakdown.values()))
-    reported = plan.summary.get("objective")
-    if reported is not None:
-        out.reported_objective = float(reported)
-        diff = abs(out.objective - out.reported_objective) / max(1.0, abs(out.objective))
-        out.violations["objective"] = Violation(
-            "objective", diff, f"reported {out.reported_objective!r} vs recomputed "
-            f"{out.objective!r}" if diff > tol else "-", int(diff > tol))
-    out.ok = not out.errors and all(v.amount <= tol for v in out.violations.values())
+    out.conclude(plan.summary.get("objective"))
     return out
