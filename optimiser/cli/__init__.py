@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    as_json = _json_wanted(argv)
+    as_json = Parser.json_wanted
     try:
         return int(args.run(args) or 0)
     except InvalidInstanceError as e:
