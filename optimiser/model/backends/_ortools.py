@@ -14,11 +14,10 @@ INSTALL_HINT = "pip install 'ortools>=9.15,<9.16'"
 
 
 def available() -> bool:
-    """Installed, found without importing it (the import costs tens of milliseconds, and a
-    solve answered by the network certificate never needs it)."""
-    from importlib.util import find_spec
+    """Installed (backends.installed: found without importing it, once per process)."""
+    from . import installed
 
-    return find_spec("ortools") is not None
+    return installed("ortools")
 
 
 def solve_with(solver_name: str, lp, options: SolverOptions, params: str) -> RawSolution:

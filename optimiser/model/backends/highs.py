@@ -32,11 +32,10 @@ ACCEPTS_BASIS = True
 
 
 def available() -> bool:
-    """Installed, found without importing it (the import costs tens of milliseconds, and a
-    solve answered by the network certificate never needs it)."""
-    from importlib.util import find_spec
+    """Installed (backends.installed: found without importing it, once per process)."""
+    from . import installed
 
-    return find_spec("highspy") is not None
+    return installed("highspy")
 
 
 def chosen_method(lp, options) -> str:
