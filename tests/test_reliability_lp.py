@@ -203,7 +203,7 @@ def test_budget_stays_on_highs_warm():
     base = solve(inst)
     inst = dataclasses.replace(inst, budget=1.05 * float(base.breakdown["procurement"]))
     lp, _, cand, P, hard = _session(inst, "network")
-    assert len(lp.blocks) == 1 and lp.blocks[0].grid is None
+    assert len(lp.blocks) == 1 and lp.blocks[0].grid == 0
     ref, *_ = _session(inst, "warm")
     rng = np.random.default_rng(1)
     for _ in range(3):
@@ -230,9 +230,9 @@ def test_snapped_hard_bounds_that_cannot_hold_fall_back_to_highs_as_given():
     inst = make_instance("shared", 1, **rows)
     cand = np.ones(inst.n_pairs, bool)
     lp = ReliabilityLP(inst, cand, np.zeros((2, 1)), method="network")
-    assert lp.blocks[0].grid == 1000
     hard = np.full((2, 1), 0.0005)
     res = lp.solve(np.zeros((2, 1)), hard)
+    assert lp.blocks[0].grid == 1000
     assert res.status.value == "optimal"
     assert lp.blocks[0].how.startswith("HiGHS")
     np.testing.assert_allclose(res.s, hard, rtol=1e-9)

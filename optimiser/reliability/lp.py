@@ -83,7 +83,8 @@ class _Block:
     s_ub: np.ndarray  # their upper bound (max_stock)
     sub: Instance | None = None  # the block's instance (planning floors as soft floors)
     keep: dict | None = None  # the network path's retained LEMON graph and scales
-    grid: int | None = None  # the network path's quantity scale Q (data snapped to 1/Q)
+    grid: int | None = None  # the network path's quantity scale Q (data snapped to 1/Q);
+    # None until the first solve chooses it, 0 for none (HiGHS)
     sol: RawSolution | None = None
     seconds: float = 0.0
     iterations: int = 0
@@ -154,35 +155,43 @@ class ReliabilityLP:
                    row_pair=pairs[flat // T], row_day=flat % T, s_cols=s_cols,
                    s_pair=pairs[sflat // T], s_day=sflat % T,
                    s_ub=lp.vars.ub[s_cols].copy(), sub=sub, keep={})
-        if self.method == "network" and sub.budget is None:
-            self._grid(b)
-        if b.grid is None:
-            b.highs = make_highs(lp, OPTIONS)
+        if self.method != "network" or sub.budget is not None:
+            b.highs = make_highs(lp, OPTIONS)  # (the network path builds it when needed)
+            b.grid = 0  # no grid: HiGHS
         return b
 
-    def _grid(self, b: _Block) -> None:
-        """The block's grid (netlp.grid_scale) with the instance's own floors on the
-        readiness rows and no rationing cap; then the caps snapped down onto it."""
+    def _grid(self, b: _Block, lo: np.ndarray, lb: np.ndarray) -> None:
+        """At the block's first solve: its grid (netlp.grid_scale) with the floors and hard
+        bounds of that solve snapped onto it, and the rationing caps snapped down onto it
+        for good; 0 when no grid is exact (then the block stays on HiGHS)."""
         from .netlp import grid_scale, snap_down
 
-        v, lp = b.lp.vars, b.lp
+        v = b.lp.vars
         u = slice(v.u_start, v.r_start)
         cap = v.ub[u].copy()
         demand = b.sub.demand.ravel()[v.u_flat]
-        f0 = np.maximum(self.inst.floor[b.row_pair, b.row_day], 0.0)
-        lp.row_lo[b.rows] = f0
-        v.ub[b.r_cols] = f0
-        v.ub[u] = demand
-        grid = grid_scale(b.sub, lp)
-        if grid is None:
-            v.ub[u] = cap
-            return
-        b.grid = grid[0]
-        b.keep["scale"] = grid
         # never more rationing than the baseline beyond 1e-7 x max(1, demand) (a tenth of
         # the tolerance on "unmet"): HiGHS noise on the baseline's u is no reason to give
         # up a whole grid step
-        v.ub[u] = np.minimum(snap_down(cap, b.grid, 1e-7 * np.maximum(1.0, demand)), demand)
+        tol = 1e-7 * np.maximum(1.0, demand)
+
+        def put(q):
+            self._set_bounds(b, *self._snapped(b, lo, lb, q))
+            v.ub[u] = np.minimum(snap_down(cap, q, tol), demand)
+
+        grid = grid_scale(b.sub, b.lp, put)
+        if grid is None:
+            v.ub[u] = cap
+            b.grid = 0
+            return
+        b.grid = grid[0]
+        b.keep["scale"] = grid
+
+    @staticmethod
+    def _snapped(b: _Block, lo: np.ndarray, lb: np.ndarray, q: int):
+        from .netlp import snap_up
+
+        return snap_up(lo, q), np.minimum(snap_up(lb, q), b.s_ub)
 
     def solve(self, planning_floor: np.ndarray, hard: np.ndarray | None = None) -> LPResult:
         """Solve with rows s + r >= planning_floor and, where given, s >= hard (a floor
@@ -234,12 +243,14 @@ class ReliabilityLP:
         lb = np.minimum(np.ascontiguousarray(hard[b.s_pair, b.s_day], dtype=np.float64),
                         b.s_ub)
         b.how, b.network_seconds, b.iterations = self.method, 0.0, 0
-        if b.grid is not None:
-            from .netlp import snap_up, solve_exact
+        if b.grid is None:
+            self._grid(b, lo, lb)
+        if b.grid:
+            from .netlp import solve_exact
 
-            lo = snap_up(lo, b.grid)
-            used[b.row_pair, b.row_day] = lo
-            self._set_bounds(b, lo, np.minimum(snap_up(lb, b.grid), b.s_ub))
+            snapped, snapped_lb = self._snapped(b, lo, lb, b.grid)
+            used[b.row_pair, b.row_day] = snapped
+            self._set_bounds(b, snapped, snapped_lb)
             t = time.perf_counter()
             sol, ns, _ = solve_exact(b.sub, b.lp, b.keep)
             b.network_seconds = b.seconds = time.perf_counter() - t
@@ -247,7 +258,7 @@ class ReliabilityLP:
                 b.sol, b.how = sol, "network certificate"
                 return
             if ns is None:  # no network answer (e.g. the snapped hard bounds): as given
-                self._set_bounds(b, lo, lb)
+                self._set_bounds(b, snapped, lb)
             self._run_highs(b, ns, None if b.highs_ran else start, planning_floor)
             return
         self._set_bounds(b, lo, lb)

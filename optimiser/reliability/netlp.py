@@ -38,17 +38,28 @@ from ..instance import Instance
 from ..model.build import LP
 
 GRID_SCALES = (1000, 100, 10, 1)
+HEADROOM = 2.0  # the growth of the network's "unbounded" capacity a grid must leave room for
 _NOISE = 1e-9  # relative: what a value may be off its grid point by floating arithmetic
 
 
-def grid_scale(sub: Instance, lp: LP) -> tuple[int, int, float] | None:
+def grid_scale(sub: Instance, lp: LP, put=None) -> tuple[int, int, float] | None:
     """(Q, C, BIG) of the finest quantity scale at which the block's network is an exact
-    scaling of `lp` (as it stands), or None when none is (the block stays on HiGHS)."""
+    scaling of `lp`, or None when none is (the block stays on HiGHS). put(q), when given,
+    first snaps the LP's changing data onto the grid 1/q. A scale counts only when it stays
+    exact with HEADROOM times the capacity that stands for "unbounded" (which grows with
+    the hard bounds, as a frontier's targets hold more): costs x flows must stay inside
+    integer range (model/network.py), or the cost scale would be coarsened and the
+    network no longer exact."""
     from ..model.network import build_network
 
     for q in GRID_SCALES:
+        if put is not None:
+            put(q)
         net, _ = build_network(sub, lp, (q, None, 0))
-        if net is not None and net.exact:
+        if net is None or not net.exact:
+            continue
+        roomy, _ = build_network(sub, lp, (q, net.C, HEADROOM * net.big))
+        if roomy is not None and roomy.exact:
             return net.Q, net.C, net.big
     return None
 
