@@ -45,7 +45,7 @@ MAX_ITER = 12  # LP solves per attempt
 MAX_ATTEMPTS = 4  # certification attempts per target
 MAX_RAISES = 5  # raises of one event per attempt before it is called stuck
 R_TOL = 1e-6  # unreached planning floor (relative to max(1, P)) that counts as a limit
-LP_METHOD = "warm"  # how each LP re-solve starts (reliability/lp.py; the benchmark compares)
+LP_METHOD = "network"  # how each LP solve runs (reliability/lp.py; the benchmark compares)
 
 
 @dataclass
@@ -291,6 +291,8 @@ class Loop:
         # the floors this plan holds: its LP's planning floor where reached, else what it
         # held there (never less than the hard floor it was given); the next target keeps them
         P_used, hard_used = solved_at
+        if res.planning_floor is not None:  # the floor the LP used (snapped to its grid)
+            P_used = res.planning_floor
         held = np.where(res.unreached > R_TOL * np.maximum(1.0, P_used),
                         np.maximum(np.minimum(P_used, res.s), hard_used), P_used) + 0.0
         self.hard = np.maximum(self.hard, held)

@@ -1,33 +1,44 @@
 """The reliability LP, kept warm across the loop: only the planning floors change.
 
-One HiGHS model per commodity block (one for the whole instance when a budget couples
-them), built once from the instance with
+One model per commodity block (one for the whole instance when a budget couples them),
+built once from the instance with
 
 - every protected pair's floor replaced by its planning floor, as rows s + r >= P
   with r priced at a penalty BIG far above any cost of holding a unit (so r > 0 only
   where no plan can hold P: the buffer is out of reach, which the loop reads as a limit);
 - consumption rationed no more than in the expected-demand plan (u <= baseline u);
 
-and re-solved after each change of P by changing row and column bounds only, so HiGHS
-restarts from the previous optimal basis (warm dual simplex). The solver configuration
-is fixed — dual simplex, one thread, no time limit — so the same P gives the same bits
-whatever the machine's thread count. Where r = 0 the solution is the optimum of the LP
+and re-solved after each change of P by changing row and column bounds only, so the
+solver restarts from its previous optimal basis (LEMON's spanning tree, or HiGHS's basis).
+The solver configuration is fixed — LEMON, and HiGHS dual simplex with one thread, no
+time limit, no wall-time tripwire — so the same P gives the same bits whatever the
+machine's thread count. Where r = 0 the solution is the optimum of the LP
 with P as a hard lower bound on stock; where r > 0 it is the optimum of the hard LP at
 the reachable floors min(P, s) (any plan holding those floors pays no more penalty).
 
-How a re-solve starts (`method`; the loop uses "warm", benchmarks/bench_reliability.py
---compare-lp measures all three on the loop's own sequence of floors): "warm" keeps the
-previous optimal basis, which stays dual feasible when only bounds move, so dual simplex
-repairs the rows the raise broke; "cold" clears it and solves from scratch with presolve
-(measured on the 100k-few tier: 4-160x slower per re-solve, about 120,000 iterations each,
-while warm ones fall to a few dozen as the raises get small); "network" hands HiGHS the basis of the min-cost flow of
-the current bounds (optimiser.model.network), which for this LP is not dual feasible on a
-few dozen tree arcs, so primal simplex needs ~14,000 iterations (slower than warm).
+How a solve runs (`method`; the loop uses "network", benchmarks/bench_reliability.py
+--compare-lp measures all three on the loop's own sequence of floors):
+
+* "network" (blocks without a budget; reliability/netlp.py): the planning floors, hard
+  bounds and rationing caps are snapped to the block's grid (floors up, caps down), LEMON's
+  network simplex solves the block from its last spanning tree, and when the flow and the
+  potentials' duals pass the KKT check (exact integer scaling) they are the block's answer:
+  no HiGHS iteration. Only when the certificate fails (or the network cannot be solved)
+  does HiGHS run, from the network's basis (or its own last one). `LPResult.planning_floor`
+  is the snapped floor the LP held.
+* "warm": HiGHS keeps the previous optimal basis, which stays dual feasible when only
+  bounds move, so dual simplex repairs the rows the raise broke (measured on the 100k-few
+  tier: 28,891 iterations for the first solve, 26,502 and 7,211 for the first re-solves);
+* "cold": clears it and solves from scratch with presolve (4-160x slower per re-solve).
+
+A budget couples the blocks (one LP, not a network): it stays on HiGHS warm whatever the
+method.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 
@@ -46,13 +57,14 @@ TINY = 1e-9  # placeholder floor so every candidate (pair, day) has its row from
 
 
 def big_penalty(inst: Instance) -> float:
-    """A price per unit of unreached planning floor above the cost of any way to hold a unit."""
+    """A price per unit of unreached planning floor above the cost of any way to hold a unit
+    (a whole number, so that it scales exactly with the other costs on the network path)."""
     T = inst.horizon
     price = float(np.max(inst.lane_price + inst.lane_cost, initial=0.0))
     hold = float(np.max(inst.holding_cost, initial=0.0))
     lane = float(np.max(inst.lane_cost, initial=0.0)) * max(1, len(inst.node_names))
     pen = float(np.max(inst.readiness_penalty, initial=0.0))
-    return max(1e4, 100.0 * (price + lane + T * hold + pen))
+    return float(math.ceil(max(1e4, 100.0 * (price + lane + T * hold + pen))))
 
 
 @dataclass
@@ -60,7 +72,7 @@ class _Block:
     pairs: np.ndarray  # block pair -> full pair
     lanes: np.ndarray
     lp: LP
-    highs: object
+    highs: object  # its HiGHS model (built when first needed on the network path)
     rows: np.ndarray  # readiness row ids (in the LP)
     r_cols: np.ndarray  # the r variable of each readiness row
     row_pair: np.ndarray  # full pair of each readiness row
@@ -71,11 +83,14 @@ class _Block:
     s_ub: np.ndarray  # their upper bound (max_stock)
     sub: Instance | None = None  # the block's instance (planning floors as soft floors)
     keep: dict | None = None  # the network path's retained LEMON graph and scales
+    grid: int | None = None  # the network path's quantity scale Q (data snapped to 1/Q);
+    # None until the first solve chooses it, 0 for none (HiGHS)
     sol: RawSolution | None = None
     seconds: float = 0.0
     iterations: int = 0
     network_seconds: float = 0.0
     how: str = ""
+    highs_ran: bool = False  # the HiGHS model holds a basis of its own
 
 
 @dataclass
@@ -88,6 +103,9 @@ class LPResult:
     dual: np.ndarray  # [I, T] marginal cost of one more unit of planning floor (0 off rows)
     seconds: float  # wall of this solve (blocks concurrently)
     iterations: int  # simplex iterations, all blocks
+    #: [I, T] the planning floor the LP used: the one asked for, snapped up to the block's
+    #: grid on the network path (never lower; unchanged off the readiness rows)
+    planning_floor: np.ndarray | None = None
 
 
 class ReliabilityLP:
@@ -95,12 +113,11 @@ class ReliabilityLP:
 
     def __init__(self, inst: Instance, candidates: np.ndarray, unmet_cap: np.ndarray,
                  workers: int = 1, start=None, method: str = "network"):
-        """start: (x, s, u) of a plan (the expected-demand one) to start the first solve
-        from; it satisfies every row (r takes up any deficit below the planning floor).
-        method: "network" (each solve starts from the min-cost-flow basis of the current
-        bounds, LEMON restarting from its last tree; blocks without a budget), "warm"
-        (HiGHS dual simplex from the previous basis) or "cold" (HiGHS from scratch each
-        time, presolve included; for comparison)."""
+        """start: (x, s, u) of a plan (the expected-demand one) to start the first HiGHS
+        solve from; it satisfies every row (r takes up any deficit below the planning floor).
+        method: "network" (LEMON from its last tree, the KKT network certificate, HiGHS
+        only where it fails; blocks without a budget), "warm" (HiGHS dual simplex from the
+        previous basis) or "cold" (HiGHS from scratch each time, presolve included)."""
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         self.method = method
@@ -127,7 +144,6 @@ class ReliabilityLP:
         from ..model.backends.highs import make_highs
 
         lp = build_lp(sub, unmet_cap=cap)
-        h = make_highs(lp, OPTIONS)
         sl = lp.blocks["readiness"]
         rows = np.arange(sl.start, sl.stop, dtype=np.int32)
         flat = lp.block_meta["readiness"]["flat"]
@@ -135,21 +151,61 @@ class ReliabilityLP:
         r_cols = (lp.vars.r_start + np.arange(len(flat))).astype(np.int32)
         sflat = (np.flatnonzero(cand)[:, None] * T + np.arange(T)[None, :]).ravel()
         s_cols = (lp.vars.s_start + sflat).astype(np.int32)
-        return _Block(pairs=pairs, lanes=lanes, lp=lp, highs=h, rows=rows, r_cols=r_cols,
-                      row_pair=pairs[flat // T], row_day=flat % T, s_cols=s_cols,
-                      s_pair=pairs[sflat // T], s_day=sflat % T,
-                      s_ub=lp.vars.ub[s_cols].copy(), sub=sub, keep={})
+        b = _Block(pairs=pairs, lanes=lanes, lp=lp, highs=None, rows=rows, r_cols=r_cols,
+                   row_pair=pairs[flat // T], row_day=flat % T, s_cols=s_cols,
+                   s_pair=pairs[sflat // T], s_day=sflat % T,
+                   s_ub=lp.vars.ub[s_cols].copy(), sub=sub, keep={})
+        if self.method != "network" or sub.budget is not None:
+            b.highs = make_highs(lp, OPTIONS)  # (the network path builds it when needed)
+            b.grid = 0  # no grid: HiGHS
+        return b
+
+    def _grid(self, b: _Block, lo: np.ndarray, lb: np.ndarray) -> None:
+        """At the block's first solve: its grid (netlp.grid_scale) with the floors and hard
+        bounds of that solve snapped onto it, and the rationing caps snapped down onto it
+        for good; 0 when no grid is exact (then the block stays on HiGHS)."""
+        from .netlp import grid_scale, snap_down
+
+        v = b.lp.vars
+        u = slice(v.u_start, v.r_start)
+        cap = v.ub[u].copy()
+        demand = b.sub.demand.ravel()[v.u_flat]
+        # never more rationing than the baseline beyond 1e-7 x max(1, demand) (a tenth of
+        # the tolerance on "unmet"): HiGHS noise on the baseline's u is no reason to give
+        # up a whole grid step
+        tol = 1e-7 * np.maximum(1.0, demand)
+
+        def put(q):
+            self._set_bounds(b, *self._snapped(b, lo, lb, q))
+            v.ub[u] = np.minimum(snap_down(cap, q, tol), demand)
+
+        grid = grid_scale(b.sub, b.lp, put)
+        if grid is None:
+            v.ub[u] = cap
+            b.grid = 0
+            return
+        b.grid = grid[0]
+        b.keep["scale"] = grid
+
+    @staticmethod
+    def _snapped(b: _Block, lo: np.ndarray, lb: np.ndarray, q: int):
+        from .netlp import snap_up
+
+        return snap_up(lo, q), np.minimum(snap_up(lb, q), b.s_ub)
 
     def solve(self, planning_floor: np.ndarray, hard: np.ndarray | None = None) -> LPResult:
         """Solve with rows s + r >= planning_floor and, where given, s >= hard (a floor
-        known to be reachable, e.g. a lower frontier target's: keeps the frontier nested)."""
+        known to be reachable, e.g. a lower frontier target's: keeps the frontier nested).
+        On the network path both are snapped up to the block's grid first
+        (LPResult.planning_floor is the floor used)."""
         t = time.perf_counter()
         if hard is None:
             hard = np.zeros_like(planning_floor)
         start, self._start = self._start, None
+        used = np.array(planning_floor, dtype=np.float64, copy=True)
 
         def one(b):
-            self._solve_block(b, planning_floor, hard, start)
+            self._solve_block(b, planning_floor, hard, start, used)
 
         thread_map(self.workers, "optimiser-reliability")(one, self.blocks)
         wall = time.perf_counter() - t
@@ -179,43 +235,79 @@ class ReliabilityLP:
         self.solves.append({"seconds": wall, "iterations": iters, "warm": len(self.solves) > 0,
                             "network_seconds": sum(b.network_seconds for b in self.blocks),
                             "how": sorted({b.how for b in self.blocks})})
-        return LPResult(status, x, u, s, r, dual, wall, iters)
+        return LPResult(status, x, u, s, r, dual, wall, iters, used)
 
     def _solve_block(self, b: _Block, planning_floor: np.ndarray, hard: np.ndarray,
-                     start=None) -> None:
+                     start, used: np.ndarray) -> None:
+        lo = np.ascontiguousarray(planning_floor[b.row_pair, b.row_day], dtype=np.float64)
+        lb = np.minimum(np.ascontiguousarray(hard[b.s_pair, b.s_day], dtype=np.float64),
+                        b.s_ub)
+        b.how, b.network_seconds, b.iterations = self.method, 0.0, 0
+        if b.grid is None:
+            self._grid(b, lo, lb)
+        if b.grid:
+            from .netlp import solve_exact
+
+            snapped, snapped_lb = self._snapped(b, lo, lb, b.grid)
+            used[b.row_pair, b.row_day] = snapped
+            self._set_bounds(b, snapped, snapped_lb)
+            t = time.perf_counter()
+            sol, ns, _ = solve_exact(b.sub, b.lp, b.keep)
+            b.network_seconds = b.seconds = time.perf_counter() - t
+            if sol is not None:
+                b.sol, b.how = sol, "network certificate"
+                return
+            if ns is None:  # no network answer (e.g. the snapped hard bounds): as given
+                self._set_bounds(b, snapped, lb)
+            self._run_highs(b, ns, None if b.highs_ran else start, planning_floor)
+            return
+        self._set_bounds(b, lo, lb)
+        if self.method == "cold":
+            b.highs.clearSolver()
+        self._run_highs(b, None, start, planning_floor)
+
+    def _set_bounds(self, b: _Block, lo: np.ndarray, lb: np.ndarray) -> None:
+        """Readiness rows s + r >= lo (r <= lo) and stock s >= lb, in the LP object (the
+        network, the KKT check and the shadow prices read it)."""
+        b.lp.row_lo[b.rows] = lo
+        b.lp.vars.ub[b.r_cols] = lo
+        b.lp.vars.lb[b.s_cols] = lb
+
+    def _run_highs(self, b: _Block, ns, start, planning_floor) -> None:
+        """HiGHS on the block's model at the LP object's bounds: from the network's basis
+        when there is one, else from `start` (a plan's point) or its own last basis."""
         import highspy
 
         from .._fdcapture import stdout_to_stderr
-        from ..model.backends.highs import read_solution
+        from ..model.backends.highs import make_highs, read_solution, set_basis
 
-        lo = np.ascontiguousarray(planning_floor[b.row_pair, b.row_day], dtype=np.float64)
-        n = len(b.rows)
-        if n:
-            # keep the LP object in step (the KKT check and shadow prices read it)
-            b.lp.row_lo[b.rows] = lo
-            b.lp.vars.ub[b.r_cols] = lo
-            b.highs.changeRowsBounds(n, b.rows, lo, np.full(n, highspy.kHighsInf))
-            b.highs.changeColsBounds(n, b.r_cols, np.zeros(n), lo)
-        if len(b.s_cols):
-            lb = np.minimum(np.ascontiguousarray(hard[b.s_pair, b.s_day], dtype=np.float64),
-                            b.s_ub)
-            b.lp.vars.lb[b.s_cols] = lb
-            b.highs.changeColsBounds(len(b.s_cols), b.s_cols, lb, b.s_ub)
-        b.how, b.network_seconds = self.method, 0.0
-        if self.method == "cold":
-            b.highs.clearSolver()
-        elif self.method == "network" and b.sub.budget is None:
-            start = None if self._network_start(b) else start
-        if start is not None:
+        t = time.perf_counter()
+        lp = b.lp
+        if b.highs is None:
+            b.highs = make_highs(lp, OPTIONS)
+        else:
+            n = len(b.rows)
+            if n:
+                lo = lp.row_lo[b.rows]
+                b.highs.changeRowsBounds(n, b.rows, lo, np.full(n, highspy.kHighsInf))
+                b.highs.changeColsBounds(n, b.r_cols, np.zeros(n), lo)
+            if len(b.s_cols):
+                b.highs.changeColsBounds(len(b.s_cols), b.s_cols, lp.vars.lb[b.s_cols], b.s_ub)
+        if ns is not None and ns.col_status is not None:
+            set_basis(b.highs, ns.col_status, ns.row_status)
+            b.how = "HiGHS from the network's basis"
+        elif start is not None:
             hs = highspy.HighsSolution()
             hs.col_value = self._point(b, start, planning_floor)
             hs.value_valid = True
             b.highs.setSolution(hs)
-            b.how = "point"
-        t = time.perf_counter()
+            b.how = "point" if self.method != "network" else "HiGHS from the plan's point"
+        elif self.method == "network":
+            b.how = "HiGHS from its last basis" if b.highs_ran else "HiGHS"
         with stdout_to_stderr():
             b.highs.run()
-        b.seconds = time.perf_counter() - t
+        b.highs_ran = True
+        b.seconds = b.network_seconds + time.perf_counter() - t
         h = b.highs
         ms = h.getModelStatus()
         name = ms.name if hasattr(ms, "name") else str(ms).split(".")[-1]
@@ -229,24 +321,6 @@ class ReliabilityLP:
             read_solution(h, sol)
         b.sol = sol
 
-    def _network_start(self, b: _Block) -> bool:
-        """Hand HiGHS the basis of the min-cost flow of the block's current bounds (LEMON
-        restarting from its previous tree); False when the network path has none."""
-        from ..model.backends.highs import set_basis
-        from ..model.network import network_start
-
-        t = time.perf_counter()
-        try:
-            ns, _ = network_start(b.sub, b.lp, "lemon", keep=b.keep)
-        except Exception:  # the network path is only a start: HiGHS goes on warm
-            ns = None
-        ok = ns is not None and ns.col_status is not None
-        if ok:
-            set_basis(b.highs, ns.col_status, ns.row_status)
-            b.how = "network"
-        b.network_seconds = time.perf_counter() - t
-        return ok
-
     def _point(self, b: _Block, start, planning_floor) -> np.ndarray:
         """The block's variable vector of a plan (x, s, u), r filling any deficit."""
         x, s, u = start
@@ -258,7 +332,7 @@ class ReliabilityLP:
         out[v.u_start:v.r_start] = np.minimum(u[b.pairs].ravel()[v.u_flat],
                                               v.ub[v.u_start:v.r_start])
         flat = b.lp.block_meta["readiness"]["flat"]
-        deficit = planning_floor[b.row_pair, b.row_day] - sb.ravel()[flat]
+        deficit = b.lp.row_lo[b.rows] - sb.ravel()[flat]
         out[b.r_cols] = np.maximum(deficit, 0.0)
         return out
 
@@ -277,7 +351,9 @@ class ReliabilityLP:
             infos.append(d)
         table = concat_tables(tables, SHADOW_SCHEMA, "value")
         ok = all(i.get("duals", {}).get("kkt") and i["duals"]["kkt"]["ok"] for i in infos)
-        return table, {"duals": {"source": "highs", "kkt_ok": bool(ok and infos)}}
+        sources = sorted({str(i.get("duals", {}).get("source")) for i in infos})
+        return table, {"duals": {"source": "+".join(sources) or "highs",
+                                 "kkt_ok": bool(ok and infos)}}
 
     @property
     def size(self) -> dict:

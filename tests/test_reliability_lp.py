@@ -1,0 +1,238 @@
+"""The reliability LP's exact network path (reliability/lp.py, reliability/netlp.py):
+LEMON warm-restarted from its last tree plus the KKT network certificate, against HiGHS on
+the same (snapped) floors; the snapping of floors, hard bounds and rationing caps; the
+readiness duals the loop prices buffers with; determinism; the budget and fallback paths."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from optimiser.generate import generate_instance
+from optimiser.instance import Instance
+from optimiser.reliability.lp import ReliabilityLP
+from optimiser.reliability.netlp import snap_down, snap_up
+from optimiser.reliability.targets import protected_pairs
+from optimiser.solve import _plan_from_arrays, solve
+from optimiser.tables import make_instance
+
+from .reliability_cases import network, one_pair
+
+
+def _random(seed: int, budget: float | None = None) -> Instance:
+    meta, tables = generate_instance(3, 5, 2, 12, seed=seed, budget=budget)
+    return Instance.from_tables(meta, tables)
+
+
+def _session(inst: Instance, method: str, workers: int = 2):
+    base = solve(inst, solver="highs", threads=1)
+    cand = protected_pairs(inst)
+    lp = ReliabilityLP(inst, cand, base.u, workers=workers, start=(base.x, base.s, base.u),
+                       method=method)
+    P = np.where(cand[:, None], inst.floor, 0.0)
+    hard = np.where(cand[:, None], np.maximum(np.minimum(inst.floor, base.s), 0.0), 0.0)
+    return lp, base, cand, P, hard
+
+
+def _objective(lp: ReliabilityLP) -> float:
+    return float(sum(b.sol.objective for b in lp.blocks))
+
+
+def _raise(rng, P, res, cand, scale):
+    """The loop's kind of raise: the plan's stock plus an arbitrary decimal buffer on some
+    candidate (pair, day)s."""
+    buf = np.where(cand[:, None] & (rng.random(P.shape) < 0.3),
+                   rng.uniform(0.0, scale, P.shape), 0.0)
+    return np.where(buf > 0, np.maximum(P, res.s + buf), P)
+
+
+def _instance_objective(inst: Instance, res) -> float:
+    from optimiser.solve import BlockResult
+
+    block = BlockResult(status=res.status, backend_status="", x=res.x, u=res.u,
+                        solver_objective=None, size={}, timings={})
+    return float(_plan_from_arrays(inst, block).objective)
+
+
+CASES = [("network", lambda: network(8), 30.0), ("one-unit", lambda: one_pair(T=3, demand=1.0,
+                                                                             floor=0.5), 0.4)]
+CASES += [(f"generated-{k}", (lambda k=k: _random(k)), 200.0) for k in range(4)]
+
+
+@pytest.mark.parametrize("name,make,scale", CASES, ids=[c[0] for c in CASES])
+def test_network_path_equals_highs_after_warm_raises(name, make, scale):
+    """On each floor of a sequence of raises (arbitrary decimals), the network path's LP
+    objective equals HiGHS's warm dual simplex at the same snapped floors to 1e-9, it is
+    answered by the certificate (no simplex iteration), and the plan's objective against
+    the instance's own floors agrees too."""
+    inst = make()
+    net, _, cand, P, hard = _session(inst, "network")
+    ref, *_ = _session(inst, "warm")
+    rng = np.random.default_rng(7)
+    for k in range(6):
+        res = net.solve(P, hard)
+        assert res.status.value == "optimal"
+        assert all(b.how == "network certificate" for b in net.blocks), [b.how for b in net.blocks]
+        assert res.iterations == 0
+        want = ref.solve(res.planning_floor, hard)
+        a, b = _objective(net), _objective(ref)
+        assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (k, a, b)
+        ia, ib = _instance_objective(inst, res), _instance_objective(inst, want)
+        assert abs(ia - ib) <= 1e-9 * max(1.0, abs(ib)), (k, ia, ib)
+        # the plan holds the snapped floor wherever HiGHS does
+        np.testing.assert_allclose(res.unreached > 1e-9, want.unreached > 1e-9)
+        P = _raise(rng, P, res, cand, scale)
+
+
+def test_snapping_never_lowers_a_floor_and_keeps_grid_values():
+    rng = np.random.default_rng(3)
+    a = np.concatenate([rng.uniform(0, 1e6, 10_000), rng.uniform(0, 2, 1000),
+                        np.round(rng.uniform(0, 1e4, 1000), 3), [0.0, 0.1, 0.3, 1e-9, 2.675]])
+    for q in (1, 10, 100, 1000):
+        up = snap_up(a, q)
+        # never lower, but for floating noise: a value within 1e-9 relative above a grid
+        # point is that point (far inside the 1e-6 breach tolerance)
+        assert np.all(up >= a - 1e-9 * np.maximum(1.0 / q, a)), q
+        assert np.all(up - a < 1.0 / q)  # by less than one grid step
+        assert np.allclose(up * q, np.round(up * q), rtol=0, atol=1e-6)  # on the grid
+        on = np.round(a * q) / q  # values on the grid stay exactly where they are
+        np.testing.assert_array_equal(snap_up(on, q), on)
+        down = snap_down(a, q)
+        assert np.all(down <= a + 1e-9 * np.maximum(1.0 / q, a)) and np.all(a - down < 1.0 / q)
+        np.testing.assert_array_equal(snap_down(on, q), on)
+
+
+@pytest.mark.parametrize("make", [lambda: network(8), lambda: _random(1)])
+def test_lp_floor_is_never_below_the_asked_floor_and_caps_never_above_baseline(make):
+    inst = make()
+    lp, base, cand, P, hard = _session(inst, "network")
+    rng = np.random.default_rng(11)
+    res = lp.solve(P, hard)
+    for _ in range(3):
+        P = _raise(rng, P, res, cand, 50.0)
+        res = lp.solve(P, hard)
+        rows = cand[:, None] & np.ones_like(P, bool)
+        assert np.all(res.planning_floor[rows] >= P[rows])
+        assert np.all(res.planning_floor[rows] - P[rows] < 1e-3 + 1e-12)
+        # the plan holds what it reports as held
+        held = res.unreached <= 1e-9
+        assert np.all(res.s[held & rows] >= res.planning_floor[held & rows] - 1e-9)
+    for b in lp.blocks:
+        v = b.lp.vars
+        cap = base.u[b.pairs].ravel()[v.u_flat]
+        demand = b.sub.demand.ravel()[v.u_flat]
+        assert np.all(v.ub[v.u_start:v.r_start] <= cap + 1e-7 * np.maximum(1.0, demand))
+    assert np.all(res.u <= base.u + 1e-7 * np.maximum(1.0, inst.demand))
+
+
+def test_readiness_duals_bracket_the_finite_difference():
+    """LPResult.dual is the marginal cost of one more unit of planning floor: between the
+    left and right slopes of the LP's optimal value in that floor (it is convex), measured
+    by re-solving at the floor +- one grid step (exact: both lie on the grid); and equal to
+    HiGHS's dual where the slopes agree."""
+    inst = network(8)
+    lp, _, cand, P, hard = _session(inst, "network")
+    ref, *_ = _session(inst, "warm")
+    rng = np.random.default_rng(5)
+    res = lp.solve(P, hard)
+    P = _raise(rng, P, res, cand, 40.0)
+    res = lp.solve(P, hard)
+    v0, dual, P0 = _objective(lp), res.dual.copy(), res.planning_floor.copy()
+    ref.solve(P0, hard)
+    hdual = np.zeros_like(dual)
+    for b in ref.blocks:
+        hdual[b.row_pair, b.row_day] = np.abs(b.sol.duals[b.rows])
+    step = 1e-3
+    checked = agreed = 0
+    for i, t in zip(*np.nonzero(cand[:, None] & (P0 > 0))):
+        slopes = []
+        for sign in (-1, 1):
+            fresh, *_ = _session(inst, "network")
+            Q = P0.copy()
+            Q[i, t] += sign * step
+            fresh.solve(Q, hard)
+            slopes.append(sign * (_objective(fresh) - v0) / step)
+        left, right = slopes
+        tol = 1e-6 * max(1.0, abs(dual[i, t]))
+        assert left - tol <= dual[i, t] <= right + tol, (i, t, left, dual[i, t], right)
+        checked += 1
+        if right - left <= tol:
+            assert abs(hdual[i, t] - dual[i, t]) <= tol
+            agreed += 1
+    assert checked >= 10 and agreed >= 1
+
+
+def test_same_floors_same_bits_at_one_and_two_workers_and_run_to_run():
+    inst = _random(2)
+    runs = []
+    for workers in (1, 2, 2):
+        lp, _, cand, P, hard = _session(inst, "network", workers=workers)
+        rng = np.random.default_rng(9)
+        out = []
+        for _ in range(4):
+            res = lp.solve(P, hard)
+            out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
+            P = _raise(rng, P, res, cand, 100.0)
+        runs.append(out)
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            for x, y in zip(a, b):
+                np.testing.assert_array_equal(x, y)
+
+
+def test_forked_lemon_equals_in_process_lemon():
+    """LEMON in a forked child (the plain solve's fresh blocks) and in process (the
+    session's kept graph) give the same flow and potentials on the reliability network."""
+    from optimiser.model import network as nw
+
+    inst = _random(3)
+    lp, _, cand, P, hard = _session(inst, "network")
+    lp.solve(P, hard)
+    for b in lp.blocks:
+        net, _ = nw.build_network(b.sub, b.lp, b.keep["scale"])
+        fa, pa_ = nw._solve_lemon_forked(net)
+        fb, pb = nw.solve_lemon(net, keep={})
+        np.testing.assert_array_equal(fa, fb)
+        np.testing.assert_array_equal(pa_, pb)
+
+
+def test_budget_stays_on_highs_warm():
+    inst = _random(4)
+    base = solve(inst)
+    inst = dataclasses.replace(inst, budget=1.05 * float(base.breakdown["procurement"]))
+    lp, _, cand, P, hard = _session(inst, "network")
+    assert len(lp.blocks) == 1 and lp.blocks[0].grid == 0
+    ref, *_ = _session(inst, "warm")
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        res = lp.solve(P, hard)
+        assert res.status.value == "optimal"
+        assert all(b.how != "network certificate" for b in lp.blocks)
+        np.testing.assert_array_equal(res.planning_floor, P)  # nothing snapped
+        ref.solve(P, hard)
+        assert _objective(lp) == _objective(ref)
+        P = _raise(rng, P, res, cand, 100.0)
+
+
+def test_snapped_hard_bounds_that_cannot_hold_fall_back_to_highs_as_given():
+    """Two depots sharing 0.001 of supply, each asked to hold 0.0005 hard: snapped up to
+    the grid they would need 0.002, so the network is infeasible; HiGHS solves the block
+    at the bounds as given (optimal, each depot holding its 0.0005)."""
+    rows = {"suppliers": [{"supplier": "S", "commodity": "A", "unit_price": 1.0,
+                           "daily_capacity": 0.001}],
+            "nodes": [{"node": n, "commodity": "A", "floor": 0.0, "initial_stock": 0.0,
+                       "holding_cost": 0.01} for n in ("D1", "D2")],
+            "lanes": [{"origin": "S", "destination": n, "commodity": "A", "lead_time_days": 0}
+                      for n in ("D1", "D2")],
+            "demand": []}
+    inst = make_instance("shared", 1, **rows)
+    cand = np.ones(inst.n_pairs, bool)
+    lp = ReliabilityLP(inst, cand, np.zeros((2, 1)), method="network")
+    hard = np.full((2, 1), 0.0005)
+    res = lp.solve(np.zeros((2, 1)), hard)
+    assert lp.blocks[0].grid == 1000
+    assert res.status.value == "optimal"
+    assert lp.blocks[0].how.startswith("HiGHS")
+    np.testing.assert_allclose(res.s, hard, rtol=1e-9)
