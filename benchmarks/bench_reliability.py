@@ -9,10 +9,28 @@ reliability run's wall time and its ratio to it (goal <= 10x, training and certi
 replays included), iterations and certification attempts, each LP solve (the first cold,
 the rest warm re-solves after floor changes), and replay throughput in cell-updates per
 second ((pairs + lanes) x days x scenarios replayed / replay seconds).
-The scenario model is the benchmark's noise (demand, delays, outages, losses). The
-generated tiers break some floors even in the expected plan (not enough supply); by
-default those floors are capped at the stock the expected plan holds, so the run measures
-buying buffers rather than proving a capacity limit (--as-generated keeps them).
+The scenario model is the benchmark's noise (demand, delays, outages, losses).
+
+Which floors are protected (`--variant`):
+
+- `ready` (default, certifiable): as `capped`, and each depot's readiness starts on the
+  first day a buffer can be bought and held there whatever the noise does: the first day
+  anything ordered from a supplier can arrive (the shortest lead time, through other
+  depots included) plus the noise model's window (delay_max_days: a shipment due that
+  day may come that much later; outage_days: a supplier may dispatch nothing that long).
+  Before that day the depot holds what its initial stock and pipeline give it and its
+  floor is not protected (floor 0): a planner sets the readiness date no earlier than
+  stock can be there. Depots no supplier reaches keep their floors (their stock is their
+  initial stock and pipeline, which the noise does not touch). Every protected floor is
+  then reachable and a 95% target certifies: the run measures a certified plan.
+- `capped`: the generated tiers break some floors even in the expected plan (not enough
+  supply); those floors are capped at the stock the expected plan holds, so the run
+  measures buying buffers rather than proving a capacity limit. Floors on days before any
+  buffer can arrive remain, so on 100k-few depot pairs end unreachable (named, lead time /
+  capacity) and the run is not certified.
+- `as-generated`: the tier's floors as they are.
+
+The deterministic yardstick is solved on the same instance as the reliability run.
 """
 
 from __future__ import annotations
@@ -30,13 +48,73 @@ NOISE = dict(demand_sigma=0.3, demand_phi=0.5, delay_prob=0.1, delay_max_days=3,
              outage_prob=0.002, outage_days=3, loss_prob=0.01)
 
 
-def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
-        certify: int = 10000, threads: int | None = None, reachable: bool = True,
-        lp_method: str = "warm", compare_lp: bool = False) -> dict:
+VARIANTS = ("ready", "capped", "as-generated")
+
+
+def ready_floors(inst, params, plan):
+    """(instance, (pair, day) floors dropped): each protected pair's floors before its
+    readiness day (first reach + the noise window, see the module doc) set to 0, and its
+    initial stock raised by what the expected-demand `plan` sends out of it before then."""
     import dataclasses
 
-    import numba
     import numpy as np
+
+    from optimiser.reliability.targets import first_reach
+
+    reach = first_reach(inst, lanes=~np.isfinite(inst.lane_capacity))
+    if os.environ.get("RB_ALL"):
+        reach = first_reach(inst)
+    window = ((params.delay_max_days if params.delay_prob > 0 else 0)
+              + (params.outage_days if params.outage_prob > 0 else 0))
+    start = np.where(reach < 0, 0, reach + window)
+    early = np.arange(inst.horizon)[None, :] < start[:, None]
+    floor = np.where(early, 0.0, inst.floor)
+    node = ~inst.lane_from_supplier
+    out = np.zeros((inst.n_pairs, inst.horizon))
+    np.add.at(out, inst.lane_origin[node], plan.x[node])
+    out += inst.demand
+    protected = (inst.floor > 0).any(axis=1)
+    cover = np.arange(inst.horizon)[None, :] < (start + window)[:, None]
+    if os.environ.get("RB_NOCOVER"):
+        cover = early
+    extra = np.where(protected, np.where(cover, out, 0.0).sum(axis=1), 0.0)
+    if os.environ.get("RB_NOINIT"):
+        extra = 0.0
+    init = np.minimum(inst.initial_stock + extra,
+                      np.maximum(inst.max_stock, inst.initial_stock))
+    return (dataclasses.replace(inst, floor=floor, initial_stock=init),
+            int((early & (inst.floor > 0)).sum()))
+
+
+def make_variant(inst, variant, first):
+    """(instance, floors capped, floors dropped) of a --variant; `first` the expected-demand
+    plan of the tier as generated."""
+    import dataclasses
+
+    import numpy as np
+
+    from optimiser.scenarios.params import ScenarioParams
+    from optimiser.solve import solve
+
+    dropped = 0
+    if variant == "as-generated":
+        return inst, 0, 0
+    if variant == "ready":
+        inst, dropped = ready_floors(inst, ScenarioParams(**NOISE), first)
+        first = solve(inst)
+    # the generated tiers break some floors even in the expected plan (supply short of
+    # them): no plan can hold those, so cap each floor at the stock the expected plan
+    # holds there -- the question is then the buffer, not capacity
+    floor = np.minimum(inst.floor, np.maximum(first.s, 0.0))
+    lowered = int((floor < inst.floor - 1e-9).sum())
+    return dataclasses.replace(inst, floor=floor), lowered, dropped
+
+
+def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
+        certify: int = 10000, threads: int | None = None, variant: str = "ready",
+        lp_method: str = "warm", compare_lp: bool = False) -> dict:
+
+    import numba
 
     from optimiser._fdcapture import stdout_to_stderr
     from optimiser.benchsuite.tiers import TIERS, TINY, generate
@@ -66,14 +144,7 @@ def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
         tiny = Instance.from_tables(*generate(TINY))
         solve(tiny, reliability=0.9, train=200, certify=100, params=ScenarioParams(**NOISE))
         floors.clear()
-        lowered = 0
-        if reachable:
-            # the generated tiers break some floors even in the expected plan (supply
-            # short of them): no plan can hold those, so cap each floor at the stock the
-            # expected plan holds there -- the question is then the buffer, not capacity
-            floor = np.minimum(inst.floor, np.maximum(first.s, 0.0))
-            lowered = int((floor < inst.floor - 1e-9).sum())
-            inst = dataclasses.replace(inst, floor=floor)
+        inst, lowered, dropped = make_variant(inst, variant, first)
         load_before = os.getloadavg()
         t, c = time.perf_counter(), time.process_time()
         det = solve(inst)
@@ -94,7 +165,8 @@ def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
     warm = [x["seconds"] for x in solves if x["warm"]]
     return {
         "tier": tier, "variables": det.summary["size"]["variables"],
-        "pairs": inst.n_pairs, "days": inst.horizon, "floors_lowered": lowered, "protected_pairs": plan.reliability.num_rows,
+        "pairs": inst.n_pairs, "days": inst.horizon, "floors_lowered": lowered,
+        "variant": variant, "floors_before_ready": dropped, "protected_pairs": plan.reliability.num_rows,
         "params": NOISE, "reliability": reliability, "train": train, "certify": certify,
         "numba_threads": numba.get_num_threads(),
         "deterministic_solve_seconds": det_s,
@@ -152,22 +224,24 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=2000)
     ap.add_argument("--certify", type=int, default=10000)
     ap.add_argument("--threads", type=int)
-    ap.add_argument("--as-generated", action="store_true",
-                    help="keep the tier's floors even where the expected plan breaks them")
+    ap.add_argument("--variant", choices=VARIANTS, default="ready",
+                    help="which floors are protected (see above; default ready: certifiable)")
     ap.add_argument("--lp-method", choices=["network", "warm", "cold"], default="warm",
                     help="how the loop's LP re-solves start (default warm)")
     ap.add_argument("--compare-lp", action="store_true",
                     help="afterwards, re-solve the loop's LP sequence by every start method")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    r = run(a.tier, a.reliability, a.train, a.certify, a.threads, not a.as_generated,
+    r = run(a.tier, a.reliability, a.train, a.certify, a.threads, a.variant,
             a.lp_method, a.compare_lp)
     if a.json:
         print(json.dumps(r, indent=2))
         return
     print(f"tier {r['tier']}: {r['variables']:,} LP variables, {r['pairs']} pairs x "
           f"{r['days']} days, {r['protected_pairs']} protected pairs "
-          f"({r['floors_lowered']} (pair, day) floors capped at the expected plan's stock)")
+          f"(variant {r['variant']}: {r['floors_lowered']} (pair, day) floors capped at the "
+          f"expected plan's stock, {r['floors_before_ready']} before the readiness day "
+          f"dropped)")
     print(f"deterministic solve        {r['deterministic_solve_seconds']:8.2f} s")
     print(f"certified {r['reliability']:g} plan        {r['reliability_seconds']:8.2f} s "
           f"= {r['ratio']:.1f}x (goal <= 10x); certified={r['certified']}, "

@@ -203,3 +203,50 @@ def test_supply_noise_buys_the_least_whole_shipments_that_certify(params, whole_
     # the extra cost is the purchase plus holding the buffer, nothing else
     assert rel["extra_cost"] == pytest.approx(
         extra * 1.0 + 0.01 * float(plan.s.sum() - base.s.sum()), rel=1e-9)
+
+
+def test_growing_training_sample_ends_with_a_plan_that_meets_the_targets_on_all_n():
+    from optimiser.reliability.loop import sample_sizes, train_target
+    from optimiser.scenarios.arrays import prepare
+    from optimiser.scenarios.evaluate import pair_indicators
+
+    assert sample_sizes(2000) == [250, 500, 1000, 2000]
+    assert sample_sizes(600) == [300, 600] and sample_sizes(400) == [400]
+    inst = one_pair(T=6, demand=100.0, floor=100.0, initial=300.0, lead=1)
+    params = ScenarioParams(demand_sigma=0.4, demand_phi=0.5)
+    N, M = 1000, 2000
+    plan = optimiser.solve(inst, reliability=0.9, params=params, train=N, certify=M, seed=5)
+    assert plan.summary["reliability"]["certified"] is True
+    run = plan.summary["reliability_run"]["targets"][0]
+    sizes = run["training_replays"]
+    assert sizes[0] == 250 and sizes[-1] == N  # grown from a prefix, judged on all N
+    assert sizes == sorted(sizes[:sizes.index(N)]) + sizes[sizes.index(N):]
+    # the final plan, replayed independently by the scenario kernel's own per-pair flags
+    # on training scenarios 0..N-1, meets every pair's training target
+    protected = np.flatnonzero((inst.floor > 0).any(axis=1))
+    breach, _ = pair_indicators(prepare(inst, plan.x, plan.u), params, 5, 0, N)
+    counts = breach[:, protected].sum(axis=0)
+    allowed = math.floor(train_target(max_breaches(M, 0.9, 0.95), M, N) * N + 1e-9)
+    assert counts.max() <= allowed, (counts, allowed)
+    t = plan.reliability.to_pylist()
+    assert [r["train_breaches"] for r in t] == counts.tolist()
+    assert all(r["train_scenarios"] == N for r in t)
+
+
+def test_a_failing_certificate_is_reported_on_all_m_scenarios():
+    # storage caps the buffer: the target fails; certification stops early once the pair
+    # is broken beyond what M accepts, but the reported attempt is replayed in full
+    from optimiser.scenarios.arrays import prepare
+    from optimiser.scenarios.evaluate import pair_indicators
+
+    inst = one_pair(T=3, demand=100.0, floor=100.0, initial=100.0, max_stock=120.0)
+    params = ScenarioParams(demand_sigma=0.5)
+    plan = optimiser.solve(inst, reliability=0.95, params=params, train=500, certify=5000)
+    rel = plan.summary["reliability"]
+    assert rel["certified"] is False
+    last = rel["seeds"]["certify"][-1]
+    assert last["count"] == 5000
+    row = plan.reliability.to_pylist()[0]
+    assert row["certify_scenarios"] == 5000
+    breach, _ = pair_indicators(prepare(inst, plan.x, plan.u), params, 0, last["first"], 5000)
+    assert row["certify_breaches"] == int(breach[:, 0].sum())

@@ -140,6 +140,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
         "replay_seconds": loop.runner.seconds,
         "targets": [{"reliability": r, "certified": o.certified, "trained": o.trained,
                      "iterations": o.iterations, "attempts": o.attempts,
+                     "training_replays": list(o.train_sizes),
                      "certify": o.certify_ranges, "seconds": o.seconds}
                     for r, o in outcomes.items()],
         "limits": limits,

@@ -39,9 +39,11 @@ from ..scenarios.params import ScenarioParams
 from .certificate import max_breaches, upper_bound
 from .lp import LPResult, ReliabilityLP
 from .replay import Runner, make_events, virtual
-from .targets import Targets, protected_pairs, service_pairs
+from .targets import Targets, first_reach, protected_pairs, service_pairs
 
 MAX_ITER = 12  # LP solves per attempt
+MIN_SAMPLE = 250  # the smallest training prefix the first iterations replay
+CERTIFY_WAVE = 2048  # the first certification wave; each next one twice the last
 MAX_ATTEMPTS = 4  # certification attempts per target
 MAX_RAISES = 5  # raises of one event per attempt before it is called stuck
 R_TOL = 1e-6  # unreached planning floor (relative to max(1, P)) that counts as a limit
@@ -67,6 +69,7 @@ class Outcome:
     seconds: float = 0.0
     solved_at: tuple = ()  # (planning floor, hard floor) the final LP was solved at
     solve_index: int = 0  # which of the session's LP solves produced `lp`
+    train_sizes: list = field(default_factory=list)  # scenarios of each training replay
 
 
 def train_target(kmax: int, m: int, n: int) -> float:
@@ -109,6 +112,10 @@ class Loop:
         np.minimum.at(cheapest, inst.sp_commodity, inst.unit_price)
         self.end_price = np.where(np.isfinite(cheapest), cheapest, 0.0)[inst.nc_commodity]
         self.next_certify = targets.train  # certification ranges follow the training one
+        # the first plan to replay: the expected-demand one (x, s, u), when given
+        self.baseline_plan = start
+        reach = first_reach(inst)  # no planning floor is raised before anything can arrive
+        self.reach = np.where(reach < 0, inst.horizon, reach)
         self.replay_seconds = 0.0
         p = params  # days a shipment's trouble can last: the buffer's look-back window
         self.window = ((p.delay_max_days if p.delay_prob > 0 else 0)
@@ -117,177 +124,113 @@ class Loop:
     # ------------------------------------------------------------------ one target
     def run(self, reliability: float) -> Outcome:
         t0 = time.perf_counter()
-        tg, inst = self.targets, self.inst
+        tg = self.targets
         N, M, C = tg.train, tg.certify, tg.confidence
         ir, isv = np.flatnonzero(self.ready), np.flatnonzero(self.service)
         joint = tg.scope == "joint"
-        a_r = train_target(max_breaches(M, reliability, C), M, N)
-        a_s = train_target(max_breaches(M, tg.service, C), M, N) if tg.service else 0.0
-        tr_r = np.full(len(ir), a_r)
-        tr_j = a_r
-        tr_s = np.full(len(isv), a_s)
-        frozen_r = np.zeros(len(ir), bool)
-        frozen_s = np.zeros(len(isv), bool)
-        frozen_j = False
+        kmax_r = max_breaches(M, reliability, C)
+        kmax_s = max_breaches(M, tg.service, C) if tg.service else -1
+        st = _State(len(ir), len(isv), train_target(kmax_r, M, N),
+                    train_target(kmax_s, M, N) if tg.service else 0.0)
         limits: dict[int, str] = {}
         iterations = 0
         ranges: list[dict] = []
-        res = None
+        sizes: list[int] = []  # training scenarios replayed per training pass
+        res = tr = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            prev_r = prev_s = None
-            prev_j = None
-            stall_r = np.zeros(len(ir), int)
-            stall_s = np.zeros(len(isv), int)
-            stall_j = 0
-            raised_r = np.zeros(len(ir), int)  # raises of each event in this attempt
-            raised_s = np.zeros(len(isv), int)
-            raised_j = 0
-            for _ in range(MAX_ITER):
-                solved_at = (self.P.copy(), self.hard.copy())
-                res = self.lp.solve(self.P, self.hard)
-                solve_index = len(self.lp.solves)
-                iterations += 1
-                if res.status != Status.OPTIMAL:
-                    raise RuntimeError(f"the reliability LP ended {res.status.value}")
-                arrays = prepare(inst, res.x, res.u)
-                ev = make_events(inst, self.ready, self.service, res.u)
-                varrays, H = virtual(inst, arrays, res.x, self.params, self.ready | self.service)
-                w = self._weights(res.dual)
-                w_r = np.ascontiguousarray(w[ir].T)
-                w_s = np.ascontiguousarray(w[isv].T)
-                # the most breaching scenarios any event may leave uncovered (+1): the
-                # shortfalls pass 1 keeps per (pair, day) to take the buffers from
-                keep = 1 + max([_allowed(tr_j, N, raised_j)] if joint else
-                               [_allowed(tr_r[k], N, raised_r[k])
-                                for k in np.flatnonzero(~frozen_r)], default=0)
-                keep = max([keep] + [1 + _allowed(tr_s[k], N, raised_s[k])
-                                     for k in np.flatnonzero(~frozen_s)])
-                br, bs, pr, ps, kept = self.runner.pass1(varrays, self.params, tg.seed, 0, N,
-                                                         ev, w_r, w_s, H, keep=keep)
-                c_r, c_s = br.sum(axis=0), bs.sum(axis=0)
-                any_r = br.any(axis=1)
-                c_j = int(any_r.sum())
-                unreached = res.unreached > R_TOL * np.maximum(1.0, self.P)
-                short_r = unreached[ir].any(axis=1)
-                short_s = unreached[isv].any(axis=1)
-                # stuck: breaches did not fall (twice, or once where the LP could not hold P)
-                if prev_r is not None:
-                    stall_r = np.where(c_r >= prev_r, stall_r + 1, 0)
-                    stall_s = np.where(c_s >= prev_s, stall_s + 1, 0)
-                    stall_j = stall_j + 1 if c_j >= prev_j else 0
-                prev_r, prev_s, prev_j = c_r, c_s, c_j
-                fail_r = (c_r > np.floor(tr_r * N + 1e-9)) & ~frozen_r if not joint else \
-                    np.zeros(len(ir), bool)
-                fail_j = joint and not frozen_j and c_j > math.floor(tr_j * N + 1e-9)
-                fail_s = (c_s > np.floor(tr_s * N + 1e-9)) & ~frozen_s
-                stuck_r = fail_r & ((stall_r >= np.where(short_r, 1, 2)) | (raised_r >= MAX_RAISES))
-                stuck_s = fail_s & ((stall_s >= np.where(short_s, 1, 2)) | (raised_s >= MAX_RAISES))
-                if fail_j and (stall_j >= (1 if short_r.any() else 2) or raised_j >= MAX_RAISES):
-                    frozen_j, fail_j = True, False
-                    for i in ir[br.any(axis=0)]:
-                        limits.setdefault(int(i), self._limit(int(i), res))
-                for k in np.flatnonzero(stuck_r):
-                    limits.setdefault(int(ir[k]), self._limit(int(ir[k]), res))
-                for k in np.flatnonzero(stuck_s):
-                    limits.setdefault(int(isv[k]), self._limit(int(isv[k]), res))
-                frozen_r |= stuck_r
-                frozen_s |= stuck_s
-                fail_r &= ~stuck_r
-                fail_s &= ~stuck_s
-                self.log(f"R={reliability:g} attempt {attempt} iteration {iterations}: LP "
-                         f"{res.seconds:.2f}s ({res.iterations} simplex iterations), "
-                         f"training breaches: worst pair {int(c_r.max(initial=0))}/{N}, "
-                         f"any pair {c_j}/{N}; failing events "
-                         f"{int(fail_r.sum()) + int(fail_s.sum()) + int(fail_j)}")
-                if not (fail_r.any() or fail_s.any() or fail_j):
+            st.new_attempt()
+            # attempt 1 of the call starts from a replay of the expected-demand plan (no LP
+            # solve) on a prefix of the training range, growing to all N (sample_sizes);
+            # later attempts (tightened targets, a plan already near them) train on all N
+            steps = sample_sizes(N) if attempt == 1 else [N]
+            n = steps[0]
+            solved_at = None
+            need = self.baseline_plan is None
+            if not need:
+                res = self._baseline()
+                self.baseline_plan = None
+            lp_solves = 0
+            while True:
+                if need:
+                    need = False
+                    if lp_solves >= MAX_ITER:
+                        self._call_out(st, tr, N, joint, ir, isv, limits,
+                                       f"not reached within {MAX_ITER} iterations")
+                        break
+                    solved_at = (self.P.copy(), self.hard.copy())
+                    res = self.lp.solve(self.P, self.hard)
+                    solve_index = len(self.lp.solves)
+                    iterations += 1
+                    lp_solves += 1
+                    if res.status != Status.OPTIMAL:
+                        raise RuntimeError(f"the reliability LP ended {res.status.value}")
+                tr = self._train(res, n, st, joint, ir, isv)
+                sizes.append(n)
+                fail = st.judge(tr, n, N, joint)
+                self._stuck(st, tr, fail, res, joint, ir, isv, limits)
+                lp = (f"LP solve {iterations} {res.seconds:.2f}s ({res.iterations} simplex "
+                      f"iterations)" if solved_at else "the expected-demand plan")
+                self.log(f"R={reliability:g} attempt {attempt}, {lp}: "
+                         f"training on {n} scenarios: worst pair "
+                         f"{int(tr.c_r.max(initial=0))}/{n}, any pair {tr.c_j}/{n}; failing "
+                         f"events {fail.count()}")
+                if not fail.any():
+                    if solved_at is None:  # the expected plan meets the targets: the LP's
+                        need = True  # own plan is the one to judge
+                        continue
+                    if n < N:  # the same plan on all N training scenarios (no LP solve)
+                        n = N
+                        continue
                     break
-                cover_r = np.zeros_like(br)
-                if joint and fail_j:
-                    allowed = _allowed(tr_j, N, raised_j)
-                    cover_r[:] = _cover(any_r, pr.sum(axis=1), allowed)[:, None] & br
-                    raised_j += 1
-                elif not joint:
-                    for k in np.flatnonzero(fail_r):
-                        cover_r[:, k] = _cover(br[:, k], pr[:, k], _allowed(tr_r[k], N, raised_r[k]))
-                    raised_r += fail_r
-                cover_s = np.zeros_like(bs)
-                for k in np.flatnonzero(fail_s):
-                    cover_s[:, k] = _cover(bs[:, k], ps[:, k], _allowed(tr_s[k], N, raised_s[k]))
-                raised_s += fail_s
-                bufr, bufs = kept.buffers(cover_r, cover_s)
-                # an event that failed again after a raise: its shortfalls come with the
-                # shipments that feed it (late, lost, or stopped by an outage), and more of the
-                # same shipment does not help -- hold the buffer over the days before as well
-                w = self.window
-                if w:
-                    again_r = (raised_r > 1) if not joint else np.full(len(ir), raised_j > 1)
-                    bufr = np.where(again_r[None, :], _back_max(bufr, w), bufr)
-                    bufs = np.where((raised_s > 1)[None, :], _back_max(bufs, w), bufs)
-                before = self.P.copy()
-                # raise the planning floor where a covered scenario fell short: the plan's
-                # stock there plus the largest shortfall (P only rises; other days keep P)
-                for pairs, buf in ((ir, bufr.T), (isv, bufs.T)):
-                    if len(pairs):
-                        raised = np.maximum(self.P[pairs], res.s[pairs] + buf)
-                        self.P[pairs] = np.where(buf > 0, raised, self.P[pairs])
-                if np.array_equal(before, self.P):  # nothing to add: frozen where failing
-                    for k in np.flatnonzero(fail_r):
+                if not self._raise(st, tr, fail, res, n, N, joint, ir, isv):
+                    for k in np.flatnonzero(fail.r):  # nothing to add: frozen where failing
                         limits.setdefault(int(ir[k]), self._limit(int(ir[k]), res))
-                    for k in np.flatnonzero(fail_s):
+                    for k in np.flatnonzero(fail.s):
                         limits.setdefault(int(isv[k]), self._limit(int(isv[k]), res))
-                    frozen_r |= fail_r
-                    frozen_s |= fail_s
-                    frozen_j = frozen_j or fail_j
+                    st.frozen_r |= fail.r
+                    st.frozen_s |= fail.s
+                    st.frozen_j = st.frozen_j or fail.j
                     break
-            else:  # iteration limit with events still failing: call them out
-                fail_r_now = (c_r > np.floor(tr_r * N + 1e-9)) & ~frozen_r if not joint else \
-                    np.zeros(len(ir), bool)
-                for k in np.flatnonzero(fail_r_now):
-                    limits.setdefault(int(ir[k]), f"not reached within {MAX_ITER} iterations")
-                frozen_r |= fail_r_now
-                if joint and not frozen_j and c_j > math.floor(tr_j * N + 1e-9):
-                    frozen_j = True
-                    for i in ir[br.any(axis=0)]:
-                        limits.setdefault(int(i), f"not reached within {MAX_ITER} iterations")
-            trained = not (frozen_r.any() or frozen_s.any() or frozen_j)
+                need = True
+                n = next((m for m in steps if m > n), N)
+            if solved_at is None or n < N:  # (only on an early stop) judge the LP's plan on N
+                if solved_at is None:
+                    solved_at = (self.P.copy(), self.hard.copy())
+                    res = self.lp.solve(self.P, self.hard)
+                    solve_index = len(self.lp.solves)
+                    iterations += 1
+                n = N
+                tr = self._train(res, N, st, joint, ir, isv)
+                sizes.append(N)
+            trained = not (st.frozen_r.any() or st.frozen_s.any() or st.frozen_j)
             # certification on a range never used before
             first = self.next_certify
             self.next_certify += M
-            ranges.append({"seed": tg.seed, "first": first, "count": M})
-            cbr, cbs = self.runner.certify(arrays, self.params, tg.seed, first, M, ev)
-            k_r, k_s = cbr.sum(axis=0), cbs.sum(axis=0)
-            k_j = int(cbr.any(axis=1).sum())
-            u_r = np.atleast_1d(upper_bound(k_r, M, C))
-            u_s = np.atleast_1d(upper_bound(k_s, M, C))
-            u_j = float(upper_bound(k_j, M, C)) if len(ir) else None
-            ok_r = u_r <= 1.0 - reliability
-            ok_s = u_s <= 1.0 - tg.service if tg.service else np.ones(len(isv), bool)
-            ok_j = u_j is None or u_j <= 1.0 - reliability
-            certified = bool(ok_s.all() and (ok_j if joint else ok_r.all()))
+            cert = self._certify(tr, first, M, kmax_r, kmax_s, joint)
+            ranges.append({"seed": tg.seed, "first": first, "count": cert.m})
+            u_r, u_s, u_j, ok_r, ok_s, ok_j = cert.bounds(reliability, tg.service, C, len(ir))
+            certified = cert.m == M and bool(ok_s.all() and (ok_j if joint else ok_r.all()))
             self.log(f"R={reliability:g} attempt {attempt}: certificate on scenarios "
-                     f"{first}..{first + M - 1}: " + ("CERTIFIED" if certified else "not certified")
-                     + (f", worst upper bound {float(u_r.max()):.4f}" if len(u_r) else ""))
-            if certified or attempt == MAX_ATTEMPTS:
+                     f"{first}..{first + cert.m - 1}"
+                     + (f" (stopped early: a target is already broken more than {M} "
+                        f"scenarios allow)" if cert.m < M else "") + ": "
+                     + ("CERTIFIED" if certified else "not certified"))
+            stop = certified or attempt == MAX_ATTEMPTS
+            # a frozen (stuck) event that fails its certificate: no stronger plan exists
+            if (~ok_r & st.frozen_r).any() or (~ok_s & st.frozen_s).any() or \
+                    (joint and not ok_j and st.frozen_j):
+                stop = True
+            if not stop:
+                # tighten the training targets of the events that failed (those not stuck)
+                stop = not st.tighten(cert, kmax_r, kmax_s, ok_r, ok_s, ok_j, joint, M)
+            if stop:
+                if cert.m < M:  # the attempt reported: its whole range, as the table says
+                    cert = self._certify(tr, first, M, kmax_r, kmax_s, joint, done=cert)
+                    ranges[-1]["count"] = cert.m
+                    u_r, u_s, u_j, ok_r, ok_s, ok_j = cert.bounds(reliability, tg.service, C,
+                                                                  len(ir))
+                    certified = bool(ok_s.all() and (ok_j if joint else ok_r.all()))
                 break
-            # tighten the training targets of the events that failed (those not stuck)
-            before = (tr_r.copy(), tr_j, tr_s.copy())
-            kmax_r = max_breaches(M, reliability, C)
-            if joint:
-                if not ok_j and not frozen_j:
-                    tr_j *= _shrink(kmax_r, k_j)
-            else:
-                bad = ~ok_r & ~frozen_r
-                tr_r[bad] *= np.array([_shrink(kmax_r, int(k)) for k in k_r[bad]])
-            if tg.service:
-                kmax_s = max_breaches(M, tg.service, C)
-                bad = ~ok_s & ~frozen_s
-                tr_s[bad] *= np.array([_shrink(kmax_s, int(k)) for k in k_s[bad]])
-            if not (((~ok_r & ~frozen_r).any() if not joint else (not ok_j and not frozen_j))
-                    or (~ok_s & ~frozen_s).any()):
-                break  # every failing event is stuck: no stronger plan exists
-            if (np.array_equal(before[0], tr_r) and before[1] == tr_j
-                    and np.array_equal(before[2], tr_s)):
-                break  # training already covers every breach: tightening changes nothing
         # the floors this plan holds: its LP's planning floor where reached, else what it
         # held there (never less than the hard floor it was given); the next target keeps them
         P_used, hard_used = solved_at
@@ -297,16 +240,147 @@ class Loop:
                         np.maximum(np.minimum(P_used, res.s), hard_used), P_used) + 0.0
         self.hard = np.maximum(self.hard, held)
         rows = {
-            "ready": {"pairs": ir, "train": c_r, "certify": k_r, "upper": u_r, "ok": ok_r},
-            "service": {"pairs": isv, "train": c_s, "certify": k_s, "upper": u_s, "ok": ok_s},
-            "joint": {"train": c_j, "certify": k_j, "upper": u_j, "ok": ok_j},
+            "ready": {"pairs": ir, "train": tr.c_r, "certify": cert.k_r, "upper": u_r,
+                      "ok": ok_r},
+            "service": {"pairs": isv, "train": tr.c_s, "certify": cert.k_s, "upper": u_s,
+                        "ok": ok_s},
+            "joint": {"train": tr.c_j, "certify": cert.k_j, "upper": u_j, "ok": ok_j},
         }
         return Outcome(reliability=reliability, lp=res, planning_floor=held, rows=rows,
                        certified=certified, trained=trained, iterations=iterations,
-                       attempts=len(ranges), certify_ranges=ranges, joint_breaches=k_j,
+                       attempts=len(ranges), certify_ranges=ranges, joint_breaches=cert.k_j,
                        joint_upper_bound=u_j, limits=limits,
                        seconds=time.perf_counter() - t0, solved_at=solved_at,
-                       solve_index=solve_index)
+                       solve_index=solve_index, train_sizes=sizes)
+
+    # ------------------------------------------------------------------ the steps
+    def _baseline(self) -> LPResult:
+        """The expected-demand plan as the first plan to replay (no LP solve): it holds the
+        instance floors wherever they can be held; its duals are not the reliability LP's,
+        so the first raise prices every day's stock at holding cost (as the first LP's
+        degenerate duals mostly did)."""
+        x, s, u = self.baseline_plan
+        short = np.where(self.ready[:, None], np.maximum(self.P - s, 0.0), 0.0)
+        return LPResult(Status.OPTIMAL, x, u, s, short, np.zeros_like(s), 0.0, 0)
+
+    def _train(self, res: LPResult, n: int, st: _State, joint: bool, ir, isv) -> _Train:
+        """Replay training scenarios 0..n-1 against the plan `res`: breach counts, prices
+        and the kept shortfalls the raise takes its buffers from."""
+        inst = self.inst
+        arrays = prepare(inst, res.x, res.u)
+        ev = make_events(inst, self.ready, self.service, res.u)
+        varrays, H = virtual(inst, arrays, res.x, self.params, self.ready | self.service)
+        w = self._weights(res.dual)
+        w_r = np.ascontiguousarray(w[ir].T)
+        w_s = np.ascontiguousarray(w[isv].T)
+        # the most breaching scenarios any event may leave uncovered (+1): the shortfalls
+        # pass 1 keeps per (pair, day) to take the buffers from
+        N = self.targets.train
+        keep = 1 + max([st.allowed_j(n, N)] if joint else
+                       [st.allowed_r(k, n, N) for k in np.flatnonzero(~st.frozen_r)], default=0)
+        keep = max([keep] + [1 + st.allowed_s(k, n, N) for k in np.flatnonzero(~st.frozen_s)])
+        br, bs, pr, ps, kept = self.runner.pass1(varrays, self.params, self.targets.seed, 0,
+                                                 n, ev, w_r, w_s, H, keep=keep)
+        return _Train(arrays=arrays, ev=ev, br=br, bs=bs, pr=pr, ps=ps, kept=kept)
+
+    def _stuck(self, st: _State, tr: _Train, fail: _Fail, res: LPResult, joint, ir, isv,
+               limits) -> None:
+        """Freeze the failing events that are stuck: breaches did not fall (twice, or once
+        where the LP could not hold P), or MAX_RAISES raises in this attempt."""
+        unreached = res.unreached > R_TOL * np.maximum(1.0, self.P)
+        short_r = unreached[ir].any(axis=1)
+        short_s = unreached[isv].any(axis=1)
+        st.stalls(tr)
+        stuck_r = fail.r & ((st.stall_r >= np.where(short_r, 1, 2)) |
+                            (st.raised_r >= MAX_RAISES))
+        stuck_s = fail.s & ((st.stall_s >= np.where(short_s, 1, 2)) |
+                            (st.raised_s >= MAX_RAISES))
+        if fail.j and (st.stall_j >= (1 if short_r.any() else 2) or st.raised_j >= MAX_RAISES):
+            st.frozen_j, fail.j = True, False
+            for i in ir[tr.br.any(axis=0)]:
+                limits.setdefault(int(i), self._limit(int(i), res))
+        for k in np.flatnonzero(stuck_r):
+            limits.setdefault(int(ir[k]), self._limit(int(ir[k]), res))
+        for k in np.flatnonzero(stuck_s):
+            limits.setdefault(int(isv[k]), self._limit(int(isv[k]), res))
+        st.frozen_r |= stuck_r
+        st.frozen_s |= stuck_s
+        fail.r &= ~stuck_r
+        fail.s &= ~stuck_s
+
+    def _call_out(self, st, tr, N, joint, ir, isv, limits, why) -> None:
+        """The iteration limit with events still failing: name them."""
+        if tr is None:
+            return
+        fail = st.judge(tr, len(tr.br), N, joint)
+        for k in np.flatnonzero(fail.r):
+            limits.setdefault(int(ir[k]), why)
+        st.frozen_r |= fail.r
+        for k in np.flatnonzero(fail.s):
+            limits.setdefault(int(isv[k]), why)
+        st.frozen_s |= fail.s
+        if fail.j:
+            st.frozen_j = True
+            for i in ir[tr.br.any(axis=0)]:
+                limits.setdefault(int(i), why)
+
+    def _raise(self, st: _State, tr: _Train, fail: _Fail, res: LPResult, n: int, N: int,
+               joint: bool, ir, isv) -> bool:
+        """Raise the planning floors of the failing events; False when nothing rose."""
+        cover_r = np.zeros_like(tr.br)
+        if joint and fail.j:
+            cover_r[:] = _cover(tr.br.any(axis=1), tr.pr.sum(axis=1),
+                                st.allowed_j(n, N))[:, None] & tr.br
+        elif not joint:
+            for k in np.flatnonzero(fail.r):
+                cover_r[:, k] = _cover(tr.br[:, k], tr.pr[:, k], st.allowed_r(k, n, N))
+        cover_s = np.zeros_like(tr.bs)
+        for k in np.flatnonzero(fail.s):
+            cover_s[:, k] = _cover(tr.bs[:, k], tr.ps[:, k], st.allowed_s(k, n, N))
+        st.raised(fail, n, N, joint)
+        bufr, bufs = tr.kept.buffers(cover_r, cover_s)
+        # an event that failed again after a raise: its shortfalls come with the shipments
+        # that feed it (late, lost, or stopped by an outage), and more of the same shipment
+        # does not help -- hold the buffer over the days before as well, from the first day
+        # anything ordered can arrive there (no planning floor is held before it)
+        w = self.window
+        if w:
+            days = np.arange(self.inst.horizon)[:, None]
+            again_r = (st.raised_r > 1) if not joint else np.full(len(ir), st.raised_j > 1)
+            back = _back_max(bufr, w)
+            bufr = np.where(again_r[None, :] & (days >= self.reach[ir][None, :]),
+                            np.maximum(back, bufr), bufr)
+            back = _back_max(bufs, w)
+            bufs = np.where((st.raised_s > 1)[None, :] & (days >= self.reach[isv][None, :]),
+                            np.maximum(back, bufs), bufs)
+        before = self.P.copy()
+        # raise the planning floor where a covered scenario fell short: the plan's stock
+        # there plus the largest shortfall (P only rises; other days keep P)
+        for pairs, buf in ((ir, bufr.T), (isv, bufs.T)):
+            if len(pairs):
+                raised = np.maximum(self.P[pairs], res.s[pairs] + buf)
+                self.P[pairs] = np.where(buf > 0, raised, self.P[pairs])
+        return not np.array_equal(before, self.P)
+
+    def _certify(self, tr: _Train, first: int, M: int, kmax_r: int, kmax_s: int,
+                 joint: bool, done: _Cert | None = None) -> _Cert:
+        """Replay certification scenarios first..first+M-1 of the plan in waves of
+        CERTIFY_WAVE, stopping as soon as some target event has more breaches than the
+        certificate accepts (the attempt has failed whatever the rest say); `done`: an
+        early-stopped certification of the same range to complete."""
+        cert = done or _Cert(np.zeros((0, len(tr.ev.ready)), bool),
+                             np.zeros((0, len(tr.ev.service)), bool))
+        seed = self.targets.seed
+        wave = CERTIFY_WAVE
+        while cert.m < M:
+            m = min(M - cert.m, wave)
+            wave *= 2
+            cbr, cbs = self.runner.certify(tr.arrays, self.params, seed, first + cert.m, m,
+                                           tr.ev)
+            cert = _Cert(np.concatenate([cert.br, cbr]), np.concatenate([cert.bs, cbs]))
+            if done is None and cert.broken(kmax_r, kmax_s, joint):
+                break
+        return cert
 
     def _weights(self, dual: np.ndarray) -> np.ndarray:
         """[I, T] price of one unit of shortfall covered on (pair, day): the LP's marginal
@@ -381,3 +455,209 @@ def _shrink(kmax: int, k: int) -> float:
     if k <= 0:
         return 0.8
     return float(min(0.8, max(0.5, max(kmax, 0) / k)))
+
+
+def sample_sizes(n: int) -> list[int]:
+    """The training prefixes of a first attempt: n halved while at least MIN_SAMPLE, in
+    ascending order, ending with n itself (2,000 -> 250, 500, 1,000, 2,000)."""
+    out = [int(n)]
+    while out[0] // 2 >= MIN_SAMPLE:
+        out.insert(0, out[0] // 2)
+    return out
+
+
+def _loose(target: float, n: int) -> int:
+    """Breaches allowed on a prefix of n < N training scenarios: the target's count plus
+    one standard error, so a raise read from the prefix falls short of the quantile on
+    all N more often than it overshoots it (P never falls: an overshoot is for good)."""
+    return math.floor(target * n + math.sqrt(target * (1.0 - target) * n) + 1e-9)
+
+
+@dataclass
+class _Fail:
+    r: np.ndarray
+    s: np.ndarray
+    j: bool
+
+    def any(self) -> bool:
+        return bool(self.r.any() or self.s.any() or self.j)
+
+    def count(self) -> int:
+        return int(self.r.sum()) + int(self.s.sum()) + int(self.j)
+
+
+@dataclass
+class _Train:
+    """One training replay of a plan: breach flags [n, events], prices, kept shortfalls."""
+
+    arrays: object
+    ev: object
+    br: np.ndarray
+    bs: np.ndarray
+    pr: np.ndarray
+    ps: np.ndarray
+    kept: object
+
+    @property
+    def c_r(self) -> np.ndarray:
+        return self.br.sum(axis=0)
+
+    @property
+    def c_s(self) -> np.ndarray:
+        return self.bs.sum(axis=0)
+
+    @property
+    def c_j(self) -> int:
+        return int(self.br.any(axis=1).sum())
+
+
+@dataclass
+class _Cert:
+    """Certification breach flags of the scenarios replayed so far (first m of the range)."""
+
+    br: np.ndarray
+    bs: np.ndarray
+
+    @property
+    def m(self) -> int:
+        return len(self.br)
+
+    @property
+    def k_r(self) -> np.ndarray:
+        return self.br.sum(axis=0)
+
+    @property
+    def k_s(self) -> np.ndarray:
+        return self.bs.sum(axis=0)
+
+    @property
+    def k_j(self) -> int:
+        return int(self.br.any(axis=1).sum())
+
+    def broken(self, kmax_r: int, kmax_s: int, joint: bool) -> bool:
+        """Some target event already has more breaches than the certificate accepts."""
+        if joint:
+            if self.br.shape[1] and self.k_j > kmax_r:
+                return True
+        elif (self.k_r > kmax_r).any():
+            return True
+        return bool((self.k_s > kmax_s).any())
+
+    def bounds(self, reliability: float, service, confidence: float, n_ready: int):
+        """(u_r, u_s, u_j, ok_r, ok_s, ok_j) on the m scenarios replayed."""
+        m, C = self.m, confidence
+        u_r = np.atleast_1d(upper_bound(self.k_r, m, C))
+        u_s = np.atleast_1d(upper_bound(self.k_s, m, C))
+        u_j = float(upper_bound(self.k_j, m, C)) if n_ready else None
+        ok_r = u_r <= 1.0 - reliability
+        ok_s = u_s <= 1.0 - service if service else np.ones(len(u_s), bool)
+        ok_j = u_j is None or u_j <= 1.0 - reliability
+        return u_r, u_s, u_j, ok_r, ok_s, ok_j
+
+
+class _State:
+    """Training targets, frozen (stuck) events and the counters of one target's loop."""
+
+    def __init__(self, n_ready: int, n_service: int, a_r: float, a_s: float):
+        self.tr_r = np.full(n_ready, a_r)
+        self.tr_j = a_r
+        self.tr_s = np.full(n_service, a_s)
+        self.frozen_r = np.zeros(n_ready, bool)
+        self.frozen_s = np.zeros(n_service, bool)
+        self.frozen_j = False
+
+    def new_attempt(self) -> None:
+        nr, ns = len(self.tr_r), len(self.tr_s)
+        self.prev = None  # (frequencies) of the last training replay after a raise
+        self.fresh = True  # a raise since the last replay
+        self.stall_r, self.stall_s, self.stall_j = np.zeros(nr, int), np.zeros(ns, int), 0
+        self.raised_r, self.raised_s, self.raised_j = np.zeros(nr, int), np.zeros(ns, int), 0
+        # raises made on all N training scenarios (the later ones aim at 80%, _allowed)
+        self.full_r, self.full_s, self.full_j = np.zeros(nr, int), np.zeros(ns, int), 0
+
+    # breaches an event may keep on n of N training scenarios
+    def allowed_r(self, k: int, n: int, N: int) -> int:
+        t = float(self.tr_r[k])
+        return _loose(t, n) if n < N else _allowed(t, N, int(self.full_r[k]))
+
+    def allowed_s(self, k: int, n: int, N: int) -> int:
+        t = float(self.tr_s[k])
+        return _loose(t, n) if n < N else _allowed(t, N, int(self.full_s[k]))
+
+    def allowed_j(self, n: int, N: int) -> int:
+        return _loose(self.tr_j, n) if n < N else _allowed(self.tr_j, N, self.full_j)
+
+    def judge(self, tr: _Train, n: int, N: int, joint: bool) -> _Fail:
+        """The events failing their training target on these n scenarios."""
+        def limit(t):
+            t = np.asarray(t, float)
+            return np.floor(t * n + np.sqrt(t * (1 - t) * n) + 1e-9) if n < N else \
+                np.floor(t * N + 1e-9)
+
+        fail_r = np.zeros(len(self.tr_r), bool) if joint else \
+            (tr.c_r > limit(self.tr_r)) & ~self.frozen_r
+        fail_j = bool(joint and not self.frozen_j and tr.br.shape[1]
+                      and tr.c_j > float(limit(self.tr_j)))
+        fail_s = (tr.c_s > limit(self.tr_s)) & ~self.frozen_s
+        return _Fail(fail_r, fail_s, fail_j)
+
+    def stalls(self, tr: _Train) -> None:
+        """Count, per event, training replays after a raise whose breach frequency did not
+        fall (frequencies: the replays may be on prefixes of different sizes)."""
+        if not self.fresh:
+            return
+        n = max(1, len(tr.br))
+        f = (tr.c_r / n, tr.c_s / n, tr.c_j / n)
+        if self.prev is not None:
+            pr, ps, pj = self.prev
+            self.stall_r = np.where(f[0] >= pr, self.stall_r + 1, 0)
+            self.stall_s = np.where(f[1] >= ps, self.stall_s + 1, 0)
+            self.stall_j = self.stall_j + 1 if f[2] >= pj else 0
+        self.prev = f
+        self.fresh = False
+
+    def raised(self, fail: _Fail, n: int, N: int, joint: bool) -> None:
+        full = n >= N
+        if joint:
+            self.raised_j += int(fail.j)
+            self.full_j += int(fail.j and full)
+        else:
+            self.raised_r += fail.r
+            if full:
+                self.full_r += fail.r
+        self.raised_s += fail.s
+        if full:
+            self.full_s += fail.s
+        self.fresh = True
+
+    def tighten(self, cert: _Cert, kmax_r: int, kmax_s: int, ok_r, ok_s, ok_j, joint: bool,
+                M: int) -> bool:
+        """Tighten the training targets of the events that failed certification (not the
+        stuck ones); False when there is nothing to tighten (every failing event is stuck,
+        or tightening changes nothing). On an attempt stopped early (m < M scenarios) an
+        event failed when its breaches, scaled to M, exceed what the certificate accepts,
+        and the counts are scaled to M for the shrink."""
+        m = cert.m
+        if m < M:
+            ok_r = cert.k_r * M <= kmax_r * m
+            ok_s = cert.k_s * M <= kmax_s * m
+            ok_j = cert.k_j * M <= kmax_r * m
+        k_r = np.rint(cert.k_r * (M / m)).astype(int)
+        k_s = np.rint(cert.k_s * (M / m)).astype(int)
+        k_j = int(round(cert.k_j * M / m))
+        before = (self.tr_r.copy(), self.tr_j, self.tr_s.copy())
+        if joint:
+            bad_any = not ok_j and not self.frozen_j
+            if bad_any:
+                self.tr_j *= _shrink(kmax_r, k_j)
+        else:
+            bad = ~ok_r & ~self.frozen_r
+            bad_any = bool(bad.any())
+            self.tr_r[bad] *= np.array([_shrink(kmax_r, int(k)) for k in k_r[bad]])
+        bad = ~ok_s & ~self.frozen_s
+        bad_any = bad_any or bool(bad.any())
+        self.tr_s[bad] *= np.array([_shrink(kmax_s, int(k)) for k in k_s[bad]])
+        if not bad_any:
+            return False  # every failing event is stuck: no stronger plan exists
+        return not (np.array_equal(before[0], self.tr_r) and before[1] == self.tr_j
+                    and np.array_equal(before[2], self.tr_s))

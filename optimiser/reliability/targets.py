@@ -90,3 +90,28 @@ def protected_pairs(inst: Instance) -> np.ndarray:
 def service_pairs(inst: Instance) -> np.ndarray:
     """[I] bool: pairs with demand on some day (the service target events)."""
     return (np.asarray(inst.demand) > 0).any(axis=1)
+
+
+def first_reach(inst: Instance, lanes: np.ndarray | None = None) -> np.ndarray:
+    """[I] int64: the first day anything ordered from a supplier can arrive at each pair
+    (the shortest lead time over lanes, through other nodes included); -1 where no
+    supplier reaches the pair (its stock is its initial stock and pipeline only). No
+    planning floor can be held above the plan's stock on an earlier day. lanes: [L] bool,
+    the lanes to go by (default all)."""
+    I = inst.n_pairs
+    none = np.iinfo(np.int64).max // 4
+    dist = np.full(I, none, dtype=np.int64)
+    use = np.ones(inst.n_lanes, bool) if lanes is None else np.asarray(lanes, bool)
+    sup = np.asarray(inst.lane_from_supplier, bool) & use
+    lead = np.asarray(inst.lane_lead, np.int64)
+    dest = np.asarray(inst.lane_dest, np.int64)
+    np.minimum.at(dist, dest[sup], lead[sup])
+    node = ~np.asarray(inst.lane_from_supplier, bool) & use
+    origin = np.asarray(inst.lane_origin, np.int64)[node]
+    for _ in range(I):  # Bellman-Ford over node lanes (leads >= 0)
+        new = dist.copy()
+        np.minimum.at(new, dest[node], np.minimum(dist[origin] + lead[node], none))
+        if np.array_equal(new, dist):
+            break
+        dist = new
+    return np.where(dist >= none, -1, dist)
