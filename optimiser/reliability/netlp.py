@@ -32,6 +32,9 @@ finer).
 
 from __future__ import annotations
 
+import sys
+import time
+
 import numpy as np
 
 from ..instance import Instance
@@ -80,20 +83,136 @@ def snap_down(a: np.ndarray, q: int, tol=0.0) -> np.ndarray:
     return k / q
 
 
-def solve_exact(sub: Instance, lp: LP, keep: dict):
+def solve_exact(sub: Instance, lp: LP, keep: dict, worker: LemonWorker | None = None):
     """LEMON on the block's network (from its kept tree) and the KKT certificate.
 
     (solution, start, info): `solution` is a RawSolution when the network's point and
     duals pass the KKT check (exact scaling), else None; `start` is the network's
     NetworkStart (its LP basis built when the certificate did not hold) or None when the
-    network could not be solved (infeasible, out of integer range)."""
-    from ..model.network import network_start
+    network could not be solved (infeasible, out of integer range, star-shaped).
+    worker: the block's LemonWorker (its graph lives there), or None: in this process,
+    the graph in keep. Either way network.solve_lemon(rebuild=True) solves it: from the
+    last tree, or fresh when the repair is predicted costly."""
+    from ..model.certificate import certified
+    from ..model.network import (
+        FAN_IN_LIMIT,
+        NetworkStart,
+        build_network,
+        lp_point,
+        solve_lemon,
+    )
     from ..solve import _certified_solution
 
+    net, info = build_network(sub, lp, keep.get("scale"))
+    if net is None:
+        return None, None, info
+    keep["scale"] = (net.Q, net.C, net.big)
+    if int(np.bincount(net.heads[:lp.vars.nx], minlength=net.n_nodes).max(initial=0)) \
+            > FAN_IN_LIMIT:  # star-shaped: dual simplex (model/network.py)
+        return None, None, {**info, "network": "star-shaped"}
+    t = time.perf_counter()
     try:
-        start, info = network_start(sub, lp, "lemon", keep=keep, certify=True, rebuild=True)
-    except Exception as e:  # the network is only one way to the answer: HiGHS remains
-        return None, None, {"network": f"failed: {type(e).__name__}: {e}"}
-    if start is not None and start.duals is not None:
+        if worker is not None:
+            flow, pot, flags = worker.solve(net)
+        else:
+            c = time.thread_time()
+            flow, pot = solve_lemon(net, keep, rebuild=True)
+            flags = {**_flags(keep), "network_cpu_seconds": time.thread_time() - c}
+    except RuntimeError as e:  # infeasible network: HiGHS says why
+        return None, None, {**info, "network_status": str(e) or "INFEASIBLE"}
+    except (EOFError, OSError) as e:  # the worker is gone: HiGHS answers
+        return None, None, {**info, "network": f"worker failed: {type(e).__name__}: {e}"}
+    info.update(network_status="OPTIMAL", network_solve_seconds=time.perf_counter() - t,
+                **flags)
+    start = NetworkStart(point=lp_point(sub, lp, net, flow), flow=flow, potentials=pot)
+    start.duals, start.kkt = certified(lp, net, flow, pot, start.point)
+    if start.duals is not None:
         return _certified_solution(lp, start), start, info
+    from ..model.basis import lp_basis
+
+    basis, why = lp_basis(sub, lp, net, flow, pot, start.point)
+    if basis is not None:
+        start.col_status, start.row_status = basis
+    info["network_basis"] = why or "spanning tree"
     return None, start, info
+
+
+def _flags(keep: dict) -> dict:
+    """What solve_lemon recorded in keep about the last solve (warm, rebuilt, ...)."""
+    out = {f"network_{k}": keep.pop(k) for k in ("warm", "fell_back", "rebuilt") if k in keep}
+    if "changed" in keep:
+        out["network_changed"] = keep["changed"]
+    return out
+
+
+#: a block's LEMON graph lives in a worker process of its own (LemonWorker) when the
+#: blocks are solved concurrently and its LP has at least this many variables: LEMON
+#: holds the interpreter lock while it solves, so in threads the blocks would take turns
+#: (the plain solve forks its fresh solves for the same reason: network.FORK_MIN_ARCS);
+#: a worker keeps the graph, so it restarts from its last tree as in process
+WORKER_MIN_VARS = 20_000
+
+
+def worker_pays(n_vars: int, concurrent: bool) -> bool:
+    """Linux only (elsewhere forking a process with threads is unsafe or unavailable)."""
+    return sys.platform.startswith("linux") and concurrent and n_vars >= WORKER_MIN_VARS
+
+
+class LemonWorker:
+    """A forked process holding one block's LEMON graph between solves: `solve(net)` sends
+    the network (its arrays) and gets back (flow, potentials, flags) of
+    network.solve_lemon(net, keep, rebuild=True) run there on the worker's own keep — the
+    same calls, in the same order, as in process, so the same bits. The waiting thread
+    releases the interpreter lock, so two blocks solve on two cores. The process ends on
+    `close` (also called when its session is collected) or with the parent (a daemon)."""
+
+    def __init__(self):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True,
+                                name="optimiser-lemon")
+        self.proc.start()
+        child.close()
+
+    def solve(self, net):
+        self.conn.send(net)
+        ok, payload = self.conn.recv()
+        if not ok:
+            raise RuntimeError(payload)
+        return payload
+
+    def close(self) -> None:
+        """Ask the worker to end (None: a pipe's end can be held open by workers forked
+        later, so EOF alone may never come) and wait for it."""
+        try:
+            self.conn.send(None)
+            self.conn.close()
+        except OSError:
+            pass
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
+
+def _serve(conn) -> None:
+    """The worker's loop: solve each network received, keeping the graph."""
+    from ..model.network import solve_lemon
+
+    keep: dict = {}
+    while True:
+        try:
+            net = conn.recv()
+        except (EOFError, OSError):
+            break
+        if net is None:
+            break
+        try:
+            c = time.thread_time()
+            flow, pot = solve_lemon(net, keep, rebuild=True)
+            conn.send((True, (flow, pot, {**_flags(keep),
+                                          "network_cpu_seconds": time.thread_time() - c})))
+        except RuntimeError as e:
+            conn.send((False, str(e) or "INFEASIBLE"))
