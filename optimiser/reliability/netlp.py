@@ -19,15 +19,21 @@ arbitrary decimals. So the data the loop changes are snapped to the block's grid
   on the grid (a vertex of an exactly scaled network is on it), so rounding up only
   removes floating noise; if it ever made the block infeasible, the block is solved by
   HiGHS at the bounds as given;
-* rationing caps (the baseline's u) DOWN, never up by more than floating noise (1e-9
-  relative): the plan never rations more than the expected plan.
+* rationing caps (the baseline's u) DOWN, never up by more than 1e-7 x max(1, demand) (a
+  tenth of the tolerance on unmet consumption; HiGHS noise on the baseline is no reason
+  to give up a grid step): the plan never rations more than the expected plan.
 
-The grid (`grid_scale`) is the finest of 1/1000, 1/100, 1/10, 1 at which the block's own
-data (capacities, stock, demand, pipeline, contracts, the instance floors) are exact and
-costs x flows stay inside integer range: a thousandth of a unit where it fits, so a
-one-unit instance keeps its precision (the closed-form least-cost case), and a coarser
-grid only where the quantities are too large for the finer one (then still one unit or
-finer).
+The grid (`grid_scale`, chosen at the block's first solve) is the finest of 1/1000,
+1/100, 1/10, 1 at which the block's own data (capacities, stock, demand, pipeline,
+contracts, the instance floors) and that solve's snapped floors and bounds are exact and
+costs x flows stay inside integer range with room (HEADROOM) for the capacity standing
+for "unbounded" to grow: a thousandth of a unit where it fits, so a one-unit instance
+keeps its precision (the closed-form least-cost case), and coarser only where the
+quantities are too large for the finer one (on the 100k-few tier, whole units).
+
+When the blocks are solved concurrently, a large block's LEMON graph lives in a worker
+process of its own (`LemonWorker`): LEMON holds the interpreter lock while it solves.
+docs/RELIABILITY.md ("The LP's exact network path") has the why and the measurements.
 """
 
 from __future__ import annotations
