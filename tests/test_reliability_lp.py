@@ -74,7 +74,8 @@ def test_network_path_equals_highs_after_warm_raises(name, make, scale):
     for k in range(6):
         res = net.solve(P, hard)
         assert res.status.value == "optimal"
-        assert all(b.how == "network certificate" for b in net.blocks), [b.how for b in net.blocks]
+        assert all(b.how in ("network certificate", "unchanged (last solution kept)")
+                   for b in net.blocks), [b.how for b in net.blocks]
         assert res.iterations == 0
         want = ref.solve(res.planning_floor, hard)
         a, b = _objective(net), _objective(ref)
@@ -263,3 +264,18 @@ def test_lemon_in_worker_processes_equals_in_process(monkeypatch):
     for a, b in zip(*runs):
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)
+
+
+def test_a_block_the_raise_missed_keeps_its_solution():
+    inst = network(8)
+    lp, _, cand, P, hard = _session(inst, "network")
+    ref, *_ = _session(inst, "warm")
+    res = lp.solve(P, hard)
+    k0 = inst.nc_commodity == 0
+    P2 = np.where((cand & k0)[:, None], np.maximum(P, res.s + 7.25), P)
+    res2 = lp.solve(P2, hard)
+    hows = {int(inst.nc_commodity[b.pairs[0]]): b.how for b in lp.blocks}
+    assert hows == {0: "network certificate", 1: "unchanged (last solution kept)"}
+    ref.solve(res2.planning_floor, hard)
+    assert abs(_objective(lp) - _objective(ref)) <= 1e-9 * abs(_objective(ref))
+    np.testing.assert_array_equal(res2.s[~k0], res.s[~k0])

@@ -94,6 +94,7 @@ class _Block:
     highs_ran: bool = False  # the HiGHS model holds a basis of its own
     worker: object = None  # the LemonWorker holding its LEMON graph (netlp), if any
     lemon_cpu: float = 0.0  # CPU seconds of its last LEMON solve (wherever it ran)
+    last: tuple | None = None  # the (snapped) floors and hard bounds of its last solve
 
 
 @dataclass
@@ -269,6 +270,12 @@ class ReliabilityLP:
 
             snapped, snapped_lb = self._snapped(b, lo, lb, b.grid)
             used[b.row_pair, b.row_day] = snapped
+            if (b.sol is not None and b.sol.status == Status.OPTIMAL and b.last is not None
+                    and np.array_equal(b.last[0], snapped)
+                    and np.array_equal(b.last[1], snapped_lb)):
+                b.how = "unchanged (last solution kept)"  # e.g. a block the raise missed
+                return
+            b.last = (snapped, snapped_lb)
             self._set_bounds(b, snapped, snapped_lb)
             t = time.perf_counter()
             sol, ns, info = solve_exact(b.sub, b.lp, b.keep, b.worker)
