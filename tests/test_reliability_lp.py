@@ -74,7 +74,8 @@ def test_network_path_equals_highs_after_warm_raises(name, make, scale):
     for k in range(6):
         res = net.solve(P, hard)
         assert res.status.value == "optimal"
-        assert all(b.how == "network certificate" for b in net.blocks), [b.how for b in net.blocks]
+        assert all(b.how in ("network certificate", "unchanged (last solution kept)")
+                   for b in net.blocks), [b.how for b in net.blocks]
         assert res.iterations == 0
         want = ref.solve(res.planning_floor, hard)
         a, b = _objective(net), _objective(ref)
@@ -236,3 +237,45 @@ def test_snapped_hard_bounds_that_cannot_hold_fall_back_to_highs_as_given():
     assert res.status.value == "optimal"
     assert lp.blocks[0].how.startswith("HiGHS")
     np.testing.assert_allclose(res.s, hard, rtol=1e-9)
+
+
+def test_lemon_in_worker_processes_equals_in_process(monkeypatch):
+    """Blocks solved concurrently keep their LEMON graph in a forked worker each (LEMON
+    holds the interpreter lock): the same calls in the same order, so the same bits as
+    the graphs kept in process, warm restarts included; the workers end with the session."""
+    import optimiser.reliability.netlp as netlp
+
+    inst = _random(5)
+    runs = []
+    for min_vars in (10**9, 0):
+        monkeypatch.setattr(netlp, "WORKER_MIN_VARS", min_vars)
+        lp, _, cand, P, hard = _session(inst, "network", workers=2)
+        rng = np.random.default_rng(4)
+        out = []
+        for _ in range(4):
+            res = lp.solve(P, hard)
+            out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
+            P = _raise(rng, P, res, cand, 100.0)
+        workers = [b.worker for b in lp.blocks]
+        assert all((w is None) == (min_vars > 0) for w in workers)
+        lp.close()
+        assert all(w is None or not w.proc.is_alive() for w in workers)
+        runs.append(out)
+    for a, b in zip(*runs):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_a_block_the_raise_missed_keeps_its_solution():
+    inst = network(8)
+    lp, _, cand, P, hard = _session(inst, "network")
+    ref, *_ = _session(inst, "warm")
+    res = lp.solve(P, hard)
+    k0 = inst.nc_commodity == 0
+    P2 = np.where((cand & k0)[:, None], np.maximum(P, res.s + 7.25), P)
+    res2 = lp.solve(P2, hard)
+    hows = {int(inst.nc_commodity[b.pairs[0]]): b.how for b in lp.blocks}
+    assert hows == {0: "network certificate", 1: "unchanged (last solution kept)"}
+    ref.solve(res2.planning_floor, hard)
+    assert abs(_objective(lp) - _objective(ref)) <= 1e-9 * abs(_objective(ref))
+    np.testing.assert_array_equal(res2.s[~k0], res.s[~k0])

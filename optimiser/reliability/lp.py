@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +92,9 @@ class _Block:
     network_seconds: float = 0.0
     how: str = ""
     highs_ran: bool = False  # the HiGHS model holds a basis of its own
+    worker: object = None  # the LemonWorker holding its LEMON graph (netlp), if any
+    lemon_cpu: float = 0.0  # CPU seconds of its last LEMON solve (wherever it ran)
+    last: tuple | None = None  # the (snapped) floors and hard bounds of its last solve
 
 
 @dataclass
@@ -139,6 +143,12 @@ class ReliabilityLP:
         self.build_seconds = time.perf_counter() - t
         self.solves: list[dict] = []
         self._start = start
+        self._workers: list = []  # LemonWorkers (netlp), closed with the session
+        self._finalizer = weakref.finalize(self, _close_workers, self._workers)
+
+    def close(self) -> None:
+        """End the LEMON worker processes (also done when the session is collected)."""
+        self._finalizer()
 
     def _block(self, sub: Instance, pairs, lanes, cap, cand) -> _Block:
         from ..model.backends.highs import make_highs
@@ -234,6 +244,7 @@ class ReliabilityLP:
         iters = sum(b.iterations for b in self.blocks)
         self.solves.append({"seconds": wall, "iterations": iters, "warm": len(self.solves) > 0,
                             "network_seconds": sum(b.network_seconds for b in self.blocks),
+                            "lemon_cpu_seconds": sum(b.lemon_cpu for b in self.blocks),
                             "how": sorted({b.how for b in self.blocks})})
         return LPResult(status, x, u, s, r, dual, wall, iters, used)
 
@@ -242,18 +253,34 @@ class ReliabilityLP:
         lo = np.ascontiguousarray(planning_floor[b.row_pair, b.row_day], dtype=np.float64)
         lb = np.minimum(np.ascontiguousarray(hard[b.s_pair, b.s_day], dtype=np.float64),
                         b.s_ub)
-        b.how, b.network_seconds, b.iterations = self.method, 0.0, 0
+        b.how, b.network_seconds, b.iterations, b.lemon_cpu = self.method, 0.0, 0, 0.0
         if b.grid is None:
             self._grid(b, lo, lb)
+            from .netlp import LemonWorker, worker_pays
+
+            if b.grid and worker_pays(b.lp.vars.n, self.workers > 1 and len(self.blocks) > 1):
+                try:
+                    b.worker = LemonWorker()
+                except Exception:  # e.g. inside a daemonic process: LEMON in process
+                    b.worker = None
+                else:
+                    self._workers.append(b.worker)
         if b.grid:
             from .netlp import solve_exact
 
             snapped, snapped_lb = self._snapped(b, lo, lb, b.grid)
             used[b.row_pair, b.row_day] = snapped
+            if (b.sol is not None and b.sol.status == Status.OPTIMAL and b.last is not None
+                    and np.array_equal(b.last[0], snapped)
+                    and np.array_equal(b.last[1], snapped_lb)):
+                b.how = "unchanged (last solution kept)"  # e.g. a block the raise missed
+                return
+            b.last = (snapped, snapped_lb)
             self._set_bounds(b, snapped, snapped_lb)
             t = time.perf_counter()
-            sol, ns, _ = solve_exact(b.sub, b.lp, b.keep)
+            sol, ns, info = solve_exact(b.sub, b.lp, b.keep, b.worker)
             b.network_seconds = b.seconds = time.perf_counter() - t
+            b.lemon_cpu = float(info.get("network_cpu_seconds", 0.0))
             if sol is not None:
                 b.sol, b.how = sol, "network certificate"
                 return
@@ -359,3 +386,8 @@ class ReliabilityLP:
     def size(self) -> dict:
         keys = ("variables", "constraints", "nonzeros")
         return {k: sum(b.lp.size[k] for b in self.blocks) for k in keys}
+
+
+def _close_workers(workers: list) -> None:
+    while workers:
+        workers.pop().close()

@@ -19,18 +19,27 @@ arbitrary decimals. So the data the loop changes are snapped to the block's grid
   on the grid (a vertex of an exactly scaled network is on it), so rounding up only
   removes floating noise; if it ever made the block infeasible, the block is solved by
   HiGHS at the bounds as given;
-* rationing caps (the baseline's u) DOWN, never up by more than floating noise (1e-9
-  relative): the plan never rations more than the expected plan.
+* rationing caps (the baseline's u) DOWN, never up by more than 1e-7 x max(1, demand) (a
+  tenth of the tolerance on unmet consumption; HiGHS noise on the baseline is no reason
+  to give up a grid step): the plan never rations more than the expected plan.
 
-The grid (`grid_scale`) is the finest of 1/1000, 1/100, 1/10, 1 at which the block's own
-data (capacities, stock, demand, pipeline, contracts, the instance floors) are exact and
-costs x flows stay inside integer range: a thousandth of a unit where it fits, so a
-one-unit instance keeps its precision (the closed-form least-cost case), and a coarser
-grid only where the quantities are too large for the finer one (then still one unit or
-finer).
+The grid (`grid_scale`, chosen at the block's first solve) is the finest of 1/1000,
+1/100, 1/10, 1 at which the block's own data (capacities, stock, demand, pipeline,
+contracts, the instance floors) and that solve's snapped floors and bounds are exact and
+costs x flows stay inside integer range with room (HEADROOM) for the capacity standing
+for "unbounded" to grow: a thousandth of a unit where it fits, so a one-unit instance
+keeps its precision (the closed-form least-cost case), and coarser only where the
+quantities are too large for the finer one (on the 100k-few tier, whole units).
+
+When the blocks are solved concurrently, a large block's LEMON graph lives in a worker
+process of its own (`LemonWorker`): LEMON holds the interpreter lock while it solves.
+docs/RELIABILITY.md ("The LP's exact network path") has the why and the measurements.
 """
 
 from __future__ import annotations
+
+import sys
+import time
 
 import numpy as np
 
@@ -80,20 +89,159 @@ def snap_down(a: np.ndarray, q: int, tol=0.0) -> np.ndarray:
     return k / q
 
 
-def solve_exact(sub: Instance, lp: LP, keep: dict):
+def solve_exact(sub: Instance, lp: LP, keep: dict, worker: LemonWorker | None = None):
     """LEMON on the block's network (from its kept tree) and the KKT certificate.
 
     (solution, start, info): `solution` is a RawSolution when the network's point and
     duals pass the KKT check (exact scaling), else None; `start` is the network's
     NetworkStart (its LP basis built when the certificate did not hold) or None when the
-    network could not be solved (infeasible, out of integer range)."""
-    from ..model.network import network_start
+    network could not be solved (infeasible, out of integer range, star-shaped).
+    worker: the block's LemonWorker (its graph lives there), or None: in this process,
+    the graph in keep. Either way `_lemon` solves it: from the last tree, or fresh when
+    the change is large."""
+    from ..model.certificate import certified
+    from ..model.network import (
+        FAN_IN_LIMIT,
+        NetworkStart,
+        build_network,
+        lp_point,
+    )
     from ..solve import _certified_solution
 
+    net, info = build_network(sub, lp, keep.get("scale"))
+    if net is None:
+        return None, None, info
+    keep["scale"] = (net.Q, net.C, net.big)
+    if int(np.bincount(net.heads[:lp.vars.nx], minlength=net.n_nodes).max(initial=0)) \
+            > FAN_IN_LIMIT:  # star-shaped: dual simplex (model/network.py)
+        return None, None, {**info, "network": "star-shaped"}
+    t = time.perf_counter()
     try:
-        start, info = network_start(sub, lp, "lemon", keep=keep, certify=True, rebuild=True)
-    except Exception as e:  # the network is only one way to the answer: HiGHS remains
-        return None, None, {"network": f"failed: {type(e).__name__}: {e}"}
-    if start is not None and start.duals is not None:
+        if worker is not None:
+            flow, pot, flags = worker.solve(net)
+        else:
+            c = time.thread_time()
+            flow, pot = _lemon(net, keep)
+            flags = {**_flags(keep), "network_cpu_seconds": time.thread_time() - c}
+    except RuntimeError as e:  # infeasible network: HiGHS says why
+        return None, None, {**info, "network_status": str(e) or "INFEASIBLE"}
+    except (EOFError, OSError) as e:  # the worker is gone: HiGHS answers
+        return None, None, {**info, "network": f"worker failed: {type(e).__name__}: {e}"}
+    info.update(network_status="OPTIMAL", network_solve_seconds=time.perf_counter() - t,
+                **flags)
+    start = NetworkStart(point=lp_point(sub, lp, net, flow), flow=flow, potentials=pot)
+    start.duals, start.kkt = certified(lp, net, flow, pot, start.point)
+    if start.duals is not None:
         return _certified_solution(lp, start), start, info
+    from ..model.basis import lp_basis
+
+    basis, why = lp_basis(sub, lp, net, flow, pot, start.point)
+    if basis is not None:
+        start.col_status, start.row_status = basis
+    info["network_basis"] = why or "spanning tree"
     return None, start, info
+
+
+#: a re-solve restarts LEMON from its last tree unless the new data leave more than this
+#: share of the supply to move (or as many arcs over their new capacity as
+#: network.WARM_MAX_OVER): then a fresh solve. Measured on the 100k-few run's own floors
+#: (LEMON CPU seconds per block, fresh 0.3-0.55): raises moving 13% / 7% of the supply
+#: restart warm in 2.6-9.5 / 0.9-3.0 s, raises moving 0.6-1% in 0.1-0.2 s against 0.4-0.5
+#: fresh; with 2% the run's LEMON CPU fell from 3.5 s (network.WARM_MAX_MOVED, 0.5%) to 2.8
+WARM_MAX_MOVED = 0.02
+
+
+def _lemon(net, keep: dict):
+    """network.solve_lemon on the kept graph, from its last tree unless the change is
+    large (WARM_MAX_MOVED): then fresh (keep["rebuilt"]). Decided from the data alone."""
+    from ..model import network as nw
+
+    if keep.get("graph") is not None and keep.get("flow") is not None \
+            and keep.get("n_nodes") == net.n_nodes and net.n_nodes >= nw.WARM_MIN_NODES:
+        t, h, c, _, s = nw._lemon_arrays(net)
+        if np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
+            nw._repair_is_costly(keep, net, c, s)  # records keep["changed"]
+            over, moved = keep["changed"]
+            if over > nw.WARM_MAX_OVER or moved > WARM_MAX_MOVED:
+                keep["graph"] = None
+                keep["rebuilt"] = True
+    return nw.solve_lemon(net, keep)
+
+
+def _flags(keep: dict) -> dict:
+    """What solve_lemon recorded in keep about the last solve (warm, rebuilt, ...)."""
+    out = {f"network_{k}": keep.pop(k) for k in ("warm", "fell_back", "rebuilt") if k in keep}
+    if "changed" in keep:
+        out["network_changed"] = keep["changed"]
+    return out
+
+
+#: a block's LEMON graph lives in a worker process of its own (LemonWorker) when the
+#: blocks are solved concurrently and its LP has at least this many variables: LEMON
+#: holds the interpreter lock while it solves, so in threads the blocks would take turns
+#: (the plain solve forks its fresh solves for the same reason: network.FORK_MIN_ARCS);
+#: a worker keeps the graph, so it restarts from its last tree as in process
+WORKER_MIN_VARS = 20_000
+
+
+def worker_pays(n_vars: int, concurrent: bool) -> bool:
+    """Linux only (elsewhere forking a process with threads is unsafe or unavailable)."""
+    return sys.platform.startswith("linux") and concurrent and n_vars >= WORKER_MIN_VARS
+
+
+class LemonWorker:
+    """A forked process holding one block's LEMON graph between solves: `solve(net)` sends
+    the network (its arrays) and gets back (flow, potentials, flags) of
+    `_lemon(net, keep)` run there on the worker's own keep — the
+    same calls, in the same order, as in process, so the same bits. The waiting thread
+    releases the interpreter lock, so two blocks solve on two cores. The process ends on
+    `close` (also called when its session is collected) or with the parent (a daemon)."""
+
+    def __init__(self):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True,
+                                name="optimiser-lemon")
+        self.proc.start()
+        child.close()
+
+    def solve(self, net):
+        self.conn.send(net)
+        ok, payload = self.conn.recv()
+        if not ok:
+            raise RuntimeError(payload)
+        return payload
+
+    def close(self) -> None:
+        """Ask the worker to end (None: a pipe's end can be held open by workers forked
+        later, so EOF alone may never come) and wait for it."""
+        try:
+            self.conn.send(None)
+            self.conn.close()
+        except OSError:
+            pass
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
+
+def _serve(conn) -> None:
+    """The worker's loop: solve each network received, keeping the graph."""
+    keep: dict = {}
+    while True:
+        try:
+            net = conn.recv()
+        except (EOFError, OSError):
+            break
+        if net is None:
+            break
+        try:
+            c = time.thread_time()
+            flow, pot = _lemon(net, keep)
+            conn.send((True, (flow, pot, {**_flags(keep),
+                                          "network_cpu_seconds": time.thread_time() - c})))
+        except RuntimeError as e:
+            conn.send((False, str(e) or "INFEASIBLE"))
