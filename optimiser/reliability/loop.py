@@ -53,6 +53,7 @@ MIN_SAMPLE = 250  # the smallest training prefix the first iterations replay
 CERTIFY_WAVE = 2048  # the first certification wave; each next one twice the last
 MAX_ATTEMPTS = 4  # certification attempts per target
 MAX_RAISES = 5  # raises of one event per attempt before it is called stuck
+FIRST_PLAN = "lp"  # the first plan replayed: "lp" (solved at the instance floors) or "baseline"
 STALLS = 3  # training replays after a raise with no fall in breaches: stuck
 R_TOL = 1e-6  # unreached planning floor (relative to max(1, P)) that counts as a limit
 LP_METHOD = "warm"  # how each LP re-solve starts (reliability/lp.py; the benchmark compares)
@@ -129,7 +130,7 @@ class Loop:
         self.end_price = np.where(np.isfinite(cheapest), cheapest, 0.0)[inst.nc_commodity]
         self.next_certify = targets.train  # certification ranges follow the training one
         # the first plan to replay: the expected-demand one (x, s, u), when given
-        self.baseline_plan = start
+        self.baseline_plan = start if FIRST_PLAN == "baseline" else None
         reach = first_reach(inst)  # no planning floor is raised before anything can arrive
         self.reach = np.where(reach < 0, inst.horizon, reach)
         self.replay_seconds = 0.0
