@@ -13,16 +13,20 @@ The scenario model is the benchmark's noise (demand, delays, outages, losses).
 
 Which floors are protected (`--variant`):
 
-- `ready` (default, certifiable): as `capped`, and each depot's readiness starts on the
-  first day a buffer can be bought and held there whatever the noise does: the first day
-  anything ordered from a supplier can arrive (the shortest lead time, through other
-  depots included) plus the noise model's window (delay_max_days: a shipment due that
-  day may come that much later; outage_days: a supplier may dispatch nothing that long).
-  Before that day the depot holds what its initial stock and pipeline give it and its
-  floor is not protected (floor 0): a planner sets the readiness date no earlier than
-  stock can be there. Depots no supplier reaches keep their floors (their stock is their
-  initial stock and pipeline, which the noise does not touch). Every protected floor is
-  then reachable and a 95% target certifies: the run measures a certified plan.
+- `ready` (default, certifiable): each depot's readiness starts on the first day a
+  buffer of any size can be bought and held there whatever the noise does: the first day
+  anything ordered from a supplier over lanes without a capacity limit (sea) can arrive
+  (the shortest lead time, through other depots included) plus the noise model's window
+  (delay_max_days: a shipment due that day may come that much later; outage_days: a
+  supplier may dispatch nothing that long). Before that day its floor is not protected
+  (floor 0), and the depot starts with initial stock covering what the expected-demand
+  plan sends out of it until one window past that day (within max_stock): the safety
+  stock a planner holds while the first buffer shipments are under way, so the small
+  air lanes are not asked to build buffers at once. Then, as `capped`, each floor is
+  capped at the stock the expected plan of this instance holds. Depots no supplier
+  reaches keep their floors. A planner sets the readiness date no earlier than stock can
+  be there; every protected floor is then reachable and the run measures a certified
+  plan.
 - `capped`: the generated tiers break some floors even in the expected plan (not enough
   supply); those floors are capped at the stock the expected plan holds, so the run
   measures buying buffers rather than proving a capacity limit. Floors on days before any
@@ -62,8 +66,6 @@ def ready_floors(inst, params, plan):
     from optimiser.reliability.targets import first_reach
 
     reach = first_reach(inst, lanes=~np.isfinite(inst.lane_capacity))
-    if os.environ.get("RB_ALL"):
-        reach = first_reach(inst)
     window = ((params.delay_max_days if params.delay_prob > 0 else 0)
               + (params.outage_days if params.outage_prob > 0 else 0))
     start = np.where(reach < 0, 0, reach + window)
@@ -75,11 +77,7 @@ def ready_floors(inst, params, plan):
     out += inst.demand
     protected = (inst.floor > 0).any(axis=1)
     cover = np.arange(inst.horizon)[None, :] < (start + window)[:, None]
-    if os.environ.get("RB_NOCOVER"):
-        cover = early
     extra = np.where(protected, np.where(cover, out, 0.0).sum(axis=1), 0.0)
-    if os.environ.get("RB_NOINIT"):
-        extra = 0.0
     init = np.minimum(inst.initial_stock + extra,
                       np.maximum(inst.max_stock, inst.initial_stock))
     return (dataclasses.replace(inst, floor=floor, initial_stock=init),

@@ -250,3 +250,28 @@ def test_a_failing_certificate_is_reported_on_all_m_scenarios():
     assert row["certify_scenarios"] == 5000
     breach, _ = pair_indicators(prepare(inst, plan.x, plan.u), params, 0, last["first"], 5000)
     assert row["certify_breaches"] == int(breach[:, 0].sum())
+
+
+def test_certification_stops_early_once_broken_and_completes_the_same_range():
+    from optimiser.reliability.loop import CERTIFY_WAVE, Loop, _Train
+    from optimiser.reliability.replay import make_events
+    from optimiser.reliability.targets import Targets
+    from optimiser.scenarios.arrays import prepare
+    from optimiser.scenarios.evaluate import pair_indicators
+
+    inst = one_pair(T=3, demand=100.0, floor=100.0, initial=100.0)
+    params = ScenarioParams(demand_sigma=0.5)
+    base = optimiser.solve(inst)  # sits on its floor: about every other scenario breaks it
+    M = 10_000
+    loop = Loop(inst, Targets(reliability=0.95, train=500, certify=M), params, base.u,
+                start=(base.x, base.s, base.u), baseline_s=base.s)
+    arrays = prepare(inst, base.x, base.u)
+    tr = _Train(arrays=arrays, ev=make_events(inst, loop.ready, loop.service, base.u),
+                br=None, bs=None, pr=None, ps=None, kept=None)
+    kmax = max_breaches(M, 0.95, 0.95)
+    cert = loop._certify(tr, 500, M, kmax, -1, False)
+    assert cert.m == CERTIFY_WAVE and int(cert.k_r[0]) > kmax  # failed: stopped at wave 1
+    full = loop._certify(tr, 500, M, kmax, -1, False, done=cert)
+    breach, _ = pair_indicators(arrays, params, 0, 500, M)
+    assert full.m == M and int(full.k_r[0]) == int(breach[:, 0].sum())
+    assert np.array_equal(full.br[:, 0], breach[:, 0])  # the same range, in order
