@@ -113,7 +113,8 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     fan_range = {**last, "count": min(int(last["count"]), FAN_SCENARIOS)}
     plan.fan = certification_fan(inst, main.lp.x, main.lp.u, prm, fan_range["seed"],
                                  fan_range["first"], fan_range["count"], pairs,
-                                 map_fn=map) if pairs.any() else FAN_SCHEMA.empty_table()
+                                 map_fn=map, runner=loop.runner) \
+        if pairs.any() else FAN_SCHEMA.empty_table()
     timings["fan"] = time.perf_counter() - t
     if targets.frontier:
         points = []

@@ -40,10 +40,21 @@ import numba
 import numpy as np
 
 from .._numba import jit, pjit
-from ..scenarios.arrays import ReplayArrays
+from ..scenarios.arrays import ReplayArrays, kernel_model
 from ..scenarios.evaluate import replay_record
-from ..scenarios.kernels import LANES
+from ..scenarios.inputs import NO_REDUCTION as _NO_REDUCTION
+from ..scenarios.inputs import NO_STOCK, Outputs, Reduction, open_loop
+from ..scenarios.kernels import (
+    FLAG_BREACH,
+    FLAG_SHORT,
+    LANES,
+    N_BINS,
+    fan_accumulate,
+    fan_percentiles,
+    replay_kernel,
+)
 from ..scenarios.params import ScenarioParams
+from .fan import FAN_SCENARIOS
 
 SLICE_BYTES = 32 * 2 ** 20
 
@@ -305,13 +316,140 @@ def _buffers(vals, ids, cover, first):
     return np.ascontiguousarray(np.where(covered, vals, 0.0).max(axis=2, initial=0.0).T)
 
 
+def _slots(I: int, pairs: np.ndarray) -> np.ndarray:
+    """[I] int64: the position of pair i in `pairs`, -1 for the others."""
+    out = np.full(I, -1, dtype=np.int64)
+    out[pairs] = np.arange(len(pairs), dtype=np.int64)
+    return out
+
+
+def fan_pairs(ev: Events) -> np.ndarray:
+    """The pairs whose stock the certification fan draws: those with a target, ascending."""
+    return np.union1d(ev.ready, ev.service).astype(np.int64)
+
+
+def _run(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int, n: int,
+         red: Reduction, flags: bool = False) -> np.ndarray:
+    """replay_kernel in reliability mode: no KPIs, no stock record, the reduction `red`
+    (and per-pair flags [n, I] with `flags`)."""
+    a = arrays
+    pf = np.zeros((n, a.n_pairs) if flags else (1, 1), dtype=np.uint8)
+    out = Outputs(kpi=_NO_KPI, kpi_c=_NO_KPI_C, record=False, stock=NO_STOCK, flags=flags,
+                  pair_flags=pf, kpis=False, red=red)
+    replay_kernel(np.int64(start), np.int64(n), np.uint64(seed), kernel_model(params),
+                  a.network(), a.dispatches(), out, open_loop(a.T))
+    return pf
+
+
+_NO_KPI = np.empty((1, 1))
+_NO_KPI_C = np.empty((1, 1, 1))
+
+
 def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
                 stop: int, ev: Events, w_ready: np.ndarray | None,
                 w_service: np.ndarray | None, shift: np.ndarray | None = None,
                 keep: int = 0) -> tuple:
     """(start, breach_ready [n, Ir], breach_service [n, Is], price_ready, price_service,
     shortfalls); prices are None without weights, shortfalls (`Shortfalls`, the `keep`
-    largest per pair and day) None without keep. shift: H of the virtual stock."""
+    largest per pair and day) None without keep. shift: H of the virtual stock.
+
+    One replay in reliability mode (inputs.Reduction): the breach flags and prices are
+    reduced inside the kernel's day loop for the pairs with a target; with `keep`, the
+    stock of a (pair, day) goes to a compact record only for the blocks of 32 scenarios
+    where one breaches, which `_keep_sparse` offers to the heaps in scenario order. The
+    same bits as the record-based passes (`pass1_chunk_record`)."""
+    n, T, I = stop - start, arrays.T, arrays.n_pairs
+    Ir, Is = len(ev.ready), len(ev.service)
+    br = np.zeros((n, Ir), bool)
+    bs = np.zeros((n, Is), bool)
+    price = w_ready is not None or w_service is not None
+    pr = np.zeros((n, Ir) if price else (1, 1))
+    ps = np.zeros((n, Is) if price else (1, 1))
+    wr = np.zeros((T, Ir)) if w_ready is None else np.ascontiguousarray(w_ready, float)
+    ws = np.zeros((T, Is)) if w_service is None else np.ascontiguousarray(w_service, float)
+    H, lim = _shift(arrays, shift), _lim(ev)
+    sf = Shortfalls.empty(Ir, Is, T, min(keep, n)) if keep else None
+    # slices of at most SLICE_BYTES of compact record, whole rounds of blocks per thread
+    per = n
+    if sf is not None:
+        blocks = max(1, SLICE_BYTES // max(1, 8 * LANES * T * max(1, Ir + Is)))
+        th = numba.get_num_threads()
+        per = (blocks - blocks % th if blocks >= th else blocks) * LANES
+        nb = (min(per, n) + LANES - 1) // LANES
+        sr = np.empty((Ir, T, nb * LANES))
+        ss = np.empty((Is, T, nb * LANES))
+        cr = np.zeros((Ir, T), np.int64)
+        cs = np.zeros((Is, T), np.int64)
+    else:
+        sr, ss = _NO_REC, _NO_REC
+    base = dict(on=True, price=price, keep=sf is not None, fan_n=0,
+                slot_r=_slots(I, ev.ready), slot_s=_slots(I, ev.service),
+                slot_f=np.full(I, -1, dtype=np.int64), h=H, lim_r=lim,
+                floor_r=np.ascontiguousarray(ev.floor, float), w_r=wr,
+                serve=np.ascontiguousarray(ev.serve, np.bool_),
+                stol=np.ascontiguousarray(ev.stol, float),
+                margin=np.ascontiguousarray(ev.margin, float), w_s=ws, sr=sr, ss=ss,
+                fan=_NO_REDUCTION.fan)
+    for a in range(start, stop, per):
+        b = min(stop, a + per)
+        o = slice(a - start, b - start)
+        m = b - a
+        nb = (m + LANES - 1) // LANES
+        mr = np.zeros((Ir, T, nb) if sf is not None else (1, 1, 1), np.uint8)
+        ms = np.zeros((Is, T, nb) if sf is not None else (1, 1, 1), np.uint8)
+        red = Reduction(br=br[o], bs=bs[o], pr=pr[o] if price else pr,
+                        ps=ps[o] if price else ps, mr=mr, ms=ms, **base)
+        _run(arrays, params, seed, a, m, red)
+        if sf is not None:
+            _keep_sparse(sr, mr, ss, ms, m, a, lim, ev.floor, ev.serve, ev.stol, ev.margin,
+                         sf.ready, sf.ready_ids, cr, sf.service, sf.service_ids, cs)
+    return (start, br, bs, pr if w_ready is not None else None,
+            ps if w_service is not None else None, sf)
+
+
+_NO_REC = np.zeros((1, 1, 1))
+
+
+@pjit
+def _keep_sparse(sr, mr, ss, ms, m, first, lim_r, floor_r, serve, stol, margin,
+                 vr, ir_, cr, vs, is_, cs):
+    """Offer `needed` of every scenario that breaks a pair on a day to that (pair, day)'s
+    heap, from the compact record of a reliability replay (inputs.Reduction: S of the
+    blocks marked in mr / ms), in scenario order: the offers (and so the heaps) of
+    `_keep_blocks` over the whole record. Parallel over pairs."""
+    K = LANES
+    T = lim_r.shape[0]
+    nb = (m + K - 1) // K
+    for p in numba.prange(vr.shape[0]):
+        for t in range(T):
+            lim = lim_r[t, p]
+            f = floor_r[t, p]
+            for blk in range(nb):
+                if mr[p, t, blk]:
+                    for k in range(min(K, m - blk * K)):
+                        s = sr[p, t, blk * K + k]
+                        if s < lim:
+                            _push(vr, ir_, cr, p, t, f - s, first + blk * K + k)
+    for p in numba.prange(vs.shape[0]):
+        for t in range(T):
+            if serve[t, p]:
+                st = stol[t, p]
+                mg = margin[t, p]
+                for blk in range(nb):
+                    if ms[p, t, blk]:
+                        for k in range(min(K, m - blk * K)):
+                            s = ss[p, t, blk * K + k]
+                            if s <= st:
+                                _push(vs, is_, cs, p, t, (st - s) + mg, first + blk * K + k)
+
+
+def pass1_chunk_record(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
+                       stop: int, ev: Events, w_ready: np.ndarray | None,
+                       w_service: np.ndarray | None, shift: np.ndarray | None = None,
+                       keep: int = 0) -> tuple:
+    """pass1_chunk by the general replay: the kernel's whole float64 stock record, reduced
+    by `_pass1_blocks` and `_keep_blocks` (the reference the reliability mode is tested
+    against; the same results, at several times the memory traffic)."""
     n, T = stop - start, arrays.T
     br = np.zeros((n, len(ev.ready)), bool)
     bs = np.zeros((n, len(ev.service)), bool)
@@ -340,26 +478,85 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
             ps if w_service is not None else None, sf)
 
 
+@dataclass(frozen=True, eq=False)
+class FanHist:
+    """The fan histograms (fan_accumulate's) of some scenarios' end-of-day stock of `pairs`
+    [F] (cell t * F + f), mergeable by addition / min / max in any order."""
+
+    pairs: np.ndarray  # [F] int64
+    count: int  # scenarios binned
+    counts: np.ndarray  # [T * F, N_BINS] uint32
+    vmin: np.ndarray  # [T * F] float32
+    vmax: np.ndarray  # [T * F] float32
+
+    @classmethod
+    def empty(cls, pairs: np.ndarray, T: int) -> FanHist:
+        C = T * len(pairs)
+        return cls(pairs, 0, np.zeros((C, N_BINS), np.uint32), np.full(C, np.inf, np.float32),
+                   np.full(C, -np.inf, np.float32))
+
+    def merge(self, other: FanHist | None) -> FanHist:
+        if other is None:
+            return self
+        return FanHist(self.pairs, self.count + other.count, self.counts + other.counts,
+                       np.minimum(self.vmin, other.vmin), np.maximum(self.vmax, other.vmax))
+
+    def percentiles(self, arrays: ReplayArrays, qs=(0.05, 0.5, 0.95)) -> np.ndarray:
+        """[F, T, len(qs)]: fan_percentiles of each cell (what fan_values gives for it)."""
+        T, F = arrays.T, len(self.pairs)
+        out = np.empty((T * F, len(qs)))
+        fan_percentiles(self.counts, _fan_e_lo(arrays, self.pairs), self.vmin, self.vmax,
+                        np.asarray(qs, float), out)
+        return out.reshape(T, F, len(qs)).transpose(1, 0, 2)
+
+
+def _fan_e_lo(arrays: ReplayArrays, pairs: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(arrays.fan_e_lo.reshape(arrays.T, arrays.n_pairs)[:, pairs]
+                                .ravel())
+
+
 def certify_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
-                  stop: int, ev: Events) -> tuple:
+                  stop: int, ev: Events, fan_stop: int | None = None) -> tuple:
     """(start, breach_ready [n, Ir], short_service [n, Is]) of the plan as it is: the
     kernel's own per-pair indicators (breach: below floor - 1e-6 max(1, floor) on some
     day; short: consumption short of its target beyond the plan's rationing by more than
-    1e-6 max(1, demand) on some day), no stock recorded."""
-    from ..scenarios.evaluate import pair_indicators
+    1e-6 max(1, demand) on some day), no stock recorded, no KPIs.
 
-    breach, short = pair_indicators(arrays, params, seed, start, stop - start)
-    return start, breach[:, ev.ready], short[:, ev.service]
+    With fan_stop, a fourth item: the fan histograms (`FanHist`) of the pairs with a
+    target over scenarios start..min(stop, fan_stop)-1 (None when that is empty), binned
+    from the same replay (their stock recorded as float32 for those scenarios only)."""
+    n, T, I = stop - start, arrays.T, arrays.n_pairs
+    m = 0 if fan_stop is None else max(0, min(stop, fan_stop) - start)
+    fp = fan_pairs(ev)
+    if m and len(fp):
+        rec = np.empty(((m + LANES - 1) // LANES, T * len(fp), LANES), np.float32)
+        none = np.full(I, -1, dtype=np.int64)
+        red = _NO_REDUCTION._replace(on=True, fan_n=m, slot_r=none, slot_s=none,
+                                     slot_f=_slots(I, fp), fan=rec,
+                                     br=np.zeros((n, 0), bool), bs=np.zeros((n, 0), bool))
+    else:
+        red = _NO_REDUCTION._replace(on=False)
+    f = _run(arrays, params, seed, start, n, red, flags=True)
+    out = (start, (f[:, ev.ready] & FLAG_BREACH) != 0, (f[:, ev.service] & FLAG_SHORT) != 0)
+    if fan_stop is None:
+        return out
+    if not (m and len(fp)):
+        return (*out, None)
+    h = FanHist.empty(fp, T)
+    fan_accumulate(rec, m, _fan_e_lo(arrays, fp), h.counts, h.vmin, h.vmax)
+    return (*out, dataclasses.replace(h, count=m))
 
 
 class Runner:
     """Runs chunk functions locally (in order) or on Dask (gathered in order)."""
 
-    def __init__(self, chunk: int = 512, map_fn=None):
+    def __init__(self, chunk: int = 512, map_fn=None, fan: int = FAN_SCENARIOS):
         self.chunk = max(32, int(chunk))
         self.map_fn = map_fn
         self.scenarios = 0
         self.seconds = 0.0
+        self.fan = int(fan)  # certification scenarios (the first ones) the fan is drawn from
+        self.fans: dict = {}  # (seed, first) -> (arrays, params, FanHist) of each certify
 
     def ranges(self, start: int, count: int, scale: int = 1):
         step = self.chunk * scale
@@ -390,14 +587,49 @@ class Runner:
         return br, bs, pr, ps, sf
 
     def certify(self, arrays, params, seed, start, count, ev):
+        """-> (breach_ready [count, Ir], short_service [count, Is]); on the way, the fan
+        histograms of the pairs with a target over the first min(count, self.fan)
+        scenarios, kept for `fan_of` (the certification fan without a replay of its own)."""
         import time
 
         t = time.perf_counter()
-        items = [(arrays, params, seed, a, b, ev) for a, b in self.ranges(start, count, 4)]
+        fan_stop = start + min(count, self.fan)
+        items = [(arrays, params, seed, a, b, ev, fan_stop)
+                 for a, b in self.ranges(start, count, 4)]
         parts = sorted(self._map(certify_chunk, items), key=lambda p: p[0])
+        hist = None
+        for p in parts:  # integer counts, minima and maxima: exact in any order
+            hist = p[3] if hist is None else hist.merge(p[3])
+        if hist is not None:
+            self.fans[(int(seed), int(start))] = (arrays, params, hist)
         self.scenarios += count
         self.seconds += time.perf_counter() - t
         return np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+
+    def fan_of(self, arrays, params, seed, first, count, pairs):
+        """The fan histograms a certification of this plan (`arrays`) under `params` kept
+        for scenarios first..first+count-1 of `seed` and `pairs` [F] (ascending), or None
+        when no certification binned exactly those."""
+        got = self.fans.get((int(seed), int(first)))
+        if got is None:
+            return None
+        a, prm, hist = got
+        if (prm != params or hist.count != count or not np.array_equal(hist.pairs, pairs)
+                or not same_plan(a, arrays)):
+            return None
+        return hist
+
+
+def same_plan(a: ReplayArrays, b: ReplayArrays) -> bool:
+    """Whether two ReplayArrays replay the same (every field equal)."""
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            if x.shape != y.shape or x.dtype != y.dtype or not np.array_equal(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 class _star:

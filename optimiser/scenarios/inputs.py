@@ -58,6 +58,60 @@ PER_LANE = ("sup_qk", "grp_totk", "node_qk", "unmet_k")
 Dispatches = namedtuple("Dispatches", ("per_lane", *DISPATCH_LISTS, *ONE_PLAN, *PER_LANE))
 
 
+class Reduction(NamedTuple):
+    """What a reliability replay (optimiser/reliability/replay.py) reduces end-of-day stock
+    to, inside the kernel's day loop, for the pairs with a target only: no stock record.
+
+    S = stock - h[i] of pair i on day t (h: the virtual stock of a training replay, else 0);
+    readiness pair p = slot_r[i] >= 0: breach S < lim_r[t, p], needed floor_r[t, p] - S;
+    service pair p = slot_s[i] >= 0: breach S <= stol[t, p] on a day serve[t, p], needed
+    (stol - S) + margin. Per scenario j of the call (j = scenario - start): br/bs [n, pairs]
+    any breach; with `price`, pr/ps [n, pairs] the sum over days, in day order, of needed *
+    w_r / w_s [t, p]. With `keep`, block b's S of (pair, day) goes to sr/ss [pairs, T,
+    blocks * LANES] (column 32 b + k) and mr/ms [pairs, T, blocks] = 1 when some lane of the
+    block breaches there (other blocks' columns are not written). With fan_n > 0, the
+    end-of-day stock of fan pair f = slot_f[i] >= 0 of scenarios j < fan_n goes to fan
+    [ceil(fan_n / LANES), T * F, LANES] float32 (cell t * F + f, fan_accumulate's layout).
+    Open loop only (optimiser/simulate does not use it)."""
+
+    on: bool
+    price: bool
+    keep: bool
+    fan_n: int
+    slot_r: np.ndarray  # [I] int64
+    slot_s: np.ndarray  # [I] int64
+    slot_f: np.ndarray  # [I] int64
+    h: np.ndarray  # [I] float64
+    lim_r: np.ndarray  # [T, Ir] float64
+    floor_r: np.ndarray  # [T, Ir]
+    w_r: np.ndarray  # [T, Ir]
+    serve: np.ndarray  # [T, Is] bool
+    stol: np.ndarray  # [T, Is] float64
+    margin: np.ndarray  # [T, Is]
+    w_s: np.ndarray  # [T, Is]
+    br: np.ndarray  # [n, Ir] bool
+    bs: np.ndarray  # [n, Is] bool
+    pr: np.ndarray  # [n, Ir] float64
+    ps: np.ndarray  # [n, Is]
+    sr: np.ndarray  # [Ir, T, blocks * LANES] float64
+    mr: np.ndarray  # [Ir, T, blocks] uint8
+    ss: np.ndarray  # [Is, T, blocks * LANES]
+    ms: np.ndarray  # [Is, T, blocks] uint8
+    fan: np.ndarray  # [ceil(fan_n / LANES), T * F, LANES] float32
+
+
+_F2 = np.zeros((1, 1))
+_B2 = np.zeros((1, 1), dtype=np.bool_)
+_U3 = np.zeros((1, 1, 1), dtype=np.uint8)
+_I1 = np.full(1, -1, dtype=np.int64)
+#: Outputs.red of a replay that reduces nothing (every other caller)
+NO_REDUCTION = Reduction(on=False, price=False, keep=False, fan_n=0, slot_r=_I1, slot_s=_I1,
+                         slot_f=_I1, h=np.zeros(1), lim_r=_F2, floor_r=_F2, w_r=_F2,
+                         serve=_B2, stol=_F2, margin=_F2, w_s=_F2, br=_B2, bs=_B2, pr=_F2,
+                         ps=_F2, sr=np.zeros((1, 1, 1)), mr=_U3, ss=np.zeros((1, 1, 1)),
+                         ms=_U3, fan=np.zeros((1, 1, 1), dtype=np.float32))
+
+
 class Outputs(NamedTuple):
     """Where the kernel writes (callers allocate)."""
 
@@ -67,6 +121,8 @@ class Outputs(NamedTuple):
     stock: np.ndarray  # [n_blocks, T*I, LANES] float32 or float64
     flags: bool  # write per-pair indicators into `pair_flags`
     pair_flags: np.ndarray  # [n, I] uint8
+    kpis: bool = True  # accumulate and write kpi / kpi_c (False: they are left unwritten)
+    red: Reduction = NO_REDUCTION  # the reliability replay's reduction (red.on)
 
 
 class Segment(NamedTuple):

@@ -189,6 +189,17 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     sup_qk, grp_totk, node_qk, unmet_k = plan.sup_qk, plan.grp_totk, plan.node_qk, plan.unmet_k
     kpi_out, kpi_c_out, flags_out = out.kpi, out.kpi_c, out.pair_flags
     record, stock_out, flags = out.record, out.stock, out.flags
+    kpis_on = out.kpis
+    red = out.red
+    red_on, r_price, r_keep, fan_n = red.on, red.price, red.keep, red.fan_n
+    slot_r, slot_s, slot_f, red_h = red.slot_r, red.slot_s, red.slot_f, red.h
+    lim_r, floor_r, w_r = red.lim_r, red.floor_r, red.w_r
+    serve, stol, margin, w_s = red.serve, red.stol, red.margin, red.w_s
+    br_out, bs_out, pr_out, ps_out = red.br, red.bs, red.pr, red.ps
+    sr_out, mr_out, ss_out, ms_out, fan_out = red.sr, red.mr, red.ss, red.ms, red.fan
+    Ir = br_out.shape[1] if red_on else 0
+    Is = bs_out.shape[1] if red_on else 0
+    F = fan_out.shape[1] // T if red_on and fan_n > 0 else 0
     t_lo, t_hi, keep, st_f, st_i = seg.t_lo, seg.t_hi, seg.keep, seg.st_f, seg.st_i
     track, lane_sp, n_sp = seg.track, seg.lane_sp, seg.n_sp
     K = LANES
@@ -234,6 +245,12 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
         pf = np.zeros(I * K if flags else K, dtype=np.int64)
         disp = np.zeros(n_sp * K if track else 0)
         pend = np.zeros(NP)
+        # the reliability reduction's per-scenario breach flags and prices (rows of K)
+        rfr = np.zeros(Ir * K, dtype=np.bool_)
+        rar = np.zeros(Ir * K)
+        rfs = np.zeros(Is * K, dtype=np.bool_)
+        ras = np.zeros(Is * K)
+        fan_blk = F > 0 and j0 < fan_n
         if keep and t_lo > 0:
             _state_io(st_f[blk], st_i[blk], True, stock, ring, z, node_mult, w, wc, disp, pend,
                       surge_left, outage_left, pf)
@@ -344,23 +361,33 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                 cb = pair_com[i]
                 wcc = wc[cb * (N_CW * K):(cb + 1) * (N_CW * K)]
                 rg = ring[rb:rb + K]
-                for k in range(K):
-                    st = stock[sb + k] + (rg[k] + p_in)
-                    rg[k] = 0.0
-                    d = w[W_DK + k]
-                    target = d - w[W_UP + k]
-                    target = 0.0 if target < 0.0 else target
-                    met = st if st < target else target
-                    unmet = d - met
-                    stock[sb + k] = st - met
-                    w[W_TOT_DEMAND + k] += d
-                    w[W_TOT_UNMET + k] += unmet
-                    w[W_C_SHORT + k] += spen * unmet
-                    w[W_N_SHORT + k] += unmet > tol
-                    wcc[CW_DEMAND * K + k] += d
-                    wcc[CW_UNMET * K + k] += unmet
-                    wcc[CW_N_SHORT * K + k] += unmet > tol
-                    w[W_EV + k] = target - met
+                if kpis_on:
+                    for k in range(K):
+                        st = stock[sb + k] + (rg[k] + p_in)
+                        rg[k] = 0.0
+                        d = w[W_DK + k]
+                        target = d - w[W_UP + k]
+                        target = 0.0 if target < 0.0 else target
+                        met = st if st < target else target
+                        unmet = d - met
+                        stock[sb + k] = st - met
+                        w[W_TOT_DEMAND + k] += d
+                        w[W_TOT_UNMET + k] += unmet
+                        w[W_C_SHORT + k] += spen * unmet
+                        w[W_N_SHORT + k] += unmet > tol
+                        wcc[CW_DEMAND * K + k] += d
+                        wcc[CW_UNMET * K + k] += unmet
+                        wcc[CW_N_SHORT * K + k] += unmet > tol
+                        w[W_EV + k] = target - met
+                else:  # the same stock, no KPI accumulators
+                    for k in range(K):
+                        st = stock[sb + k] + (rg[k] + p_in)
+                        rg[k] = 0.0
+                        target = w[W_DK + k] - w[W_UP + k]
+                        target = 0.0 if target < 0.0 else target
+                        met = st if st < target else target
+                        stock[sb + k] = st - met
+                        w[W_EV + k] = target - met
                 if flags:
                     for k in range(K):
                         pf[sb + k] |= FLAG_SHORT if w[W_EV + k] > tol else 0
@@ -400,11 +427,12 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                                          delay_on, loss_p, delay_p)
                     g += 1
                 # 5. end of day: holding, floor
-                h = hold[i]
-                for k in range(K):
-                    w[W_C_HOLD + k] += h * stock[sb + k]
                 f = floor[t, i]
-                if f > 0.0:
+                if kpis_on:
+                    h = hold[i]
+                    for k in range(K):
+                        w[W_C_HOLD + k] += h * stock[sb + k]
+                if kpis_on and f > 0.0:
                     rp = ready_pen[i]
                     ftol = COUNT_TOL * max(1.0, f)
                     for k in range(K):
@@ -419,20 +447,29 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                         w[W_N_BREACH + k] += below > ftol
                         wcc[CW_BELOW * K + k] += below
                         wcc[CW_N_BREACH * K + k] += below > ftol
-                    if flags:
-                        for k in range(K):
-                            st = stock[sb + k]
-                            pf[sb + k] |= FLAG_BREACH if f - st > ftol else 0
+                if flags and f > 0.0:
+                    ftol = COUNT_TOL * max(1.0, f)
+                    for k in range(K):
+                        st = stock[sb + k]
+                        pf[sb + k] |= FLAG_BREACH if f - st > ftol else 0
                 if record:
                     ci = t * I + i
                     for k in range(K):
                         stock_out[blk, ci, k] = stock[sb + k]
-            for k in range(K):  # days on which some pair fell short / below its floor
-                w[W_SHORT_DAYS + k] += w[W_N_SHORT + k] > 0
+                if red_on:
+                    _reduce_pair(stock, sb, i, t, blk, red_h, slot_r, slot_s, lim_r, floor_r,
+                                 w_r, serve, stol, margin, w_s, r_price, r_keep, rfr, rar, rfs,
+                                 ras, sr_out, mr_out, ss_out, ms_out)
+                    if fan_blk and slot_f[i] >= 0:
+                        ci = t * F + slot_f[i]
+                        for k in range(K):
+                            fan_out[blk, ci, k] = stock[sb + k]
+            for k in range(K if kpis_on else 0):  # days on which some pair fell short /
+                w[W_SHORT_DAYS + k] += w[W_N_SHORT + k] > 0  # below its floor
                 w[W_BREACH_DAYS + k] += w[W_N_BREACH + k] > 0
                 w[W_N_SHORT + k] = 0
                 w[W_N_BREACH + k] = 0
-            for c in range(C):
+            for c in range(C if kpis_on else 0):
                 wcc = wc[c * (N_CW * K):(c + 1) * (N_CW * K)]
                 for k in range(K):
                     wcc[CW_SHORT_DAYS * K + k] += wcc[CW_N_SHORT * K + k] > 0
@@ -454,6 +491,24 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
             _state_io(st_f[blk], st_i[blk], False, stock, ring, z, node_mult, w, wc, disp, pend,
                       surge_left, outage_left, pf)
         if t_hi < T:
+            continue
+        if red_on:
+            for k in range(nk):
+                j = j0 + k
+                for p in range(Ir):
+                    br_out[j, p] = rfr[p * K + k]
+                for p in range(Is):
+                    bs_out[j, p] = rfs[p * K + k]
+                if r_price:
+                    for p in range(Ir):
+                        pr_out[j, p] = rar[p * K + k]
+                    for p in range(Is):
+                        ps_out[j, p] = ras[p * K + k]
+        if flags:
+            for k in range(nk):
+                for i in range(I):
+                    flags_out[j0 + k, i] = pf[i * K + k]
+        if not kpis_on:
             continue
         any_floor = False
         any_floor_c = np.zeros(C, dtype=np.bool_)
@@ -486,9 +541,59 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                 kpi_c_out[j, c, K_BREACH_DAYS] = wc[(c * N_CW + CW_BREACH_DAYS) * K + k]
                 kpi_c_out[j, c, K_MIN_FLOOR_RATIO] = wc[(c * N_CW + CW_MIN_RATIO) * K + k] \
                     if any_floor_c[c] else np.nan
-            if flags:
-                for i in range(I):
-                    flags_out[j, i] = pf[i * K + k]
+
+
+@jit(inline="always")
+def _reduce_pair(stock, sb, i, t, blk, h, slot_r, slot_s, lim_r, floor_r, w_r, serve, stol,
+                 margin, w_s, price, keep, rfr, rar, rfs, ras, sr, mr, ss, ms):
+    """The reliability reduction (inputs.Reduction) of pair i's end-of-day stock on day t,
+    for the K scenarios of block blk: the operations of the record-based passes it replaced
+    (reliability/replay.py), in the same order per scenario, so the same bits."""
+    K = LANES
+    j0 = blk * K
+    p = slot_r[i]
+    if p >= 0:
+        hh = h[i]
+        lim = lim_r[t, p]
+        fl = floor_r[t, p]
+        wt = w_r[t, p]
+        pb = p * K
+        nbad = 0
+        for k in range(K):
+            s = stock[sb + k] - hh
+            bad = s < lim
+            rfr[pb + k] |= bad
+            nbad += bad
+        if price:
+            for k in range(K):
+                s = stock[sb + k] - hh
+                rar[pb + k] += (fl - s if s < lim else 0.0) * wt
+        if keep and nbad > 0:
+            mr[p, t, blk] = 1
+            for k in range(K):
+                sr[p, t, j0 + k] = stock[sb + k] - hh
+    q = slot_s[i]
+    if q >= 0:
+        hh = h[i]
+        st = stol[t, q]
+        sv = serve[t, q]
+        mg = margin[t, q]
+        wt = w_s[t, q]
+        qb = q * K
+        nbad = 0
+        for k in range(K):
+            s = stock[sb + k] - hh
+            bad = (s <= st) & sv
+            rfs[qb + k] |= bad
+            nbad += bad
+        if price:
+            for k in range(K):
+                s = stock[sb + k] - hh
+                ras[qb + k] += ((st - s) + mg if (s <= st) & sv else 0.0) * wt
+        if keep and nbad > 0:
+            ms[q, t, blk] = 1
+            for k in range(K):
+                ss[q, t, j0 + k] = stock[sb + k] - hh
 
 
 def state_sizes(I, R, n_nodes, n_suppliers, n_com, n_sp, NP):
