@@ -173,6 +173,41 @@ def test_negative_cost_slices_are_reversed_for_lemon():
     assert net.network_cost(network, flow) == net.network_cost(network, ref)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_zero_capacity_arcs_are_left_out_with_the_same_optimum(seed, monkeypatch):
+    """A fresh LEMON solve leaves out the arcs of capacity 0 (LEAVE_OUT_ZERO_ARCS): LEMON
+    sees fewer arcs, those arcs carry nothing, the network optimum is the one of all arcs
+    (and OR-Tools'), and the network's certificate still proves the LP optimal."""
+    import pylmcf
+
+    inst = _random_instance(seed)
+    b = split_by_commodity(inst)[0].instance
+    lp = build_lp(b)
+    network, _ = net.build_network(b, lp)
+    zero = network.caps == 0
+    assert zero.any()  # pair-days without a soft floor: an empty first stock slice
+    seen = []
+    real_graph = pylmcf.Graph
+    monkeypatch.setattr(pylmcf, "Graph", lambda n, t, h: seen.append(len(t)) or real_graph(n, t, h))
+    try:
+        flow, pot = net._solve_lemon_fresh(network)
+    except RuntimeError:
+        return  # an infeasible block: nothing to compare (the joint-LP tests cover it)
+    assert seen == [network.n_arcs - int(zero.sum())]
+    assert (flow[zero] == 0).all()
+    assert ((flow >= 0) & (flow <= network.caps)).all()
+    monkeypatch.setattr(net, "LEAVE_OUT_ZERO_ARCS", False)
+    every, _ = net._solve_lemon_fresh(network)
+    assert seen[-1] == network.n_arcs
+    ref, _ = net.solve_network(network, "ortools")
+    cost = net.network_cost(network, flow)
+    assert cost == net.network_cost(network, every) == net.network_cost(network, ref)
+    monkeypatch.setattr(net, "LEAVE_OUT_ZERO_ARCS", True)
+    if network.exact:
+        start, _ = net.network_start(b, lp)
+        assert start.duals is not None and start.kkt.ok
+
+
 def _star(n: int, seed: int = 0):
     from optimiser.tables import make_instance
 
@@ -229,9 +264,11 @@ LINUX_ONLY = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 @LINUX_ONLY
 @pytest.mark.parametrize("seed", range(6))
-def test_forked_lemon_equals_in_process(seed):
+def test_forked_lemon_equals_in_process(seed, monkeypatch):
     """LEMON in a forked child (blocks in threads run their network solves on all cores)
-    hands back the same flow and potentials; an infeasible network raises as in-process."""
+    hands back the same flow and potentials; an infeasible network raises as in-process.
+    A session's graph (all arcs) reaches the same optimum as the fresh solve (which leaves
+    out arcs of capacity 0), and the same flow as a fresh solve of all arcs."""
     inst = _random_instance(seed)
     for block in split_by_commodity(inst) if len(inst.commodities) > 1 else [None]:
         b = block.instance if block is not None else inst
@@ -245,7 +282,10 @@ def test_forked_lemon_equals_in_process(seed):
         there = net._solve_lemon_forked(network)
         assert np.array_equal(here[0], there[0]) and np.array_equal(here[1], there[1])
         kept = net.solve_lemon(network, keep={})  # a session's graph: never forked
-        assert np.array_equal(kept[0], here[0])
+        assert net.network_cost(network, kept[0]) == net.network_cost(network, here[0])
+        monkeypatch.setattr(net, "LEAVE_OUT_ZERO_ARCS", False)
+        assert np.array_equal(kept[0], net._solve_lemon_fresh(network)[0])
+        monkeypatch.setattr(net, "LEAVE_OUT_ZERO_ARCS", True)
 
 
 @LINUX_ONLY
