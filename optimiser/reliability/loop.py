@@ -249,6 +249,15 @@ class Loop:
                                                                   len(ir))
                     certified = bool(ok_s.all() and (ok_j if joint else ok_r.all()))
                 break
+        # limits name the pairs the plan does not certify: a pair stuck in training (its
+        # training target is stricter than the certificate) that passes is not unreachable
+        failed = set()
+        if joint:
+            failed |= set(ir.tolist()) if not ok_j else set()
+        else:
+            failed |= set(ir[~ok_r].tolist())
+        failed |= set(isv[~ok_s].tolist())
+        limits = {i: why for i, why in limits.items() if i in failed}
         # the floors this plan holds: its LP's planning floor where reached, else what it
         # held there (never less than the hard floor it was given); the next target keeps them
         P_used, hard_used = solved_at
