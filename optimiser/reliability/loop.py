@@ -177,6 +177,7 @@ class Loop:
                         break
                     solved_at = (self.P.copy(), self.hard.copy())
                     res = self.lp.solve(self.P, self.hard)
+                    solved_at = self._used(res, solved_at)
                     solve_index = len(self.lp.solves)
                     iterations += 1
                     lp_solves += 1
@@ -215,6 +216,7 @@ class Loop:
                 if solved_at is None:
                     solved_at = (self.P.copy(), self.hard.copy())
                     res = self.lp.solve(self.P, self.hard)
+                    solved_at = self._used(res, solved_at)
                     solve_index = len(self.lp.solves)
                     iterations += 1
                 n = N
@@ -279,6 +281,17 @@ class Loop:
                        solve_index=solve_index, train_sizes=sizes)
 
     # ------------------------------------------------------------------ the steps
+    def _used(self, res: LPResult, solved_at: tuple) -> tuple:
+        """(planning floor, hard floor) the LP actually held: its own `planning_floor` when
+        it reports one (the floors snapped up to the data's grid), else the P it was
+        given; P takes the snapped values (it only rises)."""
+        used = getattr(res, "planning_floor", None)
+        if used is None:
+            return solved_at
+        used = np.asarray(used, dtype=np.float64)
+        np.maximum(self.P, used, out=self.P)
+        return (used.copy(), solved_at[1])
+
     def _baseline(self) -> LPResult:
         """The expected-demand plan as the first plan to replay (no LP solve): it holds the
         instance floors wherever they can be held; its duals are not the reliability LP's,
