@@ -177,6 +177,7 @@ class Loop:
                         break
                     solved_at = (self.P.copy(), self.hard.copy())
                     res = self.lp.solve(self.P, self.hard)
+                    solved_at = self._used(res, solved_at)
                     solve_index = len(self.lp.solves)
                     iterations += 1
                     lp_solves += 1
@@ -215,6 +216,7 @@ class Loop:
                 if solved_at is None:
                     solved_at = (self.P.copy(), self.hard.copy())
                     res = self.lp.solve(self.P, self.hard)
+                    solved_at = self._used(res, solved_at)
                     solve_index = len(self.lp.solves)
                     iterations += 1
                 n = N
@@ -249,6 +251,15 @@ class Loop:
                                                                   len(ir))
                     certified = bool(ok_s.all() and (ok_j if joint else ok_r.all()))
                 break
+        # limits name the pairs the plan does not certify: a pair stuck in training (its
+        # training target is stricter than the certificate) that passes is not unreachable
+        failed = set()
+        if joint:
+            failed |= set(ir.tolist()) if not ok_j else set()
+        else:
+            failed |= set(ir[~ok_r].tolist())
+        failed |= set(isv[~ok_s].tolist())
+        limits = {i: why for i, why in limits.items() if i in failed}
         # the floors this plan holds: its LP's planning floor where reached, else what it
         # held there (never less than the hard floor it was given); the next target keeps them
         P_used, hard_used = solved_at
@@ -272,6 +283,17 @@ class Loop:
                        solve_index=solve_index, train_sizes=sizes)
 
     # ------------------------------------------------------------------ the steps
+    def _used(self, res: LPResult, solved_at: tuple) -> tuple:
+        """(planning floor, hard floor) the LP actually held: its own `planning_floor` when
+        it reports one (the floors snapped up to the data's grid), else the P it was
+        given; P takes the snapped values (it only rises)."""
+        used = getattr(res, "planning_floor", None)
+        if used is None:
+            return solved_at
+        used = np.asarray(used, dtype=np.float64)
+        np.maximum(self.P, used, out=self.P)
+        return (used.copy(), solved_at[1])
+
     def _baseline(self) -> LPResult:
         """The expected-demand plan as the first plan to replay (no LP solve): it holds the
         instance floors wherever they can be held; its duals are not the reliability LP's,
