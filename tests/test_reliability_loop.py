@@ -206,7 +206,8 @@ def test_supply_noise_buys_the_least_whole_shipments_that_certify(params, whole_
 
 
 def test_growing_training_sample_ends_with_a_plan_that_meets_the_targets_on_all_n():
-    from optimiser.reliability.loop import sample_sizes, train_target
+    from optimiser.reliability.loop import train_target
+    from optimiser.reliability.training import sample_sizes
     from optimiser.scenarios.arrays import prepare
     from optimiser.scenarios.evaluate import pair_indicators
 
@@ -253,9 +254,10 @@ def test_a_failing_certificate_is_reported_on_all_m_scenarios():
 
 
 def test_certification_stops_early_once_broken_and_completes_the_same_range():
-    from optimiser.reliability.loop import CERTIFY_WAVE, Loop, _Train
+    from optimiser.reliability.loop import CERTIFY_WAVE, Loop
     from optimiser.reliability.replay import make_events
     from optimiser.reliability.targets import Targets
+    from optimiser.reliability.training import Train
     from optimiser.scenarios.arrays import prepare
     from optimiser.scenarios.evaluate import pair_indicators
 
@@ -266,7 +268,7 @@ def test_certification_stops_early_once_broken_and_completes_the_same_range():
     loop = Loop(inst, Targets(reliability=0.95, train=500, certify=M), params, base.u,
                 start=(base.x, base.s, base.u), baseline_s=base.s)
     arrays = prepare(inst, base.x, base.u)
-    tr = _Train(arrays=arrays, ev=make_events(inst, loop.ready, loop.service, base.u),
+    tr = Train(arrays=arrays, ev=make_events(inst, loop.ready, loop.service, base.u),
                 br=None, bs=None, pr=None, ps=None, kept=None)
     kmax = max_breaches(M, 0.95, 0.95)
     cert = loop._certify(tr, 500, M, kmax, -1, False)

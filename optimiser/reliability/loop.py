@@ -43,13 +43,13 @@ from ..instance import Instance
 from ..model.status import Status
 from ..scenarios.arrays import prepare
 from ..scenarios.params import ScenarioParams
-from .certificate import max_breaches, upper_bound
+from .certificate import max_breaches
 from .lp import LPResult, ReliabilityLP
 from .replay import Runner, make_events, virtual
 from .targets import Targets, first_reach, protected_pairs, service_pairs
+from .training import Cert, Fail, State, Train, back_max, cover, sample_sizes
 
 MAX_ITER = 12  # LP solves per attempt
-MIN_SAMPLE = 250  # the smallest training prefix the first iterations replay
 CERTIFY_WAVE = 2048  # the first certification wave; each next one twice the last
 MAX_ATTEMPTS = 4  # certification attempts per target
 MAX_RAISES = 5  # raises of one event per attempt before it is called stuck
@@ -148,7 +148,7 @@ class Loop:
         kmax_r = max_breaches(M, reliability, C)
         kmax_s = max_breaches(M, tg.service, C) if tg.service else -1
         n_events = (1 if joint else len(ir)) + len(isv)
-        st = _State(len(ir), len(isv), train_target(kmax_r, M, N, n_events),
+        st = State(len(ir), len(isv), train_target(kmax_r, M, N, n_events),
                     train_target(kmax_s, M, N, n_events) if tg.service else 0.0)
         limits: dict[int, str] = {}
         iterations = 0
@@ -303,7 +303,7 @@ class Loop:
         short = np.where(self.ready[:, None], np.maximum(self.P - s, 0.0), 0.0)
         return LPResult(Status.OPTIMAL, x, u, s, short, np.zeros_like(s), 0.0, 0)
 
-    def _train(self, res: LPResult, n: int, st: _State, joint: bool, ir, isv) -> _Train:
+    def _train(self, res: LPResult, n: int, st: State, joint: bool, ir, isv) -> Train:
         """Replay training scenarios 0..n-1 against the plan `res`: breach counts, prices
         and the kept shortfalls the raise takes its buffers from."""
         inst = self.inst
@@ -321,9 +321,9 @@ class Loop:
         keep = max([keep] + [1 + st.allowed_s(k, n, N) for k in np.flatnonzero(~st.frozen_s)])
         br, bs, pr, ps, kept = self.runner.pass1(varrays, self.params, self.targets.seed, 0,
                                                  n, ev, w_r, w_s, H, keep=keep)
-        return _Train(arrays=arrays, ev=ev, br=br, bs=bs, pr=pr, ps=ps, kept=kept)
+        return Train(arrays=arrays, ev=ev, br=br, bs=bs, pr=pr, ps=ps, kept=kept)
 
-    def _stuck(self, st: _State, tr: _Train, fail: _Fail, res: LPResult, joint, ir, isv,
+    def _stuck(self, st: State, tr: Train, fail: Fail, res: LPResult, joint, ir, isv,
                limits) -> None:
         """Freeze the failing events that are stuck: breaches did not fall (twice, or once
         where the LP could not hold P), or MAX_RAISES raises in this attempt."""
@@ -364,19 +364,19 @@ class Loop:
             for i in ir[tr.br.any(axis=0)]:
                 limits.setdefault(int(i), why)
 
-    def _raise(self, st: _State, tr: _Train, fail: _Fail, res: LPResult, n: int, N: int,
+    def _raise(self, st: State, tr: Train, fail: Fail, res: LPResult, n: int, N: int,
                joint: bool, ir, isv) -> bool:
         """Raise the planning floors of the failing events; False when nothing rose."""
         cover_r = np.zeros_like(tr.br)
         if joint and fail.j:
-            cover_r[:] = _cover(tr.br.any(axis=1), tr.pr.sum(axis=1),
+            cover_r[:] = cover(tr.br.any(axis=1), tr.pr.sum(axis=1),
                                 st.allowed_j(n, N))[:, None] & tr.br
         elif not joint:
             for k in np.flatnonzero(fail.r):
-                cover_r[:, k] = _cover(tr.br[:, k], tr.pr[:, k], st.allowed_r(k, n, N))
+                cover_r[:, k] = cover(tr.br[:, k], tr.pr[:, k], st.allowed_r(k, n, N))
         cover_s = np.zeros_like(tr.bs)
         for k in np.flatnonzero(fail.s):
-            cover_s[:, k] = _cover(tr.bs[:, k], tr.ps[:, k], st.allowed_s(k, n, N))
+            cover_s[:, k] = cover(tr.bs[:, k], tr.ps[:, k], st.allowed_s(k, n, N))
         st.raised(fail, n, N, joint)
         bufr, bufs = tr.kept.buffers(cover_r, cover_s)
         # an event that failed again after a raise: its shortfalls come with the shipments
@@ -387,10 +387,10 @@ class Loop:
         if w:
             days = np.arange(self.inst.horizon)[:, None]
             again_r = (st.raised_r > 1) if not joint else np.full(len(ir), st.raised_j > 1)
-            back = _back_max(bufr, w)
+            back = back_max(bufr, w)
             bufr = np.where(again_r[None, :] & (days >= self.reach[ir][None, :]),
                             np.maximum(back, bufr), bufr)
-            back = _back_max(bufs, w)
+            back = back_max(bufs, w)
             bufs = np.where((st.raised_s > 1)[None, :] & (days >= self.reach[isv][None, :]),
                             np.maximum(back, bufs), bufs)
         before = self.P.copy()
@@ -402,13 +402,13 @@ class Loop:
                 self.P[pairs] = np.where(buf > 0, raised, self.P[pairs])
         return not np.array_equal(before, self.P)
 
-    def _certify(self, tr: _Train, first: int, M: int, kmax_r: int, kmax_s: int,
-                 joint: bool, done: _Cert | None = None) -> _Cert:
+    def _certify(self, tr: Train, first: int, M: int, kmax_r: int, kmax_s: int,
+                 joint: bool, done: Cert | None = None) -> Cert:
         """Replay certification scenarios first..first+M-1 of the plan in waves of
         CERTIFY_WAVE, stopping as soon as some target event has more breaches than the
         certificate accepts (the attempt has failed whatever the rest say); `done`: an
         early-stopped certification of the same range to complete."""
-        cert = done or _Cert(np.zeros((0, len(tr.ev.ready)), bool),
+        cert = done or Cert(np.zeros((0, len(tr.ev.ready)), bool),
                              np.zeros((0, len(tr.ev.service)), bool))
         seed = self.targets.seed
         wave = CERTIFY_WAVE
@@ -417,7 +417,7 @@ class Loop:
             wave *= 2
             cbr, cbs = self.runner.certify(tr.arrays, self.params, seed, first + cert.m, m,
                                            tr.ev)
-            cert = _Cert(np.concatenate([cert.br, cbr]), np.concatenate([cert.bs, cbs]))
+            cert = Cert(np.concatenate([cert.br, cbr]), np.concatenate([cert.bs, cbs]))
             if done is None and cert.broken(kmax_r, kmax_s, joint):
                 break
         return cert
@@ -460,245 +460,3 @@ class Loop:
         if (self.baseline_u[i] > 0).any():
             msg += " (and consumption may not be rationed beyond the expected plan)"
         return msg
-
-
-def _allowed(target: float, n: int, raised: int) -> int:
-    """Breaching training scenarios an event may keep. The first raise aims at the target;
-    an event that failed again after a raise (the plan moved under it: rerouting, scaled
-    dispatches) aims at 80% of it, so the tail of the loop is short."""
-    allowed = math.floor(target * n + 1e-9)
-    return allowed if raised == 0 else math.floor(0.8 * allowed)
-
-
-def _back_max(buf: np.ndarray, w: int) -> np.ndarray:
-    """buf [T, n] -> the largest of buf over days t..t+w, per day t."""
-    out = buf.copy()
-    for j in range(1, min(w, len(buf) - 1) + 1):
-        np.maximum(out[:-j], buf[j:], out=out[:-j])
-    return out
-
-
-def _cover(breach: np.ndarray, price: np.ndarray, allowed: int) -> np.ndarray:
-    """Which breaching scenarios to cover: all but the `allowed` dearest (ties by index)."""
-    idx = np.flatnonzero(breach)
-    keep = len(idx) - max(0, int(allowed))
-    out = np.zeros(len(breach), bool)
-    if keep <= 0:
-        return out
-    order = np.lexsort((idx, price[idx]))  # cheapest first, then lowest scenario index
-    out[idx[order[:keep]]] = True
-    return out
-
-
-def _shrink(kmax: int, k: int) -> float:
-    """How much to tighten a training target after k certification breaches (kmax allowed)."""
-    if k <= 0:
-        return 0.8
-    return float(min(0.8, max(0.5, max(kmax, 0) / k)))
-
-
-def sample_sizes(n: int) -> list[int]:
-    """The training prefixes of a first attempt: n halved while at least MIN_SAMPLE, in
-    ascending order, ending with n itself (2,000 -> 250, 500, 1,000, 2,000)."""
-    out = [int(n)]
-    while out[0] // 2 >= MIN_SAMPLE:
-        out.insert(0, out[0] // 2)
-    return out
-
-
-def _loose(target: float, n: int) -> int:
-    """Breaches allowed on a prefix of n < N training scenarios: the target's count plus
-    one standard error, so a raise read from the prefix falls short of the quantile on
-    all N more often than it overshoots it (P never falls: an overshoot is for good)."""
-    return math.floor(target * n + math.sqrt(target * (1.0 - target) * n) + 1e-9)
-
-
-@dataclass
-class _Fail:
-    r: np.ndarray
-    s: np.ndarray
-    j: bool
-
-    def any(self) -> bool:
-        return bool(self.r.any() or self.s.any() or self.j)
-
-    def count(self) -> int:
-        return int(self.r.sum()) + int(self.s.sum()) + int(self.j)
-
-
-@dataclass
-class _Train:
-    """One training replay of a plan: breach flags [n, events], prices, kept shortfalls."""
-
-    arrays: object
-    ev: object
-    br: np.ndarray
-    bs: np.ndarray
-    pr: np.ndarray
-    ps: np.ndarray
-    kept: object
-
-    @property
-    def c_r(self) -> np.ndarray:
-        return self.br.sum(axis=0)
-
-    @property
-    def c_s(self) -> np.ndarray:
-        return self.bs.sum(axis=0)
-
-    @property
-    def c_j(self) -> int:
-        return int(self.br.any(axis=1).sum())
-
-
-@dataclass
-class _Cert:
-    """Certification breach flags of the scenarios replayed so far (first m of the range)."""
-
-    br: np.ndarray
-    bs: np.ndarray
-
-    @property
-    def m(self) -> int:
-        return len(self.br)
-
-    @property
-    def k_r(self) -> np.ndarray:
-        return self.br.sum(axis=0)
-
-    @property
-    def k_s(self) -> np.ndarray:
-        return self.bs.sum(axis=0)
-
-    @property
-    def k_j(self) -> int:
-        return int(self.br.any(axis=1).sum())
-
-    def broken(self, kmax_r: int, kmax_s: int, joint: bool) -> bool:
-        """Some target event already has more breaches than the certificate accepts."""
-        if joint:
-            if self.br.shape[1] and self.k_j > kmax_r:
-                return True
-        elif (self.k_r > kmax_r).any():
-            return True
-        return bool((self.k_s > kmax_s).any())
-
-    def bounds(self, reliability: float, service, confidence: float, n_ready: int):
-        """(u_r, u_s, u_j, ok_r, ok_s, ok_j) on the m scenarios replayed."""
-        m, C = self.m, confidence
-        u_r = np.atleast_1d(upper_bound(self.k_r, m, C))
-        u_s = np.atleast_1d(upper_bound(self.k_s, m, C))
-        u_j = float(upper_bound(self.k_j, m, C)) if n_ready else None
-        ok_r = u_r <= 1.0 - reliability
-        ok_s = u_s <= 1.0 - service if service else np.ones(len(u_s), bool)
-        ok_j = u_j is None or u_j <= 1.0 - reliability
-        return u_r, u_s, u_j, ok_r, ok_s, ok_j
-
-
-class _State:
-    """Training targets, frozen (stuck) events and the counters of one target's loop."""
-
-    def __init__(self, n_ready: int, n_service: int, a_r: float, a_s: float):
-        self.tr_r = np.full(n_ready, a_r)
-        self.tr_j = a_r
-        self.tr_s = np.full(n_service, a_s)
-        self.frozen_r = np.zeros(n_ready, bool)
-        self.frozen_s = np.zeros(n_service, bool)
-        self.frozen_j = False
-
-    def new_attempt(self) -> None:
-        nr, ns = len(self.tr_r), len(self.tr_s)
-        self.prev = None  # (frequencies) of the last training replay after a raise
-        self.fresh = True  # a raise since the last replay
-        self.stall_r, self.stall_s, self.stall_j = np.zeros(nr, int), np.zeros(ns, int), 0
-        self.raised_r, self.raised_s, self.raised_j = np.zeros(nr, int), np.zeros(ns, int), 0
-        # raises made on all N training scenarios (the later ones aim at 80%, _allowed)
-        self.full_r, self.full_s, self.full_j = np.zeros(nr, int), np.zeros(ns, int), 0
-
-    # breaches an event may keep on n of N training scenarios
-    def allowed_r(self, k: int, n: int, N: int) -> int:
-        t = float(self.tr_r[k])
-        return _loose(t, n) if n < N else _allowed(t, N, int(self.full_r[k]))
-
-    def allowed_s(self, k: int, n: int, N: int) -> int:
-        t = float(self.tr_s[k])
-        return _loose(t, n) if n < N else _allowed(t, N, int(self.full_s[k]))
-
-    def allowed_j(self, n: int, N: int) -> int:
-        return _loose(self.tr_j, n) if n < N else _allowed(self.tr_j, N, self.full_j)
-
-    def judge(self, tr: _Train, n: int, N: int, joint: bool) -> _Fail:
-        """The events failing their training target on these n scenarios."""
-        def limit(t):
-            t = np.asarray(t, float)
-            return np.floor(t * n + np.sqrt(t * (1 - t) * n) + 1e-9) if n < N else \
-                np.floor(t * N + 1e-9)
-
-        fail_r = np.zeros(len(self.tr_r), bool) if joint else \
-            (tr.c_r > limit(self.tr_r)) & ~self.frozen_r
-        fail_j = bool(joint and not self.frozen_j and tr.br.shape[1]
-                      and tr.c_j > float(limit(self.tr_j)))
-        fail_s = (tr.c_s > limit(self.tr_s)) & ~self.frozen_s
-        return _Fail(fail_r, fail_s, fail_j)
-
-    def stalls(self, tr: _Train) -> None:
-        """Count, per event, training replays after a raise whose breaches did not fall,
-        comparing replays of the same scenarios only: a prefix's raise undershoots on
-        purpose, so the next, larger sample is no evidence that raising does not help."""
-        if not self.fresh:
-            return
-        n = max(1, len(tr.br))
-        f = (tr.c_r / n, tr.c_s / n, tr.c_j / n)
-        if self.prev is not None and self.prev[0] == n:
-            _, pr, ps, pj = self.prev
-            self.stall_r = np.where(f[0] >= pr, self.stall_r + 1, 0)
-            self.stall_s = np.where(f[1] >= ps, self.stall_s + 1, 0)
-            self.stall_j = self.stall_j + 1 if f[2] >= pj else 0
-        self.prev = (n, *f)
-        self.fresh = False
-
-    def raised(self, fail: _Fail, n: int, N: int, joint: bool) -> None:
-        full = n >= N
-        if joint:
-            self.raised_j += int(fail.j)
-            self.full_j += int(fail.j and full)
-        else:
-            self.raised_r += fail.r
-            if full:
-                self.full_r += fail.r
-        self.raised_s += fail.s
-        if full:
-            self.full_s += fail.s
-        self.fresh = True
-
-    def tighten(self, cert: _Cert, kmax_r: int, kmax_s: int, ok_r, ok_s, ok_j, joint: bool,
-                M: int) -> bool:
-        """Tighten the training targets of the events that failed certification (not the
-        stuck ones); False when there is nothing to tighten (every failing event is stuck,
-        or tightening changes nothing). On an attempt stopped early (m < M scenarios) an
-        event failed when its breaches, scaled to M, exceed what the certificate accepts,
-        and the counts are scaled to M for the shrink."""
-        m = cert.m
-        if m < M:
-            ok_r = cert.k_r * M <= kmax_r * m
-            ok_s = cert.k_s * M <= kmax_s * m
-            ok_j = cert.k_j * M <= kmax_r * m
-        k_r = np.rint(cert.k_r * (M / m)).astype(int)
-        k_s = np.rint(cert.k_s * (M / m)).astype(int)
-        k_j = int(round(cert.k_j * M / m))
-        before = (self.tr_r.copy(), self.tr_j, self.tr_s.copy())
-        if joint:
-            bad_any = not ok_j and not self.frozen_j
-            if bad_any:
-                self.tr_j *= _shrink(kmax_r, k_j)
-        else:
-            bad = ~ok_r & ~self.frozen_r
-            bad_any = bool(bad.any())
-            self.tr_r[bad] *= np.array([_shrink(kmax_r, int(k)) for k in k_r[bad]])
-        bad = ~ok_s & ~self.frozen_s
-        bad_any = bad_any or bool(bad.any())
-        self.tr_s[bad] *= np.array([_shrink(kmax_s, int(k)) for k in k_s[bad]])
-        if not bad_any:
-            return False  # every failing event is stuck: no stronger plan exists
-        return not (np.array_equal(before[0], self.tr_r) and before[1] == self.tr_j
-                    and np.array_equal(before[2], self.tr_s))

@@ -1,0 +1,258 @@
+"""The bookkeeping of the floor-raising loop (optimiser/reliability/loop.py): how many
+training breaches an event may keep, which breaching scenarios a raise covers, the
+training prefixes, and the records of one training replay (Train), of a certification so
+far (Cert) and of one target's loop (State: training targets, stuck events, counters).
+Pure functions and small records; the loop itself drives them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .certificate import upper_bound
+
+MIN_SAMPLE = 250  # the smallest training prefix the first iterations replay
+
+def allowed(target: float, n: int, raised: int) -> int:
+    """Breaching training scenarios an event may keep. The first raise aims at the target;
+    an event that failed again after a raise (the plan moved under it: rerouting, scaled
+    dispatches) aims at 80% of it, so the tail of the loop is short."""
+    k = math.floor(target * n + 1e-9)
+    return k if raised == 0 else math.floor(0.8 * k)
+
+
+def back_max(buf: np.ndarray, w: int) -> np.ndarray:
+    """buf [T, n] -> the largest of buf over days t..t+w, per day t."""
+    out = buf.copy()
+    for j in range(1, min(w, len(buf) - 1) + 1):
+        np.maximum(out[:-j], buf[j:], out=out[:-j])
+    return out
+
+
+def cover(breach: np.ndarray, price: np.ndarray, allowed: int) -> np.ndarray:
+    """Which breaching scenarios to cover: all but the `allowed` dearest (ties by index)."""
+    idx = np.flatnonzero(breach)
+    keep = len(idx) - max(0, int(allowed))
+    out = np.zeros(len(breach), bool)
+    if keep <= 0:
+        return out
+    order = np.lexsort((idx, price[idx]))  # cheapest first, then lowest scenario index
+    out[idx[order[:keep]]] = True
+    return out
+
+
+def shrink(kmax: int, k: int) -> float:
+    """How much to tighten a training target after k certification breaches (kmax allowed)."""
+    if k <= 0:
+        return 0.8
+    return float(min(0.8, max(0.5, max(kmax, 0) / k)))
+
+
+def sample_sizes(n: int) -> list[int]:
+    """The training prefixes of a first attempt: n halved while at least MIN_SAMPLE, in
+    ascending order, ending with n itself (2,000 -> 250, 500, 1,000, 2,000)."""
+    out = [int(n)]
+    while out[0] // 2 >= MIN_SAMPLE:
+        out.insert(0, out[0] // 2)
+    return out
+
+
+def loose(target: float, n: int) -> int:
+    """Breaches allowed on a prefix of n < N training scenarios: the target's count plus
+    one standard error, so a raise read from the prefix falls short of the quantile on
+    all N more often than it overshoots it (P never falls: an overshoot is for good)."""
+    return math.floor(target * n + math.sqrt(target * (1.0 - target) * n) + 1e-9)
+
+
+@dataclass
+class Fail:
+    r: np.ndarray
+    s: np.ndarray
+    j: bool
+
+    def any(self) -> bool:
+        return bool(self.r.any() or self.s.any() or self.j)
+
+    def count(self) -> int:
+        return int(self.r.sum()) + int(self.s.sum()) + int(self.j)
+
+
+@dataclass
+class Train:
+    """One training replay of a plan: breach flags [n, events], prices, kept shortfalls."""
+
+    arrays: object
+    ev: object
+    br: np.ndarray
+    bs: np.ndarray
+    pr: np.ndarray
+    ps: np.ndarray
+    kept: object
+
+    @property
+    def c_r(self) -> np.ndarray:
+        return self.br.sum(axis=0)
+
+    @property
+    def c_s(self) -> np.ndarray:
+        return self.bs.sum(axis=0)
+
+    @property
+    def c_j(self) -> int:
+        return int(self.br.any(axis=1).sum())
+
+
+@dataclass
+class Cert:
+    """Certification breach flags of the scenarios replayed so far (first m of the range)."""
+
+    br: np.ndarray
+    bs: np.ndarray
+
+    @property
+    def m(self) -> int:
+        return len(self.br)
+
+    @property
+    def k_r(self) -> np.ndarray:
+        return self.br.sum(axis=0)
+
+    @property
+    def k_s(self) -> np.ndarray:
+        return self.bs.sum(axis=0)
+
+    @property
+    def k_j(self) -> int:
+        return int(self.br.any(axis=1).sum())
+
+    def broken(self, kmax_r: int, kmax_s: int, joint: bool) -> bool:
+        """Some target event already has more breaches than the certificate accepts."""
+        if joint:
+            if self.br.shape[1] and self.k_j > kmax_r:
+                return True
+        elif (self.k_r > kmax_r).any():
+            return True
+        return bool((self.k_s > kmax_s).any())
+
+    def bounds(self, reliability: float, service, confidence: float, n_ready: int):
+        """(u_r, u_s, u_j, ok_r, ok_s, ok_j) on the m scenarios replayed."""
+        m, C = self.m, confidence
+        u_r = np.atleast_1d(upper_bound(self.k_r, m, C))
+        u_s = np.atleast_1d(upper_bound(self.k_s, m, C))
+        u_j = float(upper_bound(self.k_j, m, C)) if n_ready else None
+        ok_r = u_r <= 1.0 - reliability
+        ok_s = u_s <= 1.0 - service if service else np.ones(len(u_s), bool)
+        ok_j = u_j is None or u_j <= 1.0 - reliability
+        return u_r, u_s, u_j, ok_r, ok_s, ok_j
+
+
+class State:
+    """Training targets, frozen (stuck) events and the counters of one target's loop."""
+
+    def __init__(self, n_ready: int, n_service: int, a_r: float, a_s: float):
+        self.tr_r = np.full(n_ready, a_r)
+        self.tr_j = a_r
+        self.tr_s = np.full(n_service, a_s)
+        self.frozen_r = np.zeros(n_ready, bool)
+        self.frozen_s = np.zeros(n_service, bool)
+        self.frozen_j = False
+
+    def new_attempt(self) -> None:
+        nr, ns = len(self.tr_r), len(self.tr_s)
+        self.prev = None  # (frequencies) of the last training replay after a raise
+        self.fresh = True  # a raise since the last replay
+        self.stall_r, self.stall_s, self.stall_j = np.zeros(nr, int), np.zeros(ns, int), 0
+        self.raised_r, self.raised_s, self.raised_j = np.zeros(nr, int), np.zeros(ns, int), 0
+        # raises made on all N training scenarios (the later ones aim at 80%, allowed)
+        self.full_r, self.full_s, self.full_j = np.zeros(nr, int), np.zeros(ns, int), 0
+
+    # breaches an event may keep on n of N training scenarios
+    def allowed_r(self, k: int, n: int, N: int) -> int:
+        t = float(self.tr_r[k])
+        return loose(t, n) if n < N else allowed(t, N, int(self.full_r[k]))
+
+    def allowed_s(self, k: int, n: int, N: int) -> int:
+        t = float(self.tr_s[k])
+        return loose(t, n) if n < N else allowed(t, N, int(self.full_s[k]))
+
+    def allowed_j(self, n: int, N: int) -> int:
+        return loose(self.tr_j, n) if n < N else allowed(self.tr_j, N, self.full_j)
+
+    def judge(self, tr: Train, n: int, N: int, joint: bool) -> Fail:
+        """The events failing their training target on these n scenarios."""
+        def limit(t):
+            t = np.asarray(t, float)
+            return np.floor(t * n + np.sqrt(t * (1 - t) * n) + 1e-9) if n < N else \
+                np.floor(t * N + 1e-9)
+
+        fail_r = np.zeros(len(self.tr_r), bool) if joint else \
+            (tr.c_r > limit(self.tr_r)) & ~self.frozen_r
+        fail_j = bool(joint and not self.frozen_j and tr.br.shape[1]
+                      and tr.c_j > float(limit(self.tr_j)))
+        fail_s = (tr.c_s > limit(self.tr_s)) & ~self.frozen_s
+        return Fail(fail_r, fail_s, fail_j)
+
+    def stalls(self, tr: Train) -> None:
+        """Count, per event, training replays after a raise whose breaches did not fall,
+        comparing replays of the same scenarios only: a prefix's raise undershoots on
+        purpose, so the next, larger sample is no evidence that raising does not help."""
+        if not self.fresh:
+            return
+        n = max(1, len(tr.br))
+        f = (tr.c_r / n, tr.c_s / n, tr.c_j / n)
+        if self.prev is not None and self.prev[0] == n:
+            _, pr, ps, pj = self.prev
+            self.stall_r = np.where(f[0] >= pr, self.stall_r + 1, 0)
+            self.stall_s = np.where(f[1] >= ps, self.stall_s + 1, 0)
+            self.stall_j = self.stall_j + 1 if f[2] >= pj else 0
+        self.prev = (n, *f)
+        self.fresh = False
+
+    def raised(self, fail: Fail, n: int, N: int, joint: bool) -> None:
+        full = n >= N
+        if joint:
+            self.raised_j += int(fail.j)
+            self.full_j += int(fail.j and full)
+        else:
+            self.raised_r += fail.r
+            if full:
+                self.full_r += fail.r
+        self.raised_s += fail.s
+        if full:
+            self.full_s += fail.s
+        self.fresh = True
+
+    def tighten(self, cert: Cert, kmax_r: int, kmax_s: int, ok_r, ok_s, ok_j, joint: bool,
+                M: int) -> bool:
+        """Tighten the training targets of the events that failed certification (not the
+        stuck ones); False when there is nothing to tighten (every failing event is stuck,
+        or tightening changes nothing). On an attempt stopped early (m < M scenarios) an
+        event failed when its breaches, scaled to M, exceed what the certificate accepts,
+        and the counts are scaled to M for the shrink."""
+        m = cert.m
+        if m < M:
+            ok_r = cert.k_r * M <= kmax_r * m
+            ok_s = cert.k_s * M <= kmax_s * m
+            ok_j = cert.k_j * M <= kmax_r * m
+        k_r = np.rint(cert.k_r * (M / m)).astype(int)
+        k_s = np.rint(cert.k_s * (M / m)).astype(int)
+        k_j = int(round(cert.k_j * M / m))
+        before = (self.tr_r.copy(), self.tr_j, self.tr_s.copy())
+        if joint:
+            bad_any = not ok_j and not self.frozen_j
+            if bad_any:
+                self.tr_j *= shrink(kmax_r, k_j)
+        else:
+            bad = ~ok_r & ~self.frozen_r
+            bad_any = bool(bad.any())
+            self.tr_r[bad] *= np.array([shrink(kmax_r, int(k)) for k in k_r[bad]])
+        bad = ~ok_s & ~self.frozen_s
+        bad_any = bad_any or bool(bad.any())
+        self.tr_s[bad] *= np.array([shrink(kmax_s, int(k)) for k in k_s[bad]])
+        if not bad_any:
+            return False  # every failing event is stuck: no stronger plan exists
+        return not (np.array_equal(before[0], self.tr_r) and before[1] == self.tr_j
+                    and np.array_equal(before[2], self.tr_s))
