@@ -110,7 +110,7 @@ def make_variant(inst, variant, first):
 
 def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
         certify: int = 10000, threads: int | None = None, variant: str = "ready",
-        lp_method: str = "warm", compare_lp: bool = False) -> dict:
+        lp_method: str | None = None, compare_lp: bool = False) -> dict:
 
     import numba
 
@@ -122,6 +122,7 @@ def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
     from optimiser.scenarios.params import ScenarioParams
     from optimiser.solve import solve
 
+    lp_method = lp_method or rloop.LP_METHOD  # default: the loop's own
     rloop.LP_METHOD = lp_method
     floors = []  # every (planning floor, hard floor) the loop's LP was solved at
     solve_lp = ReliabilityLP.solve
@@ -224,8 +225,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int)
     ap.add_argument("--variant", choices=VARIANTS, default="ready",
                     help="which floors are protected (see above; default ready: certifiable)")
-    ap.add_argument("--lp-method", choices=["network", "warm", "cold"], default="warm",
-                    help="how the loop's LP re-solves start (default warm)")
+    ap.add_argument("--lp-method", choices=["network", "warm", "cold"], default=None,
+                    help="how the loop's LP solves run (default: the loop's own, network)")
     ap.add_argument("--compare-lp", action="store_true",
                     help="afterwards, re-solve the loop's LP sequence by every start method")
     ap.add_argument("--json", action="store_true")

@@ -163,10 +163,16 @@ def _plan(inst: Instance, res, loop: Loop | None, check: bool,
     s = plan.summary
     if loop is None:
         return plan
-    s["solver"] = {"name": "highs", "method": "simplex", "time_limit": None, "threads": 1,
-                   "tolerance": None, "how": "reliability loop: warm dual simplex per "
-                   f"{'commodity block' if len(loop.lp.blocks) > 1 else 'LP'}, "
-                   f"{len(loop.lp.solves)} solves", "backend_status": "kOptimal"}
+    last = loop.lp.solves[-1]["how"] if loop.lp.solves else []
+    highs = any("HiGHS" in h or h in ("warm", "cold", "point") for h in last)
+    s["solver"] = {"name": "highs" if highs else "lemon",
+                   "method": "simplex" if highs else "network simplex",
+                   "time_limit": None, "threads": 1, "tolerance": None,
+                   "how": f"reliability loop ({loop.lp.method} path): "
+                          f"{len(loop.lp.solves)} LP solve(s)"
+                          f"{' per commodity block' if len(loop.lp.blocks) > 1 else ''}; "
+                          f"the last by {', '.join(last) or 'none'}",
+                   "backend_status": "kOptimal"}
     s["size"] = size
     if duals:
         shadow, info = loop.lp.shadow_prices()
