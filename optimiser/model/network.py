@@ -88,8 +88,9 @@ FORK_MIN_ARCS = 20_000
 #: on a degenerate cycle, re-hangs a subtree of the tree for nothing; most of LEMON's
 #: time on these networks is that re-hanging (updating the potentials of the moved
 #: subtree, profiled: ~70%). Measured on that block (CPU s, loaded machine, interleaved):
-#: kept 32.2-37.8, left out 28.2-31.3. A session's graph keeps them (a later capacity may
-#: open them, and its tree must stay valid across solves).
+#: kept 32.2-37.8, left out 28.2-31.3 (not confirmed end to end at lower load:
+#: docs/BENCHMARKS.md). A session's graph keeps them (a later capacity may open them, and
+#: its tree must stay valid across solves).
 LEAVE_OUT_ZERO_ARCS = True
 
 
