@@ -83,7 +83,7 @@ def test_reliability_mode_equals_the_record_reduction(case, seed, threads):
 
 
 def test_reliability_mode_slices_and_chunks_give_the_same_bits(case, monkeypatch):
-    """Slices of one block (the compact record reused) and chunks of any size: each
+    """Slices of a few blocks (the compact record reused) and chunks of any size: each
     scenario's flags and prices, and each heap, as one replay of the whole range."""
     inst, x, u, a, va, H, ev, w_r, w_s = case
     start, stop = 2, 2 + 3 * LANES + 5

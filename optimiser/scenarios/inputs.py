@@ -5,7 +5,8 @@ Each is built in one place: Network and Dispatches carry fields of arrays.Replay
 where their shapes and meanings are declared, and are built there (ReplayArrays.network,
 .dispatches); a per-scenario Dispatches by simulate.state.segment_plan; ScenarioModel by
 arrays.kernel_model; Segment by `open_loop` here or simulate.state.run_segment; Outputs by
-the two callers of the kernel (scenarios.evaluate._replay, simulate.state.run_segment).
+the three callers of the kernel (scenarios.evaluate._replay, simulate.state.run_segment,
+reliability.replay._run, which alone sets its `kpis` / `red` fields: a Reduction).
 The types of the fields are part of the compiled signature: keep them (ints as int64,
 floats as float64, C-contiguous arrays), and evaluation and the closed loop share one
 compiled kernel.

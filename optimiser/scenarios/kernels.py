@@ -24,6 +24,11 @@ results are the same whatever the thread count, block, chunk or machine (fastmat
 off project-wide; no reduction crosses scenarios; lanes past the requested range
 replay scenarios nobody asked for and are dropped).
 
+The reliability replays (optimiser/reliability/replay.py) run the same kernel without
+its KPI accumulators (Outputs.kpis False) and reduce each protected pair's end-of-day
+stock inside the day loop (Outputs.red, `_reduce_pair`) instead of recording the stock of
+every pair and re-reading it.
+
 `fan_accumulate` bins end-of-day stock into per-(day, pair) log-linear
 histograms (integer counts, merged by addition: exact across partitions) and
 `fan_percentiles` reads percentiles back out of them.
@@ -143,7 +148,11 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     the days of `seg` (Segment; `open_loop(T)`: the whole horizon, no carried state).
 
     out.kpi [n, N_KPI], out.kpi_c [n, n_com, N_CKPI] (per commodity; net.pair_com [I] is each
-    pair's commodity), columns as optimiser/kpis.py (K_UNMET, ...); if out.flags,
+    pair's commodity), columns as optimiser/kpis.py (K_UNMET, ...), unless not out.kpis
+    (then no KPI accumulator is kept: the stock and every draw are the same); with
+    out.red.on, the reliability replay's reduction of end-of-day stock (inputs.Reduction,
+    `_reduce_pair`: breach flags, prices, the compact record of breaching blocks, the fan's
+    float32 stock of the first red.fan_n scenarios), open loop only; if out.flags,
     out.pair_flags [n, I] uint8 gets FLAG_BREACH | FLAG_SHORT per pair; if out.record,
     end-of-day stock into out.stock [n_blocks, T*I, LANES] (block-major: block b's scenario
     start + 32b + k, day t, pair i at [b, t*I + i, k]; each block's writes are one
