@@ -65,6 +65,9 @@ from ..scenarios.params import ScenarioParams
 from .fan import FAN_SCENARIOS
 
 SLICE_BYTES = 32 * 2 ** 20
+#: the training scenarios' realised demand is kept between the loop's training replays
+#: (local runs) when it takes at most this many bytes
+DEMAND_CACHE_BYTES = 512 * 2 ** 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -370,10 +373,12 @@ _NO_KPI_C = np.empty((1, 1, 1))
 def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
                 stop: int, ev: Events, w_ready: np.ndarray | None,
                 w_service: np.ndarray | None, shift: np.ndarray | None = None,
-                keep: int = 0) -> tuple:
+                keep: int = 0, demand: DemandCache | None = None) -> tuple:
     """(start, breach_ready [n, Ir], breach_service [n, Is], price_ready, price_service,
     shortfalls); prices are None without weights, shortfalls (`Shortfalls`, the `keep`
     largest per pair and day) None without keep. shift: H of the virtual stock.
+    demand: the realised demand of these scenarios (`DemandCache`, for this range): drawn
+    and kept in it the first time, read from it (no demand draws) afterwards.
 
     One replay in reliability mode (inputs.Reduction): the breach flags and prices are
     reduced inside the kernel's day loop for the pairs with a target; with `keep`, the
@@ -409,6 +414,7 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
                 stol=np.ascontiguousarray(ev.stol, float),
                 margin=np.ascontiguousarray(ev.margin, float), w_s=ws, sr=sr, ss=ss,
                 fan=_NO_REDUCTION.fan)
+    mode = 0 if demand is None else (2 if demand.filled else 1)
     for a in range(start, stop, per):
         b = min(stop, a + per)
         o = slice(a - start, b - start)
@@ -417,16 +423,55 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
         mr = np.zeros((Ir, T, nb) if sf is not None else (1, 1, 1), np.uint8)
         ms = np.zeros((Is, T, nb) if sf is not None else (1, 1, 1), np.uint8)
         red = Reduction(br=br[o], bs=bs[o], pr=pr[o] if price else pr,
-                        ps=ps[o] if price else ps, mr=mr, ms=ms, **base)
+                        ps=ps[o] if price else ps, mr=mr, ms=ms, dem_mode=mode,
+                        dem=_NO_REDUCTION.dem if demand is None else
+                        demand.rec[(a - start) // LANES:], **base)
         _run(arrays, params, seed, a, m, red)
         if sf is not None:
             _keep_sparse(sr, mr, ss, ms, m, a, lim, ev.floor, ev.serve, ev.stol, ev.margin,
                          sf.ready, sf.ready_ids, cr, sf.service, sf.service_ids, cs)
+    if demand is not None:
+        demand.filled = True
     return (start, br, bs, pr if w_ready is not None else None,
             ps if w_service is not None else None, sf)
 
 
 _NO_REC = np.zeros((1, 1, 1))
+
+
+@dataclass(eq=False)
+class DemandCache:
+    """The realised demand (after surges) of scenarios start..stop-1 of `seed` under
+    `params` [blocks, T * I, LANES] float64: it depends on the scenario and the instance
+    only, not on the plan, so the training replays of every iteration after the first
+    read it instead of drawing it again (the same values: the first replay's)."""
+
+    seed: int
+    start: int
+    stop: int
+    params: ScenarioParams
+    source: tuple  # the instance arrays the demand is drawn from (for `fits`)
+    rec: np.ndarray
+    filled: bool = False
+
+    @staticmethod
+    def nbytes(arrays: ReplayArrays, n: int) -> int:
+        return _ceil(n, LANES) * LANES * arrays.T * arrays.n_pairs * 8
+
+    @classmethod
+    def new(cls, arrays, params, seed, start, stop) -> DemandCache:
+        rec = np.empty((_ceil(stop - start, LANES), arrays.T * arrays.n_pairs, LANES))
+        return cls(int(seed), int(start), int(stop), params, _demand_source(arrays), rec)
+
+    def fits(self, arrays, params, seed, start, stop) -> bool:
+        return ((self.seed, self.start, self.stop) == (int(seed), int(start), int(stop))
+                and self.params == params and all(
+                    np.array_equal(x, y) for x, y in zip(self.source, _demand_source(arrays))))
+
+
+def _demand_source(arrays: ReplayArrays) -> tuple:
+    return (np.asarray(arrays.T), np.asarray(arrays.n_nodes), arrays.demand,
+            arrays.pair_has_demand, arrays.pair_node)
 
 
 @pjit
@@ -582,6 +627,7 @@ class Runner:
         self.seconds = 0.0
         self.fan = int(fan)  # certification scenarios (the first ones) the fan is drawn from
         self.fans: dict = {}  # (seed, first) -> (arrays, params, FanHist) of each certify
+        self.demand: dict = {}  # (seed, start, stop) -> DemandCache of a training chunk
 
     def ranges(self, start: int, count: int, scale: int = 1):
         step = self.chunk * scale
@@ -599,8 +645,9 @@ class Runner:
         import time
 
         t = time.perf_counter()
-        items = [(arrays, params, seed, a, b, ev, w_ready, w_service, shift, keep)
-                 for a, b in self.ranges(start, count)]
+        ranges = self.ranges(start, count)
+        items = [(arrays, params, seed, a, b, ev, w_ready, w_service, shift, keep,
+                  self._demand(arrays, params, seed, a, b, count)) for a, b in ranges]
         parts = sorted(self._map(pass1_chunk, items), key=lambda p: p[0])
         self.scenarios += count
         self.seconds += time.perf_counter() - t
@@ -610,6 +657,17 @@ class Runner:
         ps = np.concatenate([p[4] for p in parts]) if w_service is not None else None
         sf = Shortfalls.merge([p[5] for p in parts]) if keep else None
         return br, bs, pr, ps, sf
+
+    def _demand(self, arrays, params, seed, a, b, count):
+        """The DemandCache of training chunk a..b (local runs within DEMAND_CACHE_BYTES for
+        the whole range of `count`), or None: draw it."""
+        if self.map_fn is not None or DemandCache.nbytes(arrays, count) > DEMAND_CACHE_BYTES:
+            return None
+        got = self.demand.get((int(seed), int(a), int(b)))
+        if got is None or not got.fits(arrays, params, seed, a, b):
+            got = self.demand[(int(seed), int(a), int(b))] = DemandCache.new(arrays, params,
+                                                                            seed, a, b)
+        return got
 
     def certify(self, arrays, params, seed, start, count, ev):
         """-> (breach_ready [count, Ir], short_service [count, Is]); on the way, the fan
