@@ -16,6 +16,7 @@ from optimiser.reliability import fan as rfan
 from optimiser.reliability import replay
 from optimiser.reliability.fan import certification_fan
 from optimiser.reliability.replay import (
+    DemandCache,
     Runner,
     certify_chunk,
     fan_pairs,
@@ -83,7 +84,7 @@ def test_reliability_mode_equals_the_record_reduction(case, seed, threads):
 
 
 def test_reliability_mode_slices_and_chunks_give_the_same_bits(case, monkeypatch):
-    """Slices of one block (the compact record reused) and chunks of any size: each
+    """Slices of a few blocks (the compact record reused) and chunks of any size: each
     scenario's flags and prices, and each heap, as one replay of the whole range."""
     inst, x, u, a, va, H, ev, w_r, w_s = case
     start, stop = 2, 2 + 3 * LANES + 5
@@ -158,3 +159,40 @@ def test_certification_fan_from_the_certification_replay(case, monkeypatch):
         ref = certification_fan(inst, *args, pairs)
         assert certification_fan(inst, *args, pairs, runner=runner).equals(ref)
     assert len(calls) == 8
+
+
+SURGE = ScenarioParams(demand_sigma=0.4, demand_phi=0.6, surge_prob=0.2, surge_multiplier=1.7,
+                       surge_days=2, delay_prob=0.2, delay_max_days=1, outage_prob=0.05,
+                       outage_days=2, loss_prob=0.05)
+
+
+@pytest.mark.parametrize("params", [PARAMS, SURGE])
+def test_demand_kept_between_training_replays_gives_the_same_bits(case, monkeypatch, params):
+    """The realised demand drawn by one replay and read back by the next (another plan:
+    it does not depend on the plan), sliced or not: the bits of drawing it each time."""
+    inst, x, u, a, va, H, ev, w_r, w_s = case
+    start, stop = 4, 4 + 3 * LANES + 6
+    cache = DemandCache.new(a, params, 2, start, stop)
+    first = pass1_chunk(a, params, 2, start, stop, ev, w_r, w_s, None, keep=3, demand=cache)
+    assert cache.filled
+    _same(first, pass1_chunk_record(a, params, 2, start, stop, ev, w_r, w_s, None, keep=3))
+    for slice_bytes in (replay.SLICE_BYTES, 1):
+        monkeypatch.setattr(replay, "SLICE_BYTES", slice_bytes)
+        got = pass1_chunk(va, params, 2, start, stop, ev, w_r, w_s, H, keep=3, demand=cache)
+        _same(got, pass1_chunk_record(va, params, 2, start, stop, ev, w_r, w_s, H, keep=3))
+    assert cache.fits(va, params, 2, start, stop)
+    assert not cache.fits(va, params, 3, start, stop)
+    assert not cache.fits(va, SURGE if params is PARAMS else PARAMS, 2, start, stop)
+
+
+def test_runner_keeps_the_training_demand_locally_only(case):
+    inst, x, u, a, va, H, ev, w_r, w_s = case
+    local = Runner(chunk=64)
+    want = [pass1_chunk_record(va, PARAMS, 1, 0, 150, ev, w_r, w_s, H, keep=2)]
+    for _ in range(2):
+        br, bs, pr, ps, kept = local.pass1(va, PARAMS, 1, 0, 150, ev, w_r, w_s, H, keep=2)
+        assert br.tobytes() == want[0][1].tobytes() and pr.tobytes() == want[0][3].tobytes()
+    assert len(local.demand) == 3 and all(c.filled for c in local.demand.values())
+    mapped = Runner(chunk=64, map_fn=map)
+    mapped.pass1(va, PARAMS, 1, 0, 150, ev, w_r, w_s, H, keep=2)
+    assert not mapped.demand

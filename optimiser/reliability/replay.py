@@ -1,19 +1,27 @@
-"""Training and certification replays: the scenario kernel with its stock record, reduced
-per chunk to what the loop needs, by pure functions (picklable in and out) so chunks run
-here or as Dask tasks and give the same bits.
+"""Training and certification replays: the scenario kernel in its reliability mode
+(scenarios/inputs.py `Reduction`), reduced per chunk to what the loop needs, by pure
+functions (picklable in and out) so chunks run here or as Dask tasks and give the same
+bits.
 
-A chunk replays scenarios start..stop-1 (`replay_record`: the kernel's own block-major
-float64 stock record, no transposed copy, in slices of at most SLICE_BYTES reusing one
-buffer) and reduces it in parallel Numba passes over the record (`_pass1_blocks`,
-`_keep_blocks`: the same floating-point operations in the same order as the numpy where /
-any / einsum / max they replaced, so the same bits, without a pass over memory per
-expression) -- end-of-day stock S[n, t, i] to breach flags per (scenario, pair) and kind: readiness (S < floor - 1e-6 max(1, floor) on
-some day, against the instance's floor) and service (stock exhausted, S <= 1e-9 max(1,
-demand), on a day the plan means to serve consumption).
+A training chunk (`pass1_chunk`) replays scenarios start..stop-1 once, without KPIs and
+without a stock record: inside the kernel's day loop, the end-of-day stock S of each
+pair with a target is reduced to breach flags per (scenario, pair) and kind -- readiness
+(S < floor - 1e-6 max(1, floor) on some day, against the instance's floor) and service
+(stock exhausted, S <= 1e-9 max(1, demand), on a day the plan means to serve
+consumption) -- and prices; for the kept shortfalls, S of a (pair, day) goes to a compact
+record only for the blocks of 32 scenarios where one breaches (`_keep_sparse` then offers
+them to the heaps in scenario order). The same floating-point operations in the same order
+as the record-based passes they replaced (`pass1_chunk_record`: the kernel's whole float64
+stock record reduced by `_pass1_blocks` and `_keep_blocks`, kept as the reference the
+tests compare with), so the same bits, at a fraction of the memory traffic.
 
-Certification replays the plan as it is. Training replays it with a virtual stock H_i
-added to the initial stock of every pair with a target (H_i above anything the horizon
-can consume or send out, so such a pair never runs dry and always dispatches in full):
+Certification (`certify_chunk`) replays the plan as it is, with the kernel's own per-pair
+breach / shortfall flags and no KPIs, and bins the fan of the first FAN_SCENARIOS
+scenarios of its range on the way (`FanHist`; `Runner.fan_of` hands it to
+reliability/fan.py), so the fan costs no replay of its own. Training replays the plan
+with a virtual stock H_i added to the initial stock of every pair with a target (H_i
+above anything the horizon can consume or send out, so such a pair never runs dry and
+always dispatches in full):
 S - H is then the stock the pair would have had without running out, so how far a
 scenario falls below the floor is seen in full, not cut off at zero. From it:
 
@@ -21,7 +29,7 @@ scenario falls below the floor is seen in full, not cut off at zero. From it:
   day t (readiness: floor - (S - H); service: how far below zero it went);
 - pass 1: each scenario's price per pair, sum_t needed * weight (weight = the LP's
   marginal cost of one more unit of planning floor that day, plus holding);
-- the same pass keeps, per (pair, day), the `keep` largest `needed` with their scenario
+- the same replay keeps, per (pair, day), the `keep` largest `needed` with their scenario
   (`Shortfalls`, a bounded min-heap per pair and day, parallel over pairs): the loop
   leaves at most keep - 1 breaching scenarios of an event uncovered, so given which
   scenarios each pair is to be covered for, the largest `needed` over them is the largest
@@ -57,6 +65,9 @@ from ..scenarios.params import ScenarioParams
 from .fan import FAN_SCENARIOS
 
 SLICE_BYTES = 32 * 2 ** 20
+#: the training scenarios' realised demand is kept between the loop's training replays
+#: (local runs) when it takes at most this many bytes
+DEMAND_CACHE_BYTES = 512 * 2 ** 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +121,20 @@ def _replay_slices(arrays, params, seed, start, stop):
         b = min(stop, a + per)
         replay_record(arrays, params, seed, a, b - a, rec)
         yield a, b, rec
+
+
+def _slice_size(n: int, row_bytes: int) -> int:
+    """Scenarios per slice of a range of n: records of about SLICE_BYTES at most (row_bytes
+    per scenario), slices of equal size, each whole rounds of blocks of LANES scenarios
+    per thread (no thread idles at the end of a slice)."""
+    most = max(LANES, SLICE_BYTES // max(1, row_bytes) // LANES * LANES)
+    slices = max(1, _ceil(n, most))
+    th = numba.get_num_threads()
+    return max(1, _ceil(_ceil(_ceil(n, slices), LANES), th)) * th * LANES
+
+
+def _ceil(a: int, b: int) -> int:
+    return (a + b - 1) // b
 
 
 def _shift(arrays, shift):
@@ -348,10 +373,12 @@ _NO_KPI_C = np.empty((1, 1, 1))
 def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
                 stop: int, ev: Events, w_ready: np.ndarray | None,
                 w_service: np.ndarray | None, shift: np.ndarray | None = None,
-                keep: int = 0) -> tuple:
+                keep: int = 0, demand: DemandCache | None = None) -> tuple:
     """(start, breach_ready [n, Ir], breach_service [n, Is], price_ready, price_service,
     shortfalls); prices are None without weights, shortfalls (`Shortfalls`, the `keep`
     largest per pair and day) None without keep. shift: H of the virtual stock.
+    demand: the realised demand of these scenarios (`DemandCache`, for this range): drawn
+    and kept in it the first time, read from it (no demand draws) afterwards.
 
     One replay in reliability mode (inputs.Reduction): the breach flags and prices are
     reduced inside the kernel's day loop for the pairs with a target; with `keep`, the
@@ -369,12 +396,9 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
     ws = np.zeros((T, Is)) if w_service is None else np.ascontiguousarray(w_service, float)
     H, lim = _shift(arrays, shift), _lim(ev)
     sf = Shortfalls.empty(Ir, Is, T, min(keep, n)) if keep else None
-    # slices of at most SLICE_BYTES of compact record, whole rounds of blocks per thread
-    per = n
-    if sf is not None:
-        blocks = max(1, SLICE_BYTES // max(1, 8 * LANES * T * max(1, Ir + Is)))
-        th = numba.get_num_threads()
-        per = (blocks - blocks % th if blocks >= th else blocks) * LANES
+    per = max(n, 1)
+    if sf is not None:  # slices of about SLICE_BYTES of compact record
+        per = _slice_size(n, 8 * T * max(1, Ir + Is))
         nb = (min(per, n) + LANES - 1) // LANES
         sr = np.empty((Ir, T, nb * LANES))
         ss = np.empty((Is, T, nb * LANES))
@@ -390,6 +414,7 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
                 stol=np.ascontiguousarray(ev.stol, float),
                 margin=np.ascontiguousarray(ev.margin, float), w_s=ws, sr=sr, ss=ss,
                 fan=_NO_REDUCTION.fan)
+    mode = 0 if demand is None else (2 if demand.filled else 1)
     for a in range(start, stop, per):
         b = min(stop, a + per)
         o = slice(a - start, b - start)
@@ -398,16 +423,55 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
         mr = np.zeros((Ir, T, nb) if sf is not None else (1, 1, 1), np.uint8)
         ms = np.zeros((Is, T, nb) if sf is not None else (1, 1, 1), np.uint8)
         red = Reduction(br=br[o], bs=bs[o], pr=pr[o] if price else pr,
-                        ps=ps[o] if price else ps, mr=mr, ms=ms, **base)
+                        ps=ps[o] if price else ps, mr=mr, ms=ms, dem_mode=mode,
+                        dem=_NO_REDUCTION.dem if demand is None else
+                        demand.rec[(a - start) // LANES:], **base)
         _run(arrays, params, seed, a, m, red)
         if sf is not None:
             _keep_sparse(sr, mr, ss, ms, m, a, lim, ev.floor, ev.serve, ev.stol, ev.margin,
                          sf.ready, sf.ready_ids, cr, sf.service, sf.service_ids, cs)
+    if demand is not None:
+        demand.filled = True
     return (start, br, bs, pr if w_ready is not None else None,
             ps if w_service is not None else None, sf)
 
 
 _NO_REC = np.zeros((1, 1, 1))
+
+
+@dataclass(eq=False)
+class DemandCache:
+    """The realised demand (after surges) of scenarios start..stop-1 of `seed` under
+    `params` [blocks, T * I, LANES] float64: it depends on the scenario and the instance
+    only, not on the plan, so the training replays of every iteration after the first
+    read it instead of drawing it again (the same values: the first replay's)."""
+
+    seed: int
+    start: int
+    stop: int
+    params: ScenarioParams
+    source: tuple  # the instance arrays the demand is drawn from (for `fits`)
+    rec: np.ndarray
+    filled: bool = False
+
+    @staticmethod
+    def nbytes(arrays: ReplayArrays, n: int) -> int:
+        return _ceil(n, LANES) * LANES * arrays.T * arrays.n_pairs * 8
+
+    @classmethod
+    def new(cls, arrays, params, seed, start, stop) -> DemandCache:
+        rec = np.empty((_ceil(stop - start, LANES), arrays.T * arrays.n_pairs, LANES))
+        return cls(int(seed), int(start), int(stop), params, _demand_source(arrays), rec)
+
+    def fits(self, arrays, params, seed, start, stop) -> bool:
+        return ((self.seed, self.start, self.stop) == (int(seed), int(start), int(stop))
+                and self.params == params and all(
+                    np.array_equal(x, y) for x, y in zip(self.source, _demand_source(arrays))))
+
+
+def _demand_source(arrays: ReplayArrays) -> tuple:
+    return (np.asarray(arrays.T), np.asarray(arrays.n_nodes), arrays.demand,
+            arrays.pair_has_demand, arrays.pair_node)
 
 
 @pjit
@@ -528,23 +592,29 @@ def certify_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start
     n, T, I = stop - start, arrays.T, arrays.n_pairs
     m = 0 if fan_stop is None else max(0, min(stop, fan_stop) - start)
     fp = fan_pairs(ev)
-    if m and len(fp):
-        rec = np.empty(((m + LANES - 1) // LANES, T * len(fp), LANES), np.float32)
+    f = np.empty((n, I), np.uint8)
+    hist = FanHist.empty(fp, T) if m and len(fp) else None
+    a = start
+    if hist is not None:  # the fan's scenarios in slices of about SLICE_BYTES of record
+        per = _slice_size(m, 4 * T * len(fp))
+        rec = np.empty(((min(per, m) + LANES - 1) // LANES, T * len(fp), LANES), np.float32)
+        e_lo = _fan_e_lo(arrays, fp)
         none = np.full(I, -1, dtype=np.int64)
-        red = _NO_REDUCTION._replace(on=True, fan_n=m, slot_r=none, slot_s=none,
-                                     slot_f=_slots(I, fp), fan=rec,
-                                     br=np.zeros((n, 0), bool), bs=np.zeros((n, 0), bool))
-    else:
-        red = _NO_REDUCTION._replace(on=False)
-    f = _run(arrays, params, seed, start, n, red, flags=True)
+        for a in range(start, start + m, per):
+            b = min(start + m, a + per)
+            red = _NO_REDUCTION._replace(on=True, fan_n=b - a, slot_r=none, slot_s=none,
+                                         slot_f=_slots(I, fp), fan=rec,
+                                         br=np.zeros((b - a, 0), bool),
+                                         bs=np.zeros((b - a, 0), bool))
+            f[a - start:b - start] = _run(arrays, params, seed, a, b - a, red, flags=True)
+            fan_accumulate(rec, b - a, e_lo, hist.counts, hist.vmin, hist.vmax)
+        a = start + m
+    if a < stop:
+        f[a - start:] = _run(arrays, params, seed, a, stop - a, _NO_REDUCTION, flags=True)
     out = (start, (f[:, ev.ready] & FLAG_BREACH) != 0, (f[:, ev.service] & FLAG_SHORT) != 0)
     if fan_stop is None:
         return out
-    if not (m and len(fp)):
-        return (*out, None)
-    h = FanHist.empty(fp, T)
-    fan_accumulate(rec, m, _fan_e_lo(arrays, fp), h.counts, h.vmin, h.vmax)
-    return (*out, dataclasses.replace(h, count=m))
+    return (*out, None if hist is None else dataclasses.replace(hist, count=m))
 
 
 class Runner:
@@ -557,6 +627,7 @@ class Runner:
         self.seconds = 0.0
         self.fan = int(fan)  # certification scenarios (the first ones) the fan is drawn from
         self.fans: dict = {}  # (seed, first) -> (arrays, params, FanHist) of each certify
+        self.demand: dict = {}  # (seed, start, stop) -> DemandCache of a training chunk
 
     def ranges(self, start: int, count: int, scale: int = 1):
         step = self.chunk * scale
@@ -574,8 +645,9 @@ class Runner:
         import time
 
         t = time.perf_counter()
-        items = [(arrays, params, seed, a, b, ev, w_ready, w_service, shift, keep)
-                 for a, b in self.ranges(start, count)]
+        ranges = self.ranges(start, count)
+        items = [(arrays, params, seed, a, b, ev, w_ready, w_service, shift, keep,
+                  self._demand(arrays, params, seed, a, b, count)) for a, b in ranges]
         parts = sorted(self._map(pass1_chunk, items), key=lambda p: p[0])
         self.scenarios += count
         self.seconds += time.perf_counter() - t
@@ -585,6 +657,17 @@ class Runner:
         ps = np.concatenate([p[4] for p in parts]) if w_service is not None else None
         sf = Shortfalls.merge([p[5] for p in parts]) if keep else None
         return br, bs, pr, ps, sf
+
+    def _demand(self, arrays, params, seed, a, b, count):
+        """The DemandCache of training chunk a..b (local runs within DEMAND_CACHE_BYTES for
+        the whole range of `count`), or None: draw it."""
+        if self.map_fn is not None or DemandCache.nbytes(arrays, count) > DEMAND_CACHE_BYTES:
+            return None
+        got = self.demand.get((int(seed), int(a), int(b)))
+        if got is None or not got.fits(arrays, params, seed, a, b):
+            got = self.demand[(int(seed), int(a), int(b))] = DemandCache.new(arrays, params,
+                                                                            seed, a, b)
+        return got
 
     def certify(self, arrays, params, seed, start, count, ev):
         """-> (breach_ready [count, Ir], short_service [count, Is]); on the way, the fan

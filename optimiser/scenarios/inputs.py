@@ -5,7 +5,8 @@ Each is built in one place: Network and Dispatches carry fields of arrays.Replay
 where their shapes and meanings are declared, and are built there (ReplayArrays.network,
 .dispatches); a per-scenario Dispatches by simulate.state.segment_plan; ScenarioModel by
 arrays.kernel_model; Segment by `open_loop` here or simulate.state.run_segment; Outputs by
-the two callers of the kernel (scenarios.evaluate._replay, simulate.state.run_segment).
+the three callers of the kernel (scenarios.evaluate._replay, simulate.state.run_segment,
+reliability.replay._run, which alone sets its `kpis` / `red` fields: a Reduction).
 The types of the fields are part of the compiled signature: keep them (ints as int64,
 floats as float64, C-contiguous arrays), and evaluation and the closed loop share one
 compiled kernel.
@@ -72,6 +73,10 @@ class Reduction(NamedTuple):
     block breaches there (other blocks' columns are not written). With fan_n > 0, the
     end-of-day stock of fan pair f = slot_f[i] >= 0 of scenarios j < fan_n goes to fan
     [ceil(fan_n / LANES), T * F, LANES] float32 (cell t * F + f, fan_accumulate's layout).
+    The realised demand of block b's scenarios (after surges; it depends on the scenario
+    and the instance only, not on the plan) with dem_mode 1 is drawn as always and written
+    to dem [blocks, T * I, LANES] (column t * I + i), with dem_mode 2 read from it instead
+    of drawn (no demand or surge draws); 0: drawn, not written.
     Open loop only (optimiser/simulate does not use it)."""
 
     on: bool
@@ -98,6 +103,8 @@ class Reduction(NamedTuple):
     ss: np.ndarray  # [Is, T, blocks * LANES]
     ms: np.ndarray  # [Is, T, blocks] uint8
     fan: np.ndarray  # [ceil(fan_n / LANES), T * F, LANES] float32
+    dem_mode: int  # 0 draw demand, 1 draw and write it to dem, 2 read it from dem
+    dem: np.ndarray  # [blocks, T * I, LANES] float64
 
 
 _F2 = np.zeros((1, 1))
@@ -109,7 +116,8 @@ NO_REDUCTION = Reduction(on=False, price=False, keep=False, fan_n=0, slot_r=_I1,
                          slot_f=_I1, h=np.zeros(1), lim_r=_F2, floor_r=_F2, w_r=_F2,
                          serve=_B2, stol=_F2, margin=_F2, w_s=_F2, br=_B2, bs=_B2, pr=_F2,
                          ps=_F2, sr=np.zeros((1, 1, 1)), mr=_U3, ss=np.zeros((1, 1, 1)),
-                         ms=_U3, fan=np.zeros((1, 1, 1), dtype=np.float32))
+                         ms=_U3, fan=np.zeros((1, 1, 1), dtype=np.float32), dem_mode=0,
+                         dem=np.zeros((1, 1, 1)))
 
 
 class Outputs(NamedTuple):

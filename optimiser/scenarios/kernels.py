@@ -24,6 +24,11 @@ results are the same whatever the thread count, block, chunk or machine (fastmat
 off project-wide; no reduction crosses scenarios; lanes past the requested range
 replay scenarios nobody asked for and are dropped).
 
+The reliability replays (optimiser/reliability/replay.py) run the same kernel without
+its KPI accumulators (Outputs.kpis False) and reduce each protected pair's end-of-day
+stock inside the day loop (Outputs.red, `_reduce_pair`) instead of recording the stock of
+every pair and re-reading it.
+
 `fan_accumulate` bins end-of-day stock into per-(day, pair) log-linear
 histograms (integer counts, merged by addition: exact across partitions) and
 `fan_percentiles` reads percentiles back out of them.
@@ -143,7 +148,11 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     the days of `seg` (Segment; `open_loop(T)`: the whole horizon, no carried state).
 
     out.kpi [n, N_KPI], out.kpi_c [n, n_com, N_CKPI] (per commodity; net.pair_com [I] is each
-    pair's commodity), columns as optimiser/kpis.py (K_UNMET, ...); if out.flags,
+    pair's commodity), columns as optimiser/kpis.py (K_UNMET, ...), unless not out.kpis
+    (then no KPI accumulator is kept: the stock and every draw are the same); with
+    out.red.on, the reliability replay's reduction of end-of-day stock (inputs.Reduction,
+    `_reduce_pair`: breach flags, prices, the compact record of breaching blocks, the fan's
+    float32 stock of the first red.fan_n scenarios), open loop only; if out.flags,
     out.pair_flags [n, I] uint8 gets FLAG_BREACH | FLAG_SHORT per pair; if out.record,
     end-of-day stock into out.stock [n_blocks, T*I, LANES] (block-major: block b's scenario
     start + 32b + k, day t, pair i at [b, t*I + i, k]; each block's writes are one
@@ -200,6 +209,7 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     Ir = br_out.shape[1] if red_on else 0
     Is = bs_out.shape[1] if red_on else 0
     F = fan_out.shape[1] // T if red_on and fan_n > 0 else 0
+    dem_mode, dem_rec = (red.dem_mode if red_on else 0), red.dem
     t_lo, t_hi, keep, st_f, st_i = seg.t_lo, seg.t_hi, seg.keep, seg.st_f, seg.st_i
     track, lane_sp, n_sp = seg.track, seg.lane_sp, seg.n_sp
     K = LANES
@@ -270,7 +280,7 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                         if outage_left[s * K + k] == 0:
                             if bits_to_uniform(draw_bits(keys[k], STREAM_OUTAGE, s, t)) < outage_p:
                                 outage_left[s * K + k] = outage_d
-            if surge_on:
+            if surge_on and dem_mode != 2:  # surges act on demand only
                 for nd in range(n_nodes):
                     for k in range(K):
                         if surge_left[nd * K + k] == 0:
@@ -323,37 +333,46 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                         w[W_UP + k] = u_plan
                 tol = COUNT_TOL * max(1.0, d_plan)
                 spen = short_pen[i]
-                noisy = demand_on and pair_has_demand[i]
-                if noisy:
+                if dem_mode == 2:  # the block's realised demand, drawn by an earlier replay
+                    db = t * I + i
                     for k in range(K):
-                        w[W_UU + k] = bits_to_uniform(draw_bits(keys[k], STREAM_DEMAND, i, t))
-                    for k in range(K):
-                        w[W_EV + k] = norm_ppf_central(w[W_UU + k])
-                    for k in range(K):  # the tails (< 5 % of draws) need a log
-                        if w[W_UU + k] < P_LOW or w[W_UU + k] > P_HIGH:
-                            w[W_EV + k] = norm_ppf(w[W_UU + k])
-                    if t == 0:
+                        w[W_DK + k] = dem_rec[blk, db, k]
+                else:
+                    noisy = demand_on and pair_has_demand[i]
+                    if noisy:
                         for k in range(K):
-                            z[sb + k] = w[W_EV + k]
+                            w[W_UU + k] = bits_to_uniform(draw_bits(keys[k], STREAM_DEMAND, i, t))
+                        for k in range(K):
+                            w[W_EV + k] = norm_ppf_central(w[W_UU + k])
+                        for k in range(K):  # the tails (< 5 % of draws) need a log
+                            if w[W_UU + k] < P_LOW or w[W_UU + k] > P_HIGH:
+                                w[W_EV + k] = norm_ppf(w[W_UU + k])
+                        if t == 0:
+                            for k in range(K):
+                                z[sb + k] = w[W_EV + k]
+                        else:
+                            for k in range(K):
+                                z[sb + k] = phi * z[sb + k] + sq * w[W_EV + k]
+                        # exp as rng.exp (the reference's), vectorised: polynomial, then 2**n
+                        # from the bits of two powers of two (int64 row, viewed as float64)
+                        for k in range(K):
+                            pe, n1, n2 = exp_parts(sigma * z[sb + k] - half_var)
+                            w[W_DK + k] = pe
+                            eb[k] = pow2_bits(n1)
+                            eb[K + k] = pow2_bits(n2)
+                        for k in range(K):
+                            w[W_DK + k] = d_plan * ((w[W_DK + k] * ebf[k]) * ebf[K + k])
                     else:
                         for k in range(K):
-                            z[sb + k] = phi * z[sb + k] + sq * w[W_EV + k]
-                    # exp as rng.exp (the reference's), vectorised: polynomial, then 2**n
-                    # from the bits of two powers of two (int64 row, viewed as float64)
-                    for k in range(K):
-                        pe, n1, n2 = exp_parts(sigma * z[sb + k] - half_var)
-                        w[W_DK + k] = pe
-                        eb[k] = pow2_bits(n1)
-                        eb[K + k] = pow2_bits(n2)
-                    for k in range(K):
-                        w[W_DK + k] = d_plan * ((w[W_DK + k] * ebf[k]) * ebf[K + k])
-                else:
-                    for k in range(K):
-                        w[W_DK + k] = d_plan
-                if surge_on:
-                    nb = pair_node[i] * K
-                    for k in range(K):
-                        w[W_DK + k] = w[W_DK + k] * node_mult[nb + k]
+                            w[W_DK + k] = d_plan
+                    if surge_on:
+                        nb = pair_node[i] * K
+                        for k in range(K):
+                            w[W_DK + k] = w[W_DK + k] * node_mult[nb + k]
+                    if dem_mode == 1:
+                        db = t * I + i
+                        for k in range(K):
+                            dem_rec[blk, db, k] = w[W_DK + k]
                 # this pair's commodity's accumulators as one view: every index below is
                 # a constant row offset + k, so LLVM sees contiguous, non-negative,
                 # non-overlapping rows and vectorises the k-loops (an offset read from
