@@ -15,6 +15,7 @@ from optimiser.execution import numba_threads
 from optimiser.reliability import fan as rfan
 from optimiser.reliability import replay
 from optimiser.reliability.fan import certification_fan
+from optimiser.reliability.record import pass1_chunk_record
 from optimiser.reliability.replay import (
     DemandCache,
     Runner,
@@ -22,7 +23,6 @@ from optimiser.reliability.replay import (
     fan_pairs,
     make_events,
     pass1_chunk,
-    pass1_chunk_record,
     virtual,
 )
 from optimiser.scenarios import ScenarioParams, prepare

@@ -5,8 +5,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from optimiser.reliability.training import (Cert, allowed, back_max, cover, loose,
-                                            sample_sizes)
+from optimiser.reliability.training import Cert, allowed, back_max, cover, loose, sample_sizes
 
 
 def test_sample_sizes_double_up_to_n():

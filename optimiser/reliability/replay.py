@@ -11,8 +11,8 @@ pair with a target is reduced to breach flags per (scenario, pair) and kind -- r
 consumption) -- and prices; for the kept shortfalls, S of a (pair, day) goes to a compact
 record only for the blocks of 32 scenarios where one breaches (`_keep_sparse` then offers
 them to the heaps in scenario order). The same floating-point operations in the same order
-as the record-based passes they replaced (`pass1_chunk_record`: the kernel's whole float64
-stock record reduced by `_pass1_blocks` and `_keep_blocks`, kept as the reference the
+as the record-based passes they replaced (reliability/record.py `pass1_chunk_record`: the
+kernel's whole float64 stock record reduced by Numba passes, kept as the reference the
 tests compare with), so the same bits, at a fraction of the memory traffic.
 
 Certification (`certify_chunk`) replays the plan as it is, with the kernel's own per-pair
@@ -47,9 +47,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .._numba import jit, pjit
 from ..scenarios.arrays import ReplayArrays, kernel_model
-from ..scenarios.evaluate import replay_record
 from ..scenarios.inputs import NO_REDUCTION as _NO_REDUCTION
 from ..scenarios.inputs import NO_STOCK, Outputs, Reduction, open_loop
 from ..scenarios.kernels import (
@@ -63,6 +61,7 @@ from ..scenarios.kernels import (
 )
 from ..scenarios.params import ScenarioParams
 from .fan import FAN_SCENARIOS
+from .shortfalls import Shortfalls, _keep_sparse
 
 SLICE_BYTES = 32 * 2 ** 20
 #: the training scenarios' realised demand is kept between the loop's training replays
@@ -107,22 +106,6 @@ def virtual(inst, arrays: ReplayArrays, x: np.ndarray, params: ScenarioParams,
     return dataclasses.replace(arrays, init=np.ascontiguousarray(arrays.init + H)), H
 
 
-def _replay_slices(arrays, params, seed, start, stop):
-    """Replay start..stop-1 in slices of at most SLICE_BYTES of stock (a multiple of LANES
-    scenarios) -> (a, b, rec): rec the kernel's block-major float64 record [blocks, T*I,
-    LANES] of scenarios a..b-1 (scenario a + 32 j + k, day t, pair i at [j, t*I + i, k];
-    lanes past b - a hold scenarios nobody asked for). One buffer, reused."""
-    T, I = arrays.T, arrays.n_pairs
-    blocks = max(1, SLICE_BYTES // max(1, 8 * LANES * T * I))
-    th = numba.get_num_threads()  # whole rounds of blocks: no thread idles at the end
-    per = (blocks - blocks % th if blocks >= th else blocks) * LANES
-    rec = np.empty(((min(per, stop - start) + LANES - 1) // LANES, T * I, LANES))
-    for a in range(start, stop, per):
-        b = min(stop, a + per)
-        replay_record(arrays, params, seed, a, b - a, rec)
-        yield a, b, rec
-
-
 def _slice_size(n: int, row_bytes: int) -> int:
     """Scenarios per slice of a range of n: records of about SLICE_BYTES at most (row_bytes
     per scenario), slices of equal size, each whole rounds of blocks of LANES scenarios
@@ -144,201 +127,6 @@ def _shift(arrays, shift):
 def _lim(ev: Events):
     """floor - ftol, the value the breach test compares with (computed once, in numpy)."""
     return np.ascontiguousarray(ev.floor - ev.ftol)
-
-
-@pjit
-def _pass1_blocks(rec, m, H, ready, service, lim_r, floor_r, serve, stol, margin, w_r, w_s,
-                  br, bs, pr, ps, price):
-    """Reduce the record of m scenarios (see _replay_slices) to breach flags br [m, Ir],
-    bs [m, Is] and, with `price`, prices pr [m, Ir], ps [m, Is]: the sum over days, in day
-    order, of needed * weight, where S = rec - H of the pair and
-
-    readiness: breach S < lim_r (floor - 1e-6 max(1, floor)), needed floor - S;
-    service:   breach S <= stol on a serve day, needed (stol - S) + margin
-
-    (needed 0.0 without a breach). The same floating-point operations in the same order
-    as numpy's where / any / einsum("ntp,tp->np") over S: the same bits. Parallel over
-    blocks of scenarios."""
-    K = rec.shape[2]
-    T = lim_r.shape[0]
-    I = H.shape[0]
-    Ir = ready.shape[0]
-    Is = service.shape[0]
-    nb = (m + K - 1) // K
-    for blk in numba.prange(nb):
-        nk = min(K, m - blk * K)
-        fr = np.zeros(Ir * K, dtype=np.bool_)
-        fs = np.zeros(Is * K, dtype=np.bool_)
-        ar = np.zeros(Ir * K)
-        as_ = np.zeros(Is * K)
-        for t in range(T):
-            row = t * I
-            for p in range(Ir):
-                i = ready[p]
-                h = H[i]
-                lim = lim_r[t, p]
-                f = floor_r[t, p]
-                wt = w_r[t, p]
-                for k in range(K):
-                    s = rec[blk, row + i, k] - h
-                    bad = s < lim
-                    fr[p * K + k] |= bad
-                    if price:
-                        ar[p * K + k] += (f - s if bad else 0.0) * wt
-            for p in range(Is):
-                i = service[p]
-                h = H[i]
-                st = stol[t, p]
-                sv = serve[t, p]
-                mg = margin[t, p]
-                wt = w_s[t, p]
-                for k in range(K):
-                    s = rec[blk, row + i, k] - h
-                    bad = (s <= st) & sv
-                    fs[p * K + k] |= bad
-                    if price:
-                        as_[p * K + k] += ((st - s) + mg if bad else 0.0) * wt
-        for k in range(nk):
-            j = blk * K + k
-            for p in range(Ir):
-                br[j, p] = fr[p * K + k]
-                pr[j, p] = ar[p * K + k]
-            for p in range(Is):
-                bs[j, p] = fs[p * K + k]
-                ps[j, p] = as_[p * K + k]
-
-
-@jit(inline="always")
-def _push(vals, ids, cnt, p, t, v, scen):
-    """Offer (v, scen) to the min-heap vals[p, t, :cnt] (root = smallest kept): kept when
-    the heap has room or v beats its smallest (which then goes). Every value not kept is
-    <= the smallest kept, so the heap holds the K largest (ties: whichever came first)."""
-    K = vals.shape[2]
-    n = cnt[p, t]
-    if n < K:
-        j = n
-        cnt[p, t] = n + 1
-        while j > 0:  # sift up
-            up = (j - 1) >> 1
-            if vals[p, t, up] <= v:
-                break
-            vals[p, t, j] = vals[p, t, up]
-            ids[p, t, j] = ids[p, t, up]
-            j = up
-        vals[p, t, j] = v
-        ids[p, t, j] = scen
-    elif v > vals[p, t, 0]:
-        j = 0
-        while True:  # sift down from the root
-            c = 2 * j + 1
-            if c >= K:
-                break
-            if c + 1 < K and vals[p, t, c + 1] < vals[p, t, c]:
-                c += 1
-            if vals[p, t, c] >= v:
-                break
-            vals[p, t, j] = vals[p, t, c]
-            ids[p, t, j] = ids[p, t, c]
-            j = c
-        vals[p, t, j] = v
-        ids[p, t, j] = scen
-
-
-@pjit
-def _keep_blocks(rec, m, first, H, ready, service, lim_r, floor_r, serve, stol, margin,
-                 vr, ir_, cr, vs, is_, cs):
-    """Offer `needed` (as in _pass1_blocks: the same operations, the same bits) of every
-    scenario of the record that breaks a pair on a day to that (pair, day)'s heap
-    (vr/ir_/cr readiness [Ir, T, K], vs/is_/cs service); scenario ids first + j. Parallel
-    over pairs (each heap sees its scenarios in order)."""
-    K = rec.shape[2]
-    T = lim_r.shape[0]
-    I = H.shape[0]
-    nb = (m + K - 1) // K
-    for p in numba.prange(ready.shape[0]):
-        i = ready[p]
-        h = H[i]
-        for t in range(T):
-            row = t * I + i
-            lim = lim_r[t, p]
-            f = floor_r[t, p]
-            for blk in range(nb):
-                for k in range(min(K, m - blk * K)):
-                    s = rec[blk, row, k] - h
-                    if s < lim:
-                        _push(vr, ir_, cr, p, t, f - s, first + blk * K + k)
-    for p in numba.prange(service.shape[0]):
-        i = service[p]
-        h = H[i]
-        for t in range(T):
-            if serve[t, p]:
-                row = t * I + i
-                st = stol[t, p]
-                mg = margin[t, p]
-                for blk in range(nb):
-                    for k in range(min(K, m - blk * K)):
-                        s = rec[blk, row, k] - h
-                        if s <= st:
-                            _push(vs, is_, cs, p, t, (st - s) + mg, first + blk * K + k)
-
-
-@dataclass
-class Shortfalls:
-    """Per (pair, day) of each kind, the `keep` largest shortfalls (`needed`) of the
-    scenarios replayed and which scenario each came from (-1: an empty slot): enough to
-    take the buffer over any set of covered scenarios that leaves at most keep - 1
-    breaching ones of each pair out."""
-
-    ready: np.ndarray  # [Ir, T, keep] float64
-    ready_ids: np.ndarray  # [Ir, T, keep] int32 scenario index, -1 empty
-    service: np.ndarray  # [Is, T, keep]
-    service_ids: np.ndarray
-
-    @classmethod
-    def empty(cls, n_ready: int, n_service: int, T: int, keep: int) -> Shortfalls:
-        k = max(1, int(keep))
-        return cls(np.zeros((n_ready, T, k)), np.full((n_ready, T, k), -1, np.int32),
-                   np.zeros((n_service, T, k)), np.full((n_service, T, k), -1, np.int32))
-
-    def buffers(self, cover_ready: np.ndarray, cover_service: np.ndarray,
-                first: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """(buffer_ready [T, Ir], buffer_service [T, Is]): per (day, pair), the largest
-        shortfall of a covered scenario (cover_* [n, pairs] bool, row j = scenario first +
-        j), 0 where none -- exact when at most keep - 1 breaching scenarios of a pair are
-        left uncovered (the loop's rule)."""
-        return (_buffers(self.ready, self.ready_ids, cover_ready, first),
-                _buffers(self.service, self.service_ids, cover_service, first))
-
-    @staticmethod
-    def merge(parts: list[Shortfalls]) -> _Chunks:
-        """The kept shortfalls of several chunks: their buffers are the maxima of the
-        chunks' (exact in any order), taken chunk by chunk (no concatenated copy)."""
-        return _Chunks(list(parts))
-
-
-@dataclass
-class _Chunks:
-    parts: list[Shortfalls]
-
-    def buffers(self, cover_ready: np.ndarray, cover_service: np.ndarray,
-                first: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """As Shortfalls.buffers, over every chunk."""
-        out = [p.buffers(cover_ready, cover_service, first) for p in self.parts]
-        bufr, bufs = out[0]
-        for r, s in out[1:]:
-            np.maximum(bufr, r, out=bufr)
-            np.maximum(bufs, s, out=bufs)
-        return bufr, bufs
-
-
-def _buffers(vals, ids, cover, first):
-    n_pairs, T = vals.shape[:2]
-    if n_pairs == 0:
-        return np.zeros((T, 0))
-    ok = ids >= 0
-    rows = np.where(ok, ids - first, 0)
-    covered = ok & cover[rows, np.arange(n_pairs)[:, None, None]]
-    return np.ascontiguousarray(np.where(covered, vals, 0.0).max(axis=2, initial=0.0).T)
 
 
 def _slots(I: int, pairs: np.ndarray) -> np.ndarray:
@@ -384,7 +172,7 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
     reduced inside the kernel's day loop for the pairs with a target; with `keep`, the
     stock of a (pair, day) goes to a compact record only for the blocks of 32 scenarios
     where one breaches, which `_keep_sparse` offers to the heaps in scenario order. The
-    same bits as the record-based passes (`pass1_chunk_record`)."""
+    same bits as the record-based passes (reliability/record.py)."""
     n, T, I = stop - start, arrays.T, arrays.n_pairs
     Ir, Is = len(ev.ready), len(ev.service)
     br = np.zeros((n, Ir), bool)
@@ -472,74 +260,6 @@ class DemandCache:
 def _demand_source(arrays: ReplayArrays) -> tuple:
     return (np.asarray(arrays.T), np.asarray(arrays.n_nodes), arrays.demand,
             arrays.pair_has_demand, arrays.pair_node)
-
-
-@pjit
-def _keep_sparse(sr, mr, ss, ms, m, first, lim_r, floor_r, serve, stol, margin,
-                 vr, ir_, cr, vs, is_, cs):
-    """Offer `needed` of every scenario that breaks a pair on a day to that (pair, day)'s
-    heap, from the compact record of a reliability replay (inputs.Reduction: S of the
-    blocks marked in mr / ms), in scenario order: the offers (and so the heaps) of
-    `_keep_blocks` over the whole record. Parallel over pairs."""
-    K = LANES
-    T = lim_r.shape[0]
-    nb = (m + K - 1) // K
-    for p in numba.prange(vr.shape[0]):
-        for t in range(T):
-            lim = lim_r[t, p]
-            f = floor_r[t, p]
-            for blk in range(nb):
-                if mr[p, t, blk]:
-                    for k in range(min(K, m - blk * K)):
-                        s = sr[p, t, blk * K + k]
-                        if s < lim:
-                            _push(vr, ir_, cr, p, t, f - s, first + blk * K + k)
-    for p in numba.prange(vs.shape[0]):
-        for t in range(T):
-            if serve[t, p]:
-                st = stol[t, p]
-                mg = margin[t, p]
-                for blk in range(nb):
-                    if ms[p, t, blk]:
-                        for k in range(min(K, m - blk * K)):
-                            s = ss[p, t, blk * K + k]
-                            if s <= st:
-                                _push(vs, is_, cs, p, t, (st - s) + mg, first + blk * K + k)
-
-
-def pass1_chunk_record(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: int,
-                       stop: int, ev: Events, w_ready: np.ndarray | None,
-                       w_service: np.ndarray | None, shift: np.ndarray | None = None,
-                       keep: int = 0) -> tuple:
-    """pass1_chunk by the general replay: the kernel's whole float64 stock record, reduced
-    by `_pass1_blocks` and `_keep_blocks` (the reference the reliability mode is tested
-    against; the same results, at several times the memory traffic)."""
-    n, T = stop - start, arrays.T
-    br = np.zeros((n, len(ev.ready)), bool)
-    bs = np.zeros((n, len(ev.service)), bool)
-    pr = np.zeros((n, len(ev.ready)))
-    ps = np.zeros((n, len(ev.service)))
-    price = w_ready is not None or w_service is not None
-    wr = np.zeros((T, len(ev.ready))) if w_ready is None else \
-        np.ascontiguousarray(w_ready, float)
-    ws = np.zeros((T, len(ev.service))) if w_service is None else \
-        np.ascontiguousarray(w_service, float)
-    H, lim = _shift(arrays, shift), _lim(ev)
-    # a chunk never holds more than its own scenarios per (pair, day)
-    sf = Shortfalls.empty(len(ev.ready), len(ev.service), T, min(keep, n)) if keep else None
-    if sf is not None:
-        cr = np.zeros((len(ev.ready), T), np.int64)
-        cs = np.zeros((len(ev.service), T), np.int64)
-    for a, b, rec in _replay_slices(arrays, params, seed, start, stop):
-        o = slice(a - start, b - start)
-        _pass1_blocks(rec, b - a, H, ev.ready, ev.service, lim, ev.floor, ev.serve, ev.stol,
-                      ev.margin, wr, ws, br[o], bs[o], pr[o], ps[o], price)
-        if sf is not None:
-            _keep_blocks(rec, b - a, a, H, ev.ready, ev.service, lim, ev.floor, ev.serve,
-                         ev.stol, ev.margin, sf.ready, sf.ready_ids, cr, sf.service,
-                         sf.service_ids, cs)
-    return (start, br, bs, pr if w_ready is not None else None,
-            ps if w_service is not None else None, sf)
 
 
 @dataclass(frozen=True, eq=False)
