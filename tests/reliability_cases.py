@@ -48,3 +48,26 @@ def network_rows(T=8):
 
 def network(T=8):
     return make_instance("network", T, **network_rows(T))
+
+
+def replay_case(params, T=14):
+    """A small network (scenario_reference.small_case) prepared for the reliability
+    replays: (inst, x, u, arrays, virtual arrays, H, events, w_ready, w_service)."""
+    import numpy as np
+
+    from optimiser.reliability.replay import make_events, virtual
+    from optimiser.scenarios import prepare
+
+    from .scenario_reference import small_case
+
+    inst, x, u = small_case(T=T)
+    a = prepare(inst, x, u)
+    ready = (inst.floor > 0).any(axis=1)
+    service = (inst.demand > 0).any(axis=1)
+    ev = make_events(inst, ready, service, u)
+    va, H = virtual(inst, a, x, params, ready | service)
+    rng = np.random.default_rng(4)
+    w_r = rng.random((inst.horizon, len(ev.ready))) * 3 + 1e-3
+    w_s = rng.random((inst.horizon, len(ev.service))) * 3 + 1e-3
+    return inst, x, u, a, va, H, ev, w_r, w_s
+

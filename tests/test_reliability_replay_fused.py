@@ -21,16 +21,14 @@ from optimiser.reliability.replay import (
     Runner,
     certify_chunk,
     fan_pairs,
-    make_events,
     pass1_chunk,
-    virtual,
 )
-from optimiser.scenarios import ScenarioParams, prepare
+from optimiser.scenarios import ScenarioParams
 from optimiser.scenarios.evaluate import evaluate_chunk, pair_indicators
 from optimiser.scenarios.kernels import LANES
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scenario_reference import small_case  # noqa: E402
+from .reliability_cases import replay_case  # noqa: E402
 
 PARAMS = ScenarioParams(demand_sigma=0.5, demand_phi=0.4, delay_prob=0.3, delay_max_days=2,
                         outage_prob=0.1, outage_days=2, loss_prob=0.1)
@@ -38,16 +36,7 @@ PARAMS = ScenarioParams(demand_sigma=0.5, demand_phi=0.4, delay_prob=0.3, delay_
 
 @pytest.fixture(scope="module")
 def case():
-    inst, x, u = small_case(T=14)
-    a = prepare(inst, x, u)
-    ready = (inst.floor > 0).any(axis=1)
-    service = (inst.demand > 0).any(axis=1)
-    ev = make_events(inst, ready, service, u)
-    va, H = virtual(inst, a, x, PARAMS, ready | service)
-    rng = np.random.default_rng(4)
-    w_r = rng.random((inst.horizon, len(ev.ready))) * 3 + 1e-3
-    w_s = rng.random((inst.horizon, len(ev.service))) * 3 + 1e-3
-    return inst, x, u, a, va, H, ev, w_r, w_s
+    return replay_case(PARAMS)
 
 
 def _same(r1, r2):
