@@ -251,8 +251,8 @@ def build_network(inst: Instance, lp: LP,
 
 
 # solvers -------------------------------------------------------------------
-def solve_lemon(net: Network, keep: dict | None = None,
-                rebuild: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def solve_lemon(net: Network, keep: dict | None = None, rebuild: bool = False,
+                max_moved: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """LEMON's network simplex: (flow per arc, potentials per node), LEMON's convention
     (reduced cost of u->v is cost + pi[u] - pi[v]). Raises RuntimeError if infeasible.
 
@@ -262,7 +262,8 @@ def solve_lemon(net: Network, keep: dict | None = None,
     these networks). keep["warm"] then says whether it stayed warm, from LEMON's own
     counters (a restart that fell back to a cold start is not warm).
     rebuild: solve a fresh graph instead when the restart is predicted to cost more than
-    a fresh solve (WARM_MAX_OVER, WARM_MAX_MOVED; keep["rebuilt"] says so)."""
+    a fresh solve (WARM_MAX_OVER, and max_moved: the share of the supply left to move,
+    default WARM_MAX_MOVED; keep["rebuilt"] says so)."""
     import pylmcf
 
     if keep is None:  # nothing to restart from or keep: a fresh graph, forked when it pays
@@ -271,7 +272,8 @@ def solve_lemon(net: Network, keep: dict | None = None,
     g = None
     if keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
             and np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
-        if not rebuild or net.n_nodes < WARM_MIN_NODES or not _repair_is_costly(keep, net, c, s):
+        if not rebuild or net.n_nodes < WARM_MIN_NODES or \
+                not _repair_is_costly(keep, net, c, s, max_moved):
             g, order = keep["graph"], keep["order"]
         else:
             keep["rebuilt"] = True
@@ -363,7 +365,8 @@ def _solve_lemon_forked(net: Network) -> tuple[np.ndarray, np.ndarray]:
         buf.close()
 
 
-def _repair_is_costly(keep: dict, net: Network, c: np.ndarray, s: np.ndarray) -> bool:
+def _repair_is_costly(keep: dict, net: Network, c: np.ndarray, s: np.ndarray,
+                      max_moved: float | None = None) -> bool:
     """The last flow against the new data: arcs above their new capacity (capacities cut,
     floors made hard) and flow left unbalanced (supplies moved) — what a warm restart
     must repair pivot by pivot. Records keep["changed"] for the report."""
@@ -377,7 +380,8 @@ def _repair_is_costly(keep: dict, net: Network, c: np.ndarray, s: np.ndarray) ->
                    - np.bincount(h, weights=f, minlength=net.n_nodes) - s).sum()
     moved /= max(1.0, float(np.abs(s).sum()))
     keep["changed"] = (over / net.n_nodes, moved)
-    return over > WARM_MAX_OVER * net.n_nodes or moved > WARM_MAX_MOVED
+    limit = WARM_MAX_MOVED if max_moved is None else max_moved
+    return over > WARM_MAX_OVER * net.n_nodes or moved > limit
 
 
 def _lemon_arrays(net: Network):

@@ -153,19 +153,10 @@ WARM_MAX_MOVED = 0.02
 
 def _lemon(net, keep: dict):
     """network.solve_lemon on the kept graph, from its last tree unless the change is
-    large (WARM_MAX_MOVED): then fresh (keep["rebuilt"]). Decided from the data alone."""
+    large (this loop's WARM_MAX_MOVED): then fresh (keep["rebuilt"])."""
     from ..model import network as nw
 
-    if keep.get("graph") is not None and keep.get("flow") is not None \
-            and keep.get("n_nodes") == net.n_nodes and net.n_nodes >= nw.WARM_MIN_NODES:
-        t, h, c, _, s = nw._lemon_arrays(net)
-        if np.array_equal(keep["tails"], t) and np.array_equal(keep["heads"], h):
-            nw._repair_is_costly(keep, net, c, s)  # records keep["changed"]
-            over, moved = keep["changed"]
-            if over > nw.WARM_MAX_OVER or moved > WARM_MAX_MOVED:
-                keep["graph"] = None
-                keep["rebuilt"] = True
-    return nw.solve_lemon(net, keep)
+    return nw.solve_lemon(net, keep, rebuild=True, max_moved=WARM_MAX_MOVED)
 
 
 def _flags(keep: dict) -> dict:
