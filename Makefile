@@ -52,7 +52,7 @@ test: $(STAMP)
 	@scripts/ensure-chromium.sh
 	@seed=$${SEED:-$(SEED)}; seed=$${seed:-$$($(PY) -c 'import random; print(random.randrange(2**32))')}; \
 	echo "tests: random order, seed $$seed (replay this order: make test SEED=$$seed), $(WORKERS) processes"; \
-	$(PY) -m pytest -q -p no:cacheprovider -p randomly --randomly-seed=$$seed -n $(WORKERS)
+	$(PY) -m pytest -q -p no:cacheprovider -p randomly --randomly-seed=$$seed -n $(WORKERS) --durations=25
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
