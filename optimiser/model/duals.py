@@ -18,6 +18,13 @@ from ..outputs import SHADOW_PRICES
 from .build import LP
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """sum a*b by numpy's own (pairwise) summation, not BLAS: on vectors of tens of
+    thousands OpenBLAS's dot starts threads, which on a loaded 2-core machine measured
+    4-8 ms CPU (20 ms wall) against 0.06 ms for this, per call."""
+    return float(np.multiply(a, b).sum())
+
+
 @dataclass(frozen=True)
 class KKTReport:
     ok: bool
@@ -58,7 +65,7 @@ def kkt_check(lp: LP, v: np.ndarray, y: np.ndarray, tol: float = 1e-6,
                        np.where(np.isfinite(hi), hi, act) - act)
     slack_d = np.where(d > 0, v - np.where(np.isfinite(lb), lb, v),
                        np.where(np.isfinite(ub), ub, v) - v)
-    primal_obj = float(c @ v)
+    primal_obj = dot(c, v)
     denom = max(1.0, abs(primal_obj))
     comp = max(float(np.max(np.abs(y * slack_y), initial=0)),
                float(np.max(np.abs(d * slack_d), initial=0))) / denom
