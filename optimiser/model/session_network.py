@@ -217,8 +217,6 @@ class LazyShadowResult(BlockResult):
 def merge_results(inst: Instance, blocks: list[Block], results: list):
     """solve._merge of the blocks' results, the shadow-price tables concatenated only when
     read (each block's is built lazily too)."""
-    import copy
-
     from ..solve import _merge
     from .decompose import concat_tables
 
@@ -230,7 +228,8 @@ def merge_results(inst: Instance, blocks: list[Block], results: list):
     empty = SHADOW_SCHEMA.empty_table()
     bare = []
     for r in results:
-        c = copy.copy(r)
+        c = object.__new__(type(r))  # a shallow copy (copy.copy would build the table)
+        c.__dict__.update(r.__dict__)
         c.shadow = empty  # _merge concatenates these (nothing): the real ones when read
         bare.append(c)
     merged = _merge(inst, blocks, bare)
