@@ -81,7 +81,11 @@ def _worst(report: CheckReport, kind: str, excess: np.ndarray, scale: np.ndarray
     """Record the largest relative excess of one kind (excess <= 0 means satisfied)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.asarray(excess, dtype=np.float64) / np.maximum(1.0, np.abs(scale))
-    rel = np.where(np.isnan(rel) | (rel == -np.inf), 0.0, rel)  # inf - inf: no limit
+    nan = np.isnan(rel)  # inf - inf: no limit
+    if nan.any():
+        rel = np.where(nan, 0.0, rel)
+    # (-inf, no limit either, needs no replacing: it is never the worst place above 0
+    # nor counted, and where everything is <= 0 the amount is 0 all the same)
     if rel.size == 0:
         report.violations[kind] = Violation(kind, 0.0, "-", 0)
         return
