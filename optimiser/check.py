@@ -71,12 +71,21 @@ class CheckReport:
                                for k, v in self.violations.items()}}
 
 
+def _sum_at(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """out[k] = the sum of values where index == k (np.add.at's sums, in the same order)."""
+    return np.bincount(index, weights=values, minlength=n).astype(np.float64, copy=False)
+
+
 def _worst(report: CheckReport, kind: str, excess: np.ndarray, scale: np.ndarray,
            where) -> None:
     """Record the largest relative excess of one kind (excess <= 0 means satisfied)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.asarray(excess, dtype=np.float64) / np.maximum(1.0, np.abs(scale))
-    rel = np.where(np.isnan(rel) | (rel == -np.inf), 0.0, rel)  # inf - inf: no limit
+    nan = np.isnan(rel)  # inf - inf: no limit
+    if nan.any():
+        rel = np.where(nan, 0.0, rel)
+    # (-inf, no limit either, needs no replacing: it is never the worst place above 0
+    # nor counted, and where everything is <= 0 the amount is 0 all the same)
     if rel.size == 0:
         report.violations[kind] = Violation(kind, 0.0, "-", 0)
         return
@@ -127,8 +136,8 @@ def _check(inst: Instance, flows: pa.Table, stock: pa.Table | None, summary: dic
     if not np.isfinite(qty).all():
         rep.errors.append(f"flows row {int(np.argmax(~np.isfinite(qty)))}: quantity not finite")
     ok_rows = (lane >= 0) & ~bad_day & np.isfinite(qty)
-    x = np.zeros((L, T))
-    np.add.at(x, (lane[ok_rows], dep[ok_rows]), qty[ok_rows])
+    # sums by bincount: the same additions in the same order as np.add.at, much faster
+    x = _sum_at(lane[ok_rows] * T + dep[ok_rows], qty[ok_rows], L * T).reshape(L, T)
     _worst(rep, "flow_nonnegative", -x, np.zeros_like(x),
            lambda k: f"lane {inst.lane_label(k // T)} day {k % T}")
     # --- lane capacity (bound on x)
@@ -137,8 +146,8 @@ def _check(inst: Instance, flows: pa.Table, stock: pa.Table | None, summary: dic
            lambda k: f"lane {inst.lane_label(k // T)} day {k % T}")
     # --- supplier capacity, contracts, budget
     sup = np.flatnonzero(inst.lane_from_supplier)
-    out_p = np.zeros((inst.n_supplier_pairs, T))
-    np.add.at(out_p, inst.lane_origin[sup], x[sup])
+    out_p = _sum_at((inst.lane_origin[sup][:, None] * T + np.arange(T)).ravel(),
+                    x[sup].ravel(), inst.n_supplier_pairs * T).reshape(-1, T)
     _worst(rep, "supplier_capacity", out_p - inst.capacity, inst.capacity,
            lambda k: f"supplier {inst.supplier_label(k // T)} day {k % T}")
     total_p = out_p.sum(axis=1)
@@ -162,10 +171,9 @@ def _check(inst: Instance, flows: pa.Table, stock: pa.Table | None, summary: dic
         rep.errors.append(f"stock row {int(np.argmax(~good))}: unknown node/commodity/day")
     s = np.full((I, T), np.nan)
     u = np.zeros((I, T))
-    seen = np.zeros((I, T), dtype=np.int64)
     s[i[good], d[good]] = as_numpy(stock.column("stock"), fill=np.nan)[good]
     u[i[good], d[good]] = as_numpy(stock.column("unmet"), fill=np.nan)[good]
-    np.add.at(seen, (i[good], d[good]), 1)
+    seen = np.bincount(i[good] * T + d[good], minlength=I * T).reshape(I, T)
     if (seen != 1).any():
         j = int(np.argmax(seen != 1))
         rep.errors.append(f"stock: {inst.pair_label(j // T)} day {j % T} appears "
@@ -186,13 +194,12 @@ def _check(inst: Instance, flows: pa.Table, stock: pa.Table | None, summary: dic
     where_it = lambda k: f"{inst.pair_label(k // T)} day {k % T}"  # noqa: E731
     _worst(rep, "unmet_range", np.maximum(-u, u - inst.demand), inst.demand, where_it)
     # --- balance, recomputed day by day from the flows alone
-    inflow = np.zeros((I, T))
-    outflow = np.zeros((I, T))
     li, ld = np.nonzero(x)
     arrive = ld + inst.lane_lead[li]
-    np.add.at(inflow, (inst.lane_dest[li], arrive), x[li, ld])
+    inflow = _sum_at(inst.lane_dest[li] * T + arrive, x[li, ld], I * T).reshape(I, T)
     node_lane = ~inst.lane_from_supplier[li]
-    np.add.at(outflow, (inst.lane_origin[li[node_lane]], ld[node_lane]), x[li[node_lane], ld[node_lane]])
+    outflow = _sum_at(inst.lane_origin[li[node_lane]] * T + ld[node_lane],
+                      x[li[node_lane], ld[node_lane]], I * T).reshape(I, T)
     prev = np.concatenate([inst.initial_stock[:, None], s[:, :-1]], axis=1)
     expected = prev + inflow + inst.pipeline - outflow - (inst.demand - u)
     _worst(rep, "balance", np.abs(s - expected), np.maximum(np.abs(expected), prev), where_it)

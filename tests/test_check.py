@@ -130,3 +130,19 @@ def test_plan_from_another_tool_without_mode_column(tmp_path):
     write_table(flows.drop_columns(["mode"]), d / "flows.arrow")
     write_table(plan.stock, d / "stock.parquet")
     assert check_plan_dir(inst, d).ok
+
+
+def test_a_flow_split_over_rows_is_checked_as_its_sum(tiny):
+    """Rows of the same lane and day add up (another tool may write a dispatch in parts):
+    the plan split in halves passes as a whole, and a third row for the same dispatch is
+    counted in the balance."""
+    inst, plan = tiny
+    flows = plan.flows
+    half = flows.set_column(flows.schema.get_field_index("quantity"), "quantity",
+                            pc.divide(flows.column("quantity"), 2.0))
+    rep = check_plan(inst, pa.concat_tables([half, half]), plan.stock, plan.summary)
+    assert rep.ok, rep.worst()
+    assert rep.objective == pytest.approx(plan.objective, rel=1e-9)
+    rep = check_plan(inst, pa.concat_tables([half, half, half.slice(0, 1)]), plan.stock,
+                     plan.summary)
+    assert not rep.ok and rep.violations["balance"].count > 0

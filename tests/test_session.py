@@ -309,3 +309,52 @@ def test_a_block_is_checked_again_when_its_data_change_even_if_its_plan_does_not
     assert any(kept) and not all(kept)
     for st, old, k in zip(s._states, before, kept):
         assert (st.check is old) is k
+
+
+def test_shadow_prices_are_built_when_read_and_stay_those_of_their_plan():
+    """A re-solve leaves the shadow-price table to be built when read: read after the
+    session has moved on (or after pickling), it is the table of that plan's own
+    KKT-verified duals, the one an identical session reading it at once gets."""
+    import pickle
+
+    inst = _instance(1)
+    ch = inst.demand * (1 + 0.3 * (np.random.default_rng(3).random(inst.demand.shape) < 0.2))
+    now, later = Session(inst, deterministic=True), Session(inst, deterministic=True)
+    tables, plans = [], []
+    for change in ({}, {"demand": ch}, {"floor": inst.floor * 1.2}):
+        now.update(**change)
+        later.update(**change)
+        p = now.solve()
+        tables.append(p.shadow_prices)
+        plans.append(later.solve())
+        assert p.summary["duals"]["source"] == "network" and p.summary["duals"]["kkt"]["ok"]
+    assert any(t.num_rows for t in tables)
+    pickled = pickle.loads(pickle.dumps(plans[1]))
+    assert pickled.shadow_prices.equals(tables[1])
+    for p, t in zip(plans, tables):
+        assert p.shadow_prices.equals(t)
+        assert (np.asarray(t.column("value")) > 0).all()
+
+
+def test_the_tree_potentials_give_way_to_canonical_ones_far_from_the_root():
+    """network._raw_potentials (a Session's graph): the tree's own potentials, unless a
+    node hangs from LEMON's artificial root (potentials near 2^62): then canonical."""
+    from optimiser.model.network import _raw_potentials
+
+    class Graph:
+        def __init__(self, raw):
+            self.raw, self.asked = raw, False
+
+        def raw_potentials(self):
+            return np.array(self.raw, dtype=np.int64)
+
+        def potentials(self):
+            self.asked = True
+            return np.array([0, 5, 7], dtype=np.int64)
+
+    g = Graph([3, -4, 9])
+    np.testing.assert_array_equal(_raw_potentials(g), [3, -4, 9])
+    assert not g.asked
+    g = Graph([3, -(2**62), 9])
+    np.testing.assert_array_equal(_raw_potentials(g), [0, 5, 7])
+    assert g.asked

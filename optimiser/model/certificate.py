@@ -87,3 +87,18 @@ def certified(lp: LP, net, flow: np.ndarray, pot: np.ndarray | None, point: np.n
     y = network_duals(lp, net, flow, pot)
     report = kkt_check(lp, point, y)
     return (y if report.ok else None), report
+
+
+def certified_solution(lp: LP, start):
+    """The LP's optimum from the network alone: its point and KKT-verified duals (a
+    RawSolution; as solve._certified_solution, the objective summed without BLAS)."""
+    from .backends import RawSolution
+    from .duals import dot
+    from .status import Status
+
+    v = start.point
+    return RawSolution(status=Status.OPTIMAL, backend_status="kOptimal", values=v,
+                       duals=start.duals, objective=dot(lp.vars.cost, v),
+                       info={"simplex_iterations": 0, "ipm_iterations": 0,
+                             "highs_method": "network certificate (KKT-verified, no HiGHS)"},
+                       kkt=start.kkt)

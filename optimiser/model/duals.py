@@ -18,6 +18,13 @@ from ..outputs import SHADOW_PRICES
 from .build import LP
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """sum a*b by numpy's own (pairwise) summation, not BLAS: on vectors of tens of
+    thousands OpenBLAS's dot starts threads, which on a loaded 2-core machine measured
+    4-8 ms CPU (20 ms wall) against 0.06 ms for this, per call."""
+    return float(np.multiply(a, b).sum())
+
+
 @dataclass(frozen=True)
 class KKTReport:
     ok: bool
@@ -40,32 +47,32 @@ def kkt_check(lp: LP, v: np.ndarray, y: np.ndarray, tol: float = 1e-6,
     lo, hi = lp.row_lo, lp.row_hi
     A = getattr(lp, "csr", None) or lp.A  # any LP-like object with a matrix A works
     act = A @ v
+    # which bounds are finite, and the bounds with 0 for infinite ones: once each
+    flo, fhi, flb, fub = np.isfinite(lo), np.isfinite(hi), np.isfinite(lb), np.isfinite(ub)
+    lo0, hi0 = np.where(flo, lo, 0.0), np.where(fhi, hi, 0.0)
+    lb0, ub0 = np.where(flb, lb, 0.0), np.where(fub, ub, 0.0)
     scale_c = max(1.0, float(np.abs(c).max(initial=0.0)))
-    rscale = 1.0 + np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0)),
-                              np.abs(np.where(np.isfinite(hi), hi, 0)))
+    rscale = 1.0 + np.maximum(np.abs(lo0), np.abs(hi0))
     primal = max(float(np.max(np.maximum(lo - act, 0) / rscale, initial=0.0)),
                  float(np.max(np.maximum(act - hi, 0) / rscale, initial=0.0)),
                  float(np.max(np.maximum(lb - v, 0) / (1 + np.abs(lb)), initial=0.0)),
-                 float(np.max(np.maximum(v - np.where(np.isfinite(ub), ub, np.inf), 0)
-                              / (1 + np.abs(np.where(np.isfinite(ub), ub, 0))), initial=0.0)))
+                 float(np.max(np.maximum(v - np.where(fub, ub, np.inf), 0)
+                              / (1 + np.abs(ub0)), initial=0.0)))
     d = c - A.T @ y
+    ypos, dpos = y > 0, d > 0
     # sign: a positive multiplier needs a finite lower bound, a negative one a finite upper
-    bad_y = np.where(y > 0, np.where(np.isfinite(lo), 0, y), np.where(np.isfinite(hi), 0, -y))
-    bad_d = np.where(d > 0, np.where(np.isfinite(lb), 0, d), np.where(np.isfinite(ub), 0, -d))
+    bad_y = np.where(ypos, np.where(flo, 0, y), np.where(fhi, 0, -y))
+    bad_d = np.where(dpos, np.where(flb, 0, d), np.where(fub, 0, -d))
     dual_sign = max(float(np.max(bad_y, initial=0)), float(np.max(bad_d, initial=0))) / scale_c
     # complementarity: multiplier x distance to the bound it leans on
-    slack_y = np.where(y > 0, act - np.where(np.isfinite(lo), lo, act),
-                       np.where(np.isfinite(hi), hi, act) - act)
-    slack_d = np.where(d > 0, v - np.where(np.isfinite(lb), lb, v),
-                       np.where(np.isfinite(ub), ub, v) - v)
-    primal_obj = float(c @ v)
+    slack_y = np.where(ypos, act - np.where(flo, lo, act), np.where(fhi, hi, act) - act)
+    slack_d = np.where(dpos, v - np.where(flb, lb, v), np.where(fub, ub, v) - v)
+    primal_obj = dot(c, v)
     denom = max(1.0, abs(primal_obj))
     comp = max(float(np.max(np.abs(y * slack_y), initial=0)),
                float(np.max(np.abs(d * slack_d), initial=0))) / denom
-    dual_obj = float(np.sum(np.where(y > 0, y * np.where(np.isfinite(lo), lo, 0),
-                                     y * np.where(np.isfinite(hi), hi, 0)))
-                     + np.sum(np.where(d > 0, d * np.where(np.isfinite(lb), lb, 0),
-                                       d * np.where(np.isfinite(ub), ub, 0))))
+    dual_obj = float(np.sum(np.where(ypos, y * lo0, y * hi0))
+                     + np.sum(np.where(dpos, d * lb0, d * ub0)))
     gap = abs(primal_obj - dual_obj) / denom
     ok = primal <= (tol if primal_tol is None else primal_tol) and dual_sign <= tol and comp <= tol and gap <= tol
     return KKTReport(ok, primal, dual_sign, comp, gap)

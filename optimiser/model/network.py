@@ -301,8 +301,22 @@ def solve_lemon(net: Network, keep: dict | None = None, rebuild: bool = False,
     keep["fell_back"] = (not fresh) and not keep["warm"]
     flow = np.empty(net.n_arcs, dtype=np.int64)
     flow[order] = g.result()
-    pot = np.asarray(g.potentials(), dtype=np.int64)
+    pot = np.asarray(g.potentials(), dtype=np.int64) if not keep.get("raw_potentials") \
+        else _raw_potentials(g)
     return _unreverse(net, flow), pot
+
+
+def _raw_potentials(g) -> np.ndarray:
+    """The final tree's potentials as LEMON holds them (keep["raw_potentials"]: a Session's
+    graph). g.potentials() canonicalises them by a Dijkstra over the residual network
+    (~8 ms on a 100k-tier block, most of a small warm re-solve's LEMON time); the tree's
+    own are just as optimal, and the certificate checks them by KKT either way. Only when
+    a node still hangs from LEMON's artificial root (potentials near 2^62) are the
+    canonical ones taken."""
+    pot = np.asarray(g.raw_potentials(), dtype=np.int64)
+    if len(pot) and np.abs(pot).max() > 2**50:
+        pot = np.asarray(g.potentials(), dtype=np.int64)
+    return pot
 
 
 def _fork_pays(net: Network) -> bool:

@@ -52,6 +52,7 @@ import time
 import numpy as np
 
 from ..instance import Instance, as_instance
+from ..plan import Plan
 from .backends import SolverOptions
 from .build import LP, build_lp, dispatch_and_rationing
 from .status import Status
@@ -156,15 +157,12 @@ class Session:
 
     def _solve_network(self, cold: bool):
         """No budget: commodity blocks, each with its retained network (session_network)."""
-        from ..solve import _merge
-        from .session_network import solve_blocks
+        from .session_network import merge_results, solve_blocks
 
         t0 = time.perf_counter()
         self._h = None  # a budget appearing later builds the joint model afresh
         blocks, results, stats = solve_blocks(self, cold)
-        res = results[0] if len(results) == 1 and len(blocks[0].lanes) == self.instance.n_lanes \
-            and len(blocks[0].pairs) == self.instance.n_pairs else \
-            _merge(self.instance, blocks, results)
+        res = merge_results(self.instance, blocks, results)
         self.solves += 1
         hows = sorted({b["how"] for b in stats["blocks"]})
         self.stats = {"warm": stats["warm"], "how": "; ".join(hows),
@@ -257,7 +255,10 @@ class Session:
         summary["size"] = res.size
         if res.duals:
             summary.update(res.duals)
-        if res.shadow is not None:
+        if getattr(res, "_thunk", None) is not None:
+            # the shadow-price table is built when first read (session_network)
+            plan = _lazy_plan(plan, res)
+        elif res.shadow is not None:
             plan.shadow_prices = res.shadow
         if check and self.check and res.status in (Status.OPTIMAL, Status.FEASIBLE):
             check_and_mark(inst, plan)
@@ -284,3 +285,31 @@ class Session:
         if sol.status == Status.OPTIMAL:
             res.duals, res.shadow = _duals(lp, sol, self.options)
         return self._plan_from(res)
+
+
+class SessionPlan(Plan):
+    """A Session's plan: the same Plan, its shadow-price table (from KKT-verified duals)
+    assembled on first read rather than at every re-solve."""
+
+    _source = None
+
+    @property
+    def shadow_prices(self):
+        if self._source is not None:
+            self.__dict__["_shadow"], self._source = self._source.shadow, None
+        return self.__dict__.get("_shadow")
+
+    @shadow_prices.setter
+    def shadow_prices(self, table):
+        self.__dict__["_shadow"], self._source = table, None
+
+    def __getstate__(self):
+        self.shadow_prices  # noqa: B018 (built before pickling)
+        return self.__dict__
+
+
+def _lazy_plan(plan: Plan, res) -> SessionPlan:
+    """`plan` as a SessionPlan whose shadow_prices is res.shadow, built when first read."""
+    out = SessionPlan(**{f.name: getattr(plan, f.name) for f in dataclasses.fields(Plan)})
+    out._source = res
+    return out

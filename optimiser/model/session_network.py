@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from ..instance import Instance
+from ..solve import BlockResult
 from .build import LP, build_lp, dispatch_and_rationing, refresh_lp
 from .decompose import Block, can_decompose, split_by_commodity
 from .status import Status
@@ -122,7 +124,8 @@ def _bounded_lp(sub: Instance, extra: dict, last: LP | None = None) -> LP:
 
 
 def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
-    from ..solve import BlockResult, _certified_solution, _duals
+    from ..solve import _duals
+    from .certificate import certified_solution
     from .network import network_start
 
     t0 = time.perf_counter()
@@ -141,6 +144,8 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
                 st.keep["scale"] = (net.Q, net.C, net.big)
                 break
             q //= 10
+        # the tree's own potentials (network._raw_potentials): the certificate checks them
+        st.keep["raw_potentials"] = True
     try:
         start, net_info = network_start(sub, lp, keep=st.keep, certify=True,
                                         rebuild=True)
@@ -151,7 +156,7 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
     warm = bool(info.get("network_warm"))
     info["cold_by_choice"] = bool(info.get("network_rebuilt"))
     if start is not None and start.duals is not None:
-        sol = _certified_solution(lp, start)
+        sol = certified_solution(lp, start)
         how = "network certificate"
     elif (start is None and info.get("exact_scaling")
           and str(info.get("network_status", "OPTIMAL")) != "OPTIMAL"):
@@ -168,15 +173,76 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
                 simplex_iterations=sol.info.get("simplex_iterations"))
     st.lp = lp
     x, u = dispatch_and_rationing(lp, sol.values)
-    res = BlockResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
-                      solver_objective=sol.objective, size=lp.size, timings={},
-                      info={**sol.info, **{k: v for k, v in info.items()
-                                           if k.startswith(("network", "exact"))}})
-    if sol.status == Status.OPTIMAL:
+    res = LazyShadowResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
+                           solver_objective=sol.objective, size=lp.size, timings={},
+                           info={**sol.info, **{k: v for k, v in info.items()
+                                                if k.startswith(("network", "exact"))}})
+    if sol.status == Status.OPTIMAL and sol.kkt is not None and sol.kkt.ok:
+        # the certificate's duals, KKT-verified already: the shadow-price table (names and
+        # Arrow arrays, the slowest part of a small re-solve after LEMON) is built when read
+        from .duals import shadow_prices
+
+        res.duals = {"duals": {"source": "network", "kkt": sol.kkt.as_dict()}}
+        res.later(partial(shadow_prices, lp, sol.values, sol.duals))
+    elif sol.status == Status.OPTIMAL:
         res.duals, res.shadow = _duals(lp, sol, session.options)
     info["seconds"] = time.perf_counter() - t0
     res.timings = {"solve": info["seconds"]}
     return res, info
+
+
+class LazyShadowResult(BlockResult):
+    """A BlockResult whose shadow-price table is built on first read (`later`)."""
+
+    _thunk = None
+
+    @property
+    def shadow(self):
+        if self._thunk is not None:
+            self.__dict__["_shadow"], self._thunk = self._thunk(), None
+        return self.__dict__.get("_shadow")
+
+    @shadow.setter
+    def shadow(self, table):
+        self.__dict__["_shadow"], self._thunk = table, None
+
+    def later(self, thunk) -> None:
+        self.__dict__["_shadow"], self._thunk = None, thunk
+
+    def __getstate__(self):
+        self.shadow  # noqa: B018 (a pending table is built before pickling)
+        return self.__dict__
+
+
+def merge_results(inst: Instance, blocks: list[Block], results: list):
+    """solve._merge of the blocks' results, the shadow-price tables concatenated only when
+    read (each block's is built lazily too)."""
+    from ..solve import _merge
+    from .decompose import concat_tables
+
+    if len(results) == 1 and len(blocks[0].lanes) == inst.n_lanes \
+            and len(blocks[0].pairs) == inst.n_pairs:
+        return results[0]
+    from .duals import SHADOW_SCHEMA
+
+    empty = SHADOW_SCHEMA.empty_table()
+    bare = []
+    for r in results:
+        c = object.__new__(type(r))  # a shallow copy (copy.copy would build the table)
+        c.__dict__.update(r.__dict__)
+        c.shadow = empty  # _merge concatenates these (nothing): the real ones when read
+        bare.append(c)
+    merged = _merge(inst, blocks, bare)
+    res = LazyShadowResult(**{f: getattr(merged, f) for f in (
+        "status", "backend_status", "x", "u", "solver_objective", "size", "timings", "info",
+        "duals", "infeasibility", "infeasibility_info")})
+    if all(r.duals for r in results):
+        res.later(partial(_concat_shadow, results, SHADOW_SCHEMA, concat_tables))
+    return res
+
+
+def _concat_shadow(results, schema, concat_tables):
+    return concat_tables([r.shadow for r in results], schema, "value")
 
 
 def _highs(session, lp: LP, st: _BlockState, start):

@@ -99,14 +99,13 @@ def solve_exact(sub: Instance, lp: LP, keep: dict, worker: LemonWorker | None = 
     worker: the block's LemonWorker (its graph lives there), or None: in this process,
     the graph in keep. Either way `_lemon` solves it: from the last tree, or fresh when
     the change is large."""
-    from ..model.certificate import certified
+    from ..model.certificate import certified, certified_solution
     from ..model.network import (
         FAN_IN_LIMIT,
         NetworkStart,
         build_network,
         lp_point,
     )
-    from ..solve import _certified_solution
 
     net, info = build_network(sub, lp, keep.get("scale"))
     if net is None:
@@ -132,7 +131,7 @@ def solve_exact(sub: Instance, lp: LP, keep: dict, worker: LemonWorker | None = 
     start = NetworkStart(point=lp_point(sub, lp, net, flow), flow=flow, potentials=pot)
     start.duals, start.kkt = certified(lp, net, flow, pot, start.point)
     if start.duals is not None:
-        return _certified_solution(lp, start), start, info
+        return certified_solution(lp, start), start, info
     from ..model.basis import lp_basis
 
     basis, why = lp_basis(sub, lp, net, flow, pot, start.point)
