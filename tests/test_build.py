@@ -88,11 +88,12 @@ def test_deferred_matrix_is_assembled_on_first_use_and_equals_the_eager_one(case
     assert lp._csr is None  # not assembled yet
     size = lp.size
     d = lp._deferred
-    eager = _csr(d.rows, d.cols, d.vals, *d.shape)
-    assert lp._csr is None and size["nonzeros"] == len(d.vals)
+    rows, cols, vals = d.triplets()
+    eager = _csr(rows, cols, vals, *d.shape)
+    assert lp._csr is None and size["nonzeros"] == len(vals)
     csr = lp.csr
     assert lp.size == size and lp.csr is csr  # assembled once, kept
-    ref = sp.coo_matrix((d.vals, (d.rows, d.cols)), shape=d.shape).tocsr()
+    ref = sp.coo_matrix((vals, (rows, cols)), shape=d.shape).tocsr()
     assert (lp.A != ref).nnz == 0
     for name in ("data", "indices", "indptr"):
         assert np.array_equal(getattr(csr, name), getattr(eager, name))

@@ -138,19 +138,20 @@ class DeferredCsr:
     runs in a forked child (model/network.py, `solve_lemon`'s while_waiting), off the
     critical path."""
 
-    __slots__ = ("rows", "cols", "vals", "shape")
+    __slots__ = ("parts", "shape", "nnz")
 
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
+    def __init__(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                  shape: tuple[int, int]):
-        self.rows, self.cols, self.vals = rows, cols, vals
+        """parts: (rows, cols, vals) of each block, rows already offset."""
+        self.parts = parts
         self.shape = (int(shape[0]), int(shape[1]))
+        self.nnz = sum(len(p[2]) for p in parts)
 
-    @property
-    def nnz(self) -> int:
-        return len(self.vals)
+    def triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(np.concatenate([p[i] for p in self.parts]) for i in range(3))
 
     def assemble(self) -> Csr:
-        return _csr(self.rows, self.cols, self.vals, *self.shape)
+        return _csr(*self.triplets(), *self.shape)
 
 
 class LP:
@@ -335,10 +336,8 @@ def build_lp(inst: Instance, full: bool = False, *, unmet_cap: np.ndarray | None
     blocks = [define_contracts(inst, v, full) if f is define_contracts else f(inst, v)
               for f in BLOCKS]
     offsets = np.cumsum([0] + [b.n for b in blocks])
-    rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets)])
-    cols = np.concatenate([b.cols for b in blocks])
-    vals = np.concatenate([b.vals for b in blocks])
-    A = DeferredCsr(rows, cols, vals, (int(offsets[-1]), v.n))  # assembled on first use
+    A = DeferredCsr([(b.rows + off, b.cols, b.vals) for b, off in zip(blocks, offsets)],
+                    (int(offsets[-1]), v.n))  # assembled on first use of lp.csr
     return LP(instance=inst, vars=v, A=A,
               row_lo=np.concatenate([b.lo for b in blocks]),
               row_hi=np.concatenate([b.hi for b in blocks]),
