@@ -22,6 +22,22 @@ by (tail, head)):
 * --order random    a random permutation (seed 0);
 * --pivot           LEMON's pivot rule (block_search, candidate_list, altering_list, ...);
 * --no-zero         arcs of capacity 0 left out (they carry nothing).
+
+Other min-cost-flow solvers on the same networks (issue 13's survey), each in a fresh
+process with a time cap, the optimal cost compared with LEMON's:
+
+    python benchmarks/bench_lemon.py peers OUT_DIR --solvers lemon,mcfsimplex --cap 600
+    python benchmarks/bench_lemon.py peer OUT_DIR/K01.npz capacity_scaling
+
+* lemon             pylmcf.Graph (LEMON's network simplex, block search): the engine's;
+* lemon_huge        the same, its arrays backed by 2 MiB pages (MADV_COLLAPSE after the
+                    graph is built; Linux >= 6.1);
+* capacity_scaling, cost_scaling, cycle_canceling: LEMON's other algorithms (pylmcf_cpp);
+* lct               pylmcf's link-cut-tree network simplex (refuses costs above ~46 here);
+* ortools           OR-Tools' SimpleMinCostFlow (cost scaling);
+* mcfsimplex        Frangioni and Bertolini's MCFSimplex (primal, candidate list) through
+                    the `pyMCFSimplex` package (an sdist compiled at install; not a
+                    dependency: `pip install --target DIR pyMCFSimplex`, then --site DIR).
 """
 
 from __future__ import annotations
@@ -139,6 +155,152 @@ def sweep(out: str, repeat: int, orders, pivots, no_zero) -> int:
     return 0 if same else 3
 
 
+PEERS = ("lemon", "lemon_huge", "capacity_scaling", "cost_scaling", "cycle_canceling", "lct",
+         "ortools", "mcfsimplex")
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _collapse_new_memory(before: dict) -> int:
+    """Back the process's anonymous memory created since `before` (the pylmcf graph's
+    arrays) with 2 MiB pages: madvise MADV_HUGEPAGE, then MADV_COLLAPSE. Bytes collapsed."""
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    huge = 1 << 21
+    done = 0
+    for a, b in _anon_maps().items():
+        if before.get(a) == b:
+            continue
+        start = (max(a, before.get(a, a)) + huge - 1) & ~(huge - 1)
+        length = (b - start) & ~(huge - 1)
+        if length > 0 and libc.madvise(start, length, 14) == 0 \
+                and libc.madvise(start, length, 25) == 0:
+            done += length
+    return done
+
+
+def _anon_maps() -> dict:
+    out = {}
+    with open("/proc/self/maps") as f:
+        for line in f:
+            p = line.split()
+            if p[1].startswith("rw") and (len(p) < 6 or p[5] == "[heap]"):
+                a, b = (int(x, 16) for x in p[0].split("-"))
+                out[a] = b
+    return out
+
+
+def peer_one(path: str, solver: str, no_zero: bool = True) -> dict:
+    """One solver on one captured network in this process: wall and CPU seconds of the
+    solve call alone, the optimal cost (from the flow, exact integers), the flow checked
+    against capacities and supplies where the solver returns one."""
+    d = np.load(path)
+    t, h, c, k, s = (d[x].astype(np.int64) for x in ("t", "h", "c", "k", "s"))
+    n = int(d["layout"][-1])
+    if no_zero:
+        live = c > 0
+        t, h, c, k = t[live], h[live], c[live], k[live]
+    m, flow, extra = len(t), None, {}
+    if solver in ("lemon", "lemon_huge"):
+        import pylmcf
+
+        order = np.lexsort((h, t))
+        before = _anon_maps()
+        g = pylmcf.Graph(n, t[order], h[order])
+        g.set_node_supply(s)
+        g.set_edge_capacities(np.ascontiguousarray(c[order]))
+        g.set_edge_costs(np.ascontiguousarray(k[order]))
+        if solver == "lemon_huge":
+            extra["huge_bytes"] = _collapse_new_memory(before)
+        c0, w0 = _cpu(), time.perf_counter()
+        g.solve()
+        wall, cpu = time.perf_counter() - w0, _cpu() - c0
+        flow = np.empty(m, dtype=np.int64)
+        flow[order] = g.result()
+    elif solver in ("capacity_scaling", "cost_scaling", "cycle_canceling", "lct"):
+        from pylmcf import pylmcf_cpp
+
+        fn = getattr(pylmcf_cpp, "lmcf_" + solver)
+        c0, w0 = _cpu(), time.perf_counter()
+        r = fn(s, t, h, c, k)
+        wall, cpu = time.perf_counter() - w0, _cpu() - c0
+        flow = np.asarray(r[0] if isinstance(r, tuple) else r, dtype=np.int64)
+    elif solver == "ortools":
+        from ortools.graph.python import min_cost_flow
+
+        f = min_cost_flow.SimpleMinCostFlow()
+        f.add_arcs_with_capacity_and_unit_cost(t, h, c, k)
+        f.set_nodes_supplies(np.arange(n), s)
+        c0, w0 = _cpu(), time.perf_counter()
+        f.solve()
+        wall, cpu = time.perf_counter() - w0, _cpu() - c0
+        flow = np.asarray(f.flows(np.arange(m)), dtype=np.int64)
+    elif solver == "mcfsimplex":
+        import pyMCFSimplex as M
+
+        mcf = M.MCFSimplex()
+        U, C, D = M.new_darray(m), M.new_darray(m), M.new_darray(n)
+        SN, EN = M.new_uiarray(m), M.new_uiarray(m)
+        for i, (a, b, u, cc) in enumerate(zip(t.tolist(), h.tolist(), c.tolist(), k.tolist())):
+            M.darray_set(U, i, float(u))
+            M.darray_set(C, i, float(cc))
+            M.uiarray_set(SN, i, a + 1)  # MCFClass numbers nodes from 1
+            M.uiarray_set(EN, i, b + 1)
+        for i, v in enumerate(s.tolist()):
+            M.darray_set(D, i, float(-v))  # deficits: negative at sources
+        mcf.LoadNet(n, m, n, m, U, C, D, SN, EN)
+        c0, w0 = _cpu(), time.perf_counter()
+        mcf.SolveMCF()
+        wall, cpu = time.perf_counter() - w0, _cpu() - c0
+        X = M.new_darray(m)
+        mcf.MCFGetX(X)
+        x = np.array([M.darray_get(X, i) for i in range(m)])
+        extra["integral"] = bool(np.all(x == np.round(x)))
+        flow = np.round(x).astype(np.int64)
+    else:
+        raise ValueError(f"unknown solver {solver!r}; one of {PEERS}")
+    bal = np.bincount(t, flow, minlength=n) - np.bincount(h, flow, minlength=n)
+    ok = bool(np.all(flow >= 0) and np.all(flow <= c) and np.array_equal(bal.astype(np.int64), s))
+    return {"network": Path(path).stem, "solver": solver, "arcs": m, "wall": round(wall, 3),
+            "cpu": round(cpu, 3), "cost": int(np.dot(flow.astype(object), k.astype(object))),
+            "feasible": ok, "load": round(os.getloadavg()[0], 2), **extra}
+
+
+def peers(out: str, solvers, cap: float, site: str | None) -> int:
+    rows = []
+    env = dict(os.environ)
+    if site:
+        env["PYTHONPATH"] = site + os.pathsep + env.get("PYTHONPATH", "")
+    for net in sorted(Path(out).glob("K*.npz")):
+        for solver in solvers:
+            cmd = [sys.executable, __file__, "peer", str(net), solver]
+            try:
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=cap, env=env)
+                row = (json.loads(r.stdout) if r.returncode == 0 else
+                       {"network": net.stem, "solver": solver,
+                        "error": (r.stderr.strip().splitlines() or ["?"])[-1][:120]})
+            except subprocess.TimeoutExpired:
+                row = {"network": net.stem, "solver": solver, "error": f"> {cap:g} s (stopped)"}
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+    ref = {r["network"]: r["cost"] for r in rows if r["solver"] == "lemon" and "cost" in r}
+    print("| network | solver | CPU s | wall s | same cost as LEMON | feasible flow | load |")
+    print("|---|---|---:|---:|---|---|---:|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['network']} | {r['solver']} | {r['error']} | | | | |")
+            continue
+        same = ref.get(r["network"]) == r["cost"] if r["network"] in ref else "n/a"
+        print(f"| {r['network']} | {r['solver']} | {r['cpu']:.2f} | {r['wall']:.2f} | {same} | "
+              f"{r['feasible']} | {r['load']} |")
+    return 0 if all(r.get("cost") == ref.get(r["network"]) for r in rows if "cost" in r) else 3
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -156,7 +318,21 @@ def main(argv=None) -> int:
     s.add_argument("--orders", default="chain")
     s.add_argument("--pivots", default=",".join(PIVOTS))
     s.add_argument("--no-zero", default="no", choices=("no", "yes", "both"))
+    q = sub.add_parser("peers")
+    q.add_argument("out")
+    q.add_argument("--solvers", default="lemon,lemon_huge,capacity_scaling,ortools,mcfsimplex")
+    q.add_argument("--cap", type=float, default=600.0, help="seconds per solve (then stopped)")
+    q.add_argument("--site", help="a directory of extra packages (e.g. pyMCFSimplex)")
+    o = sub.add_parser("peer")
+    o.add_argument("network")
+    o.add_argument("solver", choices=PEERS)
+    o.add_argument("--keep-zero", action="store_true")
     a = ap.parse_args(argv)
+    if a.cmd == "peers":
+        return peers(a.out, a.solvers.split(","), a.cap, a.site)
+    if a.cmd == "peer":
+        print(json.dumps(peer_one(a.network, a.solver, not a.keep_zero)))
+        return 0
     if a.cmd == "capture":
         capture(a.instance, a.out)
         return 0

@@ -477,9 +477,12 @@ def _repair_negative_stock(inst: Instance, x: np.ndarray, u: np.ndarray):
 def _binding_summary(t: pa.Table) -> dict:
     if t.num_rows == 0:
         return {"count": 0, "by_constraint": {}, "top": []}
-    by: dict[str, int] = {}
-    for k in t.column("constraint").to_pylist():
-        by[k] = by.get(k, 0) + 1
+    import pyarrow.compute as pc
+
+    # counted by Arrow (first-seen order, as a dict filled row by row), not row by row in
+    # Python: ~10^5 rows on the 1M tier
+    counts = pc.value_counts(t.column("constraint")).to_pylist()
+    by = {c["values"]: c["counts"] for c in counts}
     top = [{"constraint": r["constraint"], "name": r["name"], "value": r["value"]}
            for r in t.slice(0, 10).to_pylist()]
     return {"count": t.num_rows, "by_constraint": by, "top": top}

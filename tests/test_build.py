@@ -74,3 +74,26 @@ def test_lp_from_a_scipy_matrix_keeps_it():
     empty = Csr(np.zeros(0), np.zeros(0, np.int32), np.zeros(4, np.int32), (3, 2))
     assert np.array_equal(empty @ np.ones(2), np.zeros(3))
     assert np.array_equal(empty.T @ np.ones(3), np.zeros(2))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_deferred_matrix_is_assembled_on_first_use_and_equals_the_eager_one(case):
+    """build_lp defers the matrix (the network stage assembles it while LEMON runs): its
+    size is known before, and the assembled CSR is the COO triplets' matrix exactly."""
+    import scipy.sparse as sp
+
+    from optimiser.model.build import _csr
+
+    lp = build_lp(CASES[case][0]())
+    assert lp._csr is None  # not assembled yet
+    size = lp.size
+    d = lp._deferred
+    rows, cols, vals = d.triplets()
+    eager = _csr(rows, cols, vals, *d.shape)
+    assert lp._csr is None and size["nonzeros"] == len(vals)
+    csr = lp.csr
+    assert lp.size == size and lp.csr is csr  # assembled once, kept
+    ref = sp.coo_matrix((vals, (rows, cols)), shape=d.shape).tocsr()
+    assert (lp.A != ref).nnz == 0
+    for name in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(csr, name), getattr(eager, name))

@@ -289,6 +289,42 @@ def test_forked_lemon_equals_in_process(seed, monkeypatch):
 
 
 @LINUX_ONLY
+def test_forked_solve_runs_while_waiting_in_the_parent_during_the_childs_solve(monkeypatch):
+    """The work handed to a forked network solve (the LP's matrix, build_lp defers it) runs
+    in this process while the child solves, once; the answer is the in-process one."""
+    import os
+    import threading
+
+    inst = _random_instance(3)
+    b = split_by_commodity(inst)[0].instance if len(inst.commodities) > 1 else inst
+    lp = build_lp(b)
+    network, _ = net.build_network(b, lp)  # needs bounds and right-hand sides only
+    assert lp._csr is None
+    ran = []
+    prepare = net._prepare(lp)
+
+    def while_waiting():
+        ran.append(os.getpid())
+        prepare()
+
+    monkeypatch.setattr(net, "FORK_MIN_ARCS", 0)
+    done = threading.Event()
+    helper = threading.Thread(target=done.wait)  # another thread: the fork pays
+    helper.start()
+    try:
+        flow, pot = net.solve_lemon(network, while_waiting=while_waiting)
+    finally:
+        done.set()
+        helper.join()
+    assert ran == [os.getpid()] and lp._csr is not None and lp.csr._rows is not None
+    here = net._solve_lemon_fresh(network)
+    assert np.array_equal(flow, here[0]) and np.array_equal(pot, here[1])
+    ran.clear()
+    net.solve_lemon(network, while_waiting=while_waiting)  # no other thread: in-process
+    assert ran == [os.getpid()]
+
+
+@LINUX_ONLY
 @pytest.mark.parametrize("seed", [1, 2, 4, 5, 7])
 def test_solve_with_forked_network_solves_equals_joint_lp(seed, monkeypatch):
     """Every block's network solve forked (threshold lowered): the same plan as in-process
@@ -297,7 +333,8 @@ def test_solve_with_forked_network_solves_equals_joint_lp(seed, monkeypatch):
     assert len(inst.commodities) > 1
     forked = []
     real = net._solve_lemon_forked
-    monkeypatch.setattr(net, "_solve_lemon_forked", lambda n: forked.append(1) or real(n))
+    monkeypatch.setattr(net, "_solve_lemon_forked",
+                        lambda n, *a: forked.append(1) or real(n, *a))
     monkeypatch.setattr(net, "FORK_MIN_ARCS", 0)
     fast = solve(inst, threads=2)
     monkeypatch.setattr(net, "FORK_MIN_ARCS", 10**12)

@@ -11,6 +11,7 @@ Row order: balance (pair-major), readiness, supplier capacity, contracts, budget
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -127,23 +128,59 @@ class _CsrT:
         return np.bincount(a.indices, weights=a.data * y[a.rows], minlength=a.shape[1])
 
 
+_ASSEMBLY = threading.Lock()
+
+
+class DeferredCsr:
+    """A CSR matrix still to be assembled from its COO triplets: `build_lp` hands one to
+    the LP, which assembles it on first use of `lp.csr`. The network stage needs only the
+    LP's bounds and right-hand sides, so the matrix is assembled while the network simplex
+    runs in a forked child (model/network.py, `solve_lemon`'s while_waiting), off the
+    critical path."""
+
+    __slots__ = ("parts", "shape", "nnz")
+
+    def __init__(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 shape: tuple[int, int]):
+        """parts: (rows, cols, vals) of each block, rows already offset."""
+        self.parts = parts
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.nnz = sum(len(p[2]) for p in parts)
+
+    def triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(np.concatenate([p[i] for p in self.parts]) for i in range(3))
+
+    def assemble(self) -> Csr:
+        return _csr(*self.triplets(), *self.shape)
+
+
 class LP:
     """min cost·v s.t. row_lo <= A v <= row_hi, lb <= v <= ub; A is CSR.
 
     `csr`: the matrix as a light Csr (what the engine uses); `A`: the same matrix as a
     scipy.sparse.csr_matrix, made on first use (scipy is imported only then). Either may
-    be given to the constructor."""
+    be given to the constructor, or a DeferredCsr (assembled on first use of `csr`)."""
 
     def __init__(self, instance: Instance, vars: Variables, A, row_lo: np.ndarray,
                  row_hi: np.ndarray, blocks: dict[str, slice], block_meta: dict[str, dict]):
         self.instance = instance
         self.vars = vars
-        self.csr = Csr.of(A)
-        self._A = None if isinstance(A, Csr) else A
+        self._deferred = A if isinstance(A, DeferredCsr) else None
+        self._csr = None if self._deferred is not None else Csr.of(A)
+        self._A = None if isinstance(A, (Csr, DeferredCsr)) else A
         self.row_lo = row_lo
         self.row_hi = row_hi
         self.blocks = blocks  # block name -> row range
         self.block_meta = block_meta
+
+    @property
+    def csr(self) -> Csr:
+        if self._csr is None:
+            with _ASSEMBLY:  # once, whichever thread asks first
+                if self._csr is None:
+                    self._csr = self._deferred.assemble()
+                    self._deferred = None
+        return self._csr
 
     @property
     def A(self) -> sp.csr_matrix:
@@ -153,8 +190,11 @@ class LP:
 
     @property
     def size(self) -> dict:
-        return {"variables": int(self.csr.shape[1]), "constraints": int(self.csr.shape[0]),
-                "nonzeros": int(self.csr.nnz)}
+        m = self._csr if self._csr is not None else self._deferred
+        if m is None:  # assembled by another thread meanwhile
+            m = self.csr
+        return {"variables": int(m.shape[1]), "constraints": int(m.shape[0]),
+                "nonzeros": int(m.nnz)}
 
 
 # variables ----------------------------------------------------------------
@@ -296,10 +336,8 @@ def build_lp(inst: Instance, full: bool = False, *, unmet_cap: np.ndarray | None
     blocks = [define_contracts(inst, v, full) if f is define_contracts else f(inst, v)
               for f in BLOCKS]
     offsets = np.cumsum([0] + [b.n for b in blocks])
-    rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets)])
-    cols = np.concatenate([b.cols for b in blocks])
-    vals = np.concatenate([b.vals for b in blocks])
-    A = _csr(rows, cols, vals, int(offsets[-1]), v.n)
+    A = DeferredCsr([(b.rows + off, b.cols, b.vals) for b, off in zip(blocks, offsets)],
+                    (int(offsets[-1]), v.n))  # assembled on first use of lp.csr
     return LP(instance=inst, vars=v, A=A,
               row_lo=np.concatenate([b.lo for b in blocks]),
               row_hi=np.concatenate([b.hi for b in blocks]),

@@ -252,7 +252,8 @@ def build_network(inst: Instance, lp: LP,
 
 # solvers -------------------------------------------------------------------
 def solve_lemon(net: Network, keep: dict | None = None, rebuild: bool = False,
-                max_moved: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                max_moved: float | None = None,
+                while_waiting=None) -> tuple[np.ndarray, np.ndarray]:
     """LEMON's network simplex: (flow per arc, potentials per node), LEMON's convention
     (reduced cost of u->v is cost + pi[u] - pi[v]). Raises RuntimeError if infeasible.
 
@@ -263,11 +264,21 @@ def solve_lemon(net: Network, keep: dict | None = None, rebuild: bool = False,
     counters (a restart that fell back to a cold start is not warm).
     rebuild: solve a fresh graph instead when the restart is predicted to cost more than
     a fresh solve (WARM_MAX_OVER, and max_moved: the share of the supply left to move,
-    default WARM_MAX_MOVED; keep["rebuilt"] says so)."""
+    default WARM_MAX_MOVED; keep["rebuilt"] says so).
+    while_waiting: a function of no arguments run in this process while a forked child
+    solves (work that does not need the flow, e.g. assembling the LP's matrix); run
+    before or after the solve when there is no child."""
     import pylmcf
 
     if keep is None:  # nothing to restart from or keep: a fresh graph, forked when it pays
-        return _solve_lemon_forked(net) if _fork_pays(net) else _solve_lemon_fresh(net)
+        if _fork_pays(net):
+            return _solve_lemon_forked(net, while_waiting)
+        out = _solve_lemon_fresh(net)
+        if while_waiting is not None:
+            while_waiting()
+        return out
+    if while_waiting is not None:
+        while_waiting()
     t, h, c, k, s = _lemon_arrays(net)
     g = None
     if keep.get("graph") is not None and keep["n_nodes"] == net.n_nodes \
@@ -348,12 +359,13 @@ def _solve_lemon_fresh(net: Network) -> tuple[np.ndarray, np.ndarray]:
     return _unreverse(net, flow), np.asarray(g.potentials(), dtype=np.int64)
 
 
-def _solve_lemon_forked(net: Network) -> tuple[np.ndarray, np.ndarray]:
-    """_solve_lemon_fresh in a forked child (see FORK_MIN_ARCS); the waiting thread
-    releases the interpreter lock. The child writes [status, flow..., potentials...] into
-    an anonymous shared mapping and leaves by os._exit (no Python clean-up, no buffers
-    flushed twice). An infeasible network is solved again here, so that LEMON's
-    RuntimeError is raised as by solve_lemon."""
+def _solve_lemon_forked(net: Network, while_waiting=None) -> tuple[np.ndarray, np.ndarray]:
+    """_solve_lemon_fresh in a forked child (see FORK_MIN_ARCS); the waiting thread first
+    runs `while_waiting` (if given: work that does not need the flow), then releases the
+    interpreter lock. The child writes [status, flow..., potentials...] into an anonymous
+    shared mapping and leaves by os._exit (no Python clean-up, no buffers flushed twice).
+    An infeasible network is solved again here, so that LEMON's RuntimeError is raised as
+    by solve_lemon."""
     import mmap
     import os
 
@@ -369,7 +381,11 @@ def _solve_lemon_forked(net: Network) -> tuple[np.ndarray, np.ndarray]:
             out[0] = 1
         finally:
             os._exit(0)
-    os.waitpid(pid, 0)
+    try:
+        if while_waiting is not None:
+            while_waiting()
+    finally:
+        os.waitpid(pid, 0)
     try:
         if out[0] != 1:  # infeasible (or the child died): here, for LEMON's own error
             return _solve_lemon_fresh(net)
@@ -433,11 +449,16 @@ def solve_ortools(net: Network) -> tuple[np.ndarray, None]:
 
 
 def solve_network(net: Network, solver: str = "lemon", keep: dict | None = None,
-                  rebuild: bool = False):
+                  rebuild: bool = False, while_waiting=None):
+    """while_waiting: see solve_lemon (run after the solve by the other solvers)."""
     if solver not in NETWORK_SOLVERS:
         raise ValueError(f"network solver must be one of {NETWORK_SOLVERS}, not {solver!r}")
-    return (solve_lemon(net, keep, rebuild) if solver == "lemon"
-            else solve_ortools(net))
+    if solver == "lemon":
+        return solve_lemon(net, keep, rebuild, while_waiting=while_waiting)
+    out = solve_ortools(net)
+    if while_waiting is not None:
+        while_waiting()
+    return out
 
 
 def network_cost(net: Network, flow: np.ndarray) -> int:
@@ -458,6 +479,18 @@ def lp_point(inst: Instance, lp: LP, net: Network, flow: np.ndarray) -> np.ndarr
     point[v.u_start:v.r_start] = f[o["unmet"]:o["unmet"] + len(v.u_flat)]
     point[v.r_start:] = np.maximum(v.ub[v.r_start:] - s[v.r_flat], 0.0)
     return point
+
+
+def _prepare(lp: LP):
+    """What the LP's later steps need that does not depend on the network's answer, done
+    while the network simplex runs in a forked child (off the critical path: on the 1M
+    tier the slower block's network alone decides the wall time): the LP's matrix
+    assembled (build_lp defers it) and its row index per nonzero (the products A v and
+    A^T y of the KKT check and the shadow prices)."""
+    def run():
+        lp.csr.rows  # noqa: B018 - computed once and kept by the Csr
+
+    return run
 
 
 @dataclass
@@ -493,7 +526,7 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
         return None, info
     t = time.perf_counter()
     try:
-        flow, pot = solve_network(net, solver, keep, rebuild)
+        flow, pot = solve_network(net, solver, keep, rebuild, while_waiting=_prepare(lp))
     except RuntimeError as e:  # infeasible network: the LP says why
         info.update(network_status=f"{str(e) or 'INFEASIBLE'}", network_solver=solver)
         return None, info
