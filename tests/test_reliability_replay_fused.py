@@ -185,3 +185,59 @@ def test_runner_keeps_the_training_demand_locally_only(case):
     mapped = Runner(chunk=64, map_fn=map)
     mapped.pass1(va, PARAMS, 1, 0, 150, ev, w_r, w_s, H, keep=2)
     assert not mapped.demand
+
+
+def test_cached_draws_cover_lane_days_a_later_plan_adds(case):
+    """The training cache (demand, outage days, shipment outcomes) filled by a plan that
+    dispatches on half of the lane-days, then read by the full plan, which dispatches on
+    lane-days the first never drew: the bits of drawing everything (the record-based
+    reference), and the second replay drew exactly the outcomes it was missing."""
+    inst, x, u, a, va, H, ev, w_r, w_s = case
+    from optimiser.reliability.replay import make_events, virtual
+    from optimiser.scenarios import prepare
+    from optimiser.scenarios.kernels import SHIP_UNDRAWN
+
+    lane, day = np.nonzero(x > 0)
+    half = x.copy()
+    half[lane[::2], day[::2]] = 0.0
+    ready = (inst.floor > 0).any(axis=1)
+    service = (inst.demand > 0).any(axis=1)
+    ah = prepare(inst, half, u)
+    vh, Hh = virtual(inst, ah, half, PARAMS, ready | service)
+    evh = make_events(inst, ready, service, u)
+    start, stop = 3, 3 + 2 * LANES + 7
+    cache = DemandCache.new(va, PARAMS, 5, start, stop)
+    got = pass1_chunk(vh, PARAMS, 5, start, stop, evh, w_r, w_s, Hh, keep=2, demand=cache)
+    _same(got, pass1_chunk_record(vh, PARAMS, 5, start, stop, evh, w_r, w_s, Hh, keep=2))
+    drawn = cache.ship[:, :, 0] != SHIP_UNDRAWN  # [blocks, T * L]
+    cells = drawn.reshape(len(drawn), inst.horizon, inst.n_lanes).any(axis=0)
+    assert cells[day[1::2], lane[1::2]].all() and not cells[day[::2], lane[::2]].any()
+    got = pass1_chunk(va, PARAMS, 5, start, stop, ev, w_r, w_s, H, keep=2, demand=cache)
+    _same(got, pass1_chunk_record(va, PARAMS, 5, start, stop, ev, w_r, w_s, H, keep=2))
+    cells = (cache.ship[:, :, 0] != SHIP_UNDRAWN).reshape(len(drawn), inst.horizon,
+                                                           inst.n_lanes).all(axis=0)
+    assert cells[day, lane].all()
+    assert (cache.outage == 1).any() and (cache.ship == -1).any() and (cache.ship > 0).any()
+    # a cached outcome is the draw's: -1 lost, else the days late
+    from optimiser.scenarios.rng import (
+        STREAM_DELAY,
+        STREAM_SHIP,
+        bits_to_uniform,
+        draw_bits,
+        hi_uniform,
+        lo_uniform,
+        scenario_key,
+    )
+
+    for c, k in zip(*np.nonzero(cache.ship[1] != SHIP_UNDRAWN)):
+        b = 1
+        t, lane_ = divmod(int(c), inst.n_lanes)
+        key = np.uint64(scenario_key(5, start + int(b) * LANES + int(k)))
+        bits = np.uint64(draw_bits(key, STREAM_SHIP, lane_, t))
+        want = 0
+        if hi_uniform(bits) < PARAMS.loss_prob:
+            want = -1
+        elif lo_uniform(bits) < PARAMS.delay_prob:
+            want = min(PARAMS.delay_max_days, 1 + int(bits_to_uniform(
+                np.uint64(draw_bits(key, STREAM_DELAY, lane_, t))) * PARAMS.delay_max_days))
+        assert cache.ship[b, c, k] == want

@@ -217,3 +217,25 @@ def test_fan_percentiles_are_within_one_bin(case):
     same = lo == hi
     assert same.any()
     np.testing.assert_array_equal(approx[:, :, 1][same], lo[same])
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-300, 2.0 ** -33, 0.002, 0.01, 0.1, 0.3, 0.5,
+                               1.0 - 2.0 ** -40, 1.0, 1.5])
+def test_integer_thresholds_give_the_float_tests(p):
+    """The kernel tests u < p on the bits (rng.hi_threshold, u53_threshold): x below the
+    threshold passes the float test, x at it fails (every x between by monotonicity)."""
+    from optimiser.scenarios.rng import (
+        bits_to_uniform,
+        hi_threshold,
+        hi_uniform,
+        lo_uniform,
+        u53_threshold,
+    )
+
+    for thr, top, ok in (
+            (int(hi_threshold(p)), 2 ** 32, lambda x: hi_uniform(np.uint64(x << 32)) < p),
+            (int(hi_threshold(p)), 2 ** 32, lambda x: lo_uniform(np.uint64(x)) < p),
+            (int(u53_threshold(p)), 2 ** 53, lambda x: bits_to_uniform(np.uint64(x << 11)) < p)):
+        assert 0 <= thr <= top
+        assert thr == 0 or ok(thr - 1)
+        assert thr == top or not ok(thr)

@@ -55,6 +55,7 @@ from ..scenarios.kernels import (
     FLAG_SHORT,
     LANES,
     N_BINS,
+    SHIP_UNDRAWN,
     fan_accumulate,
     fan_percentiles,
     replay_kernel,
@@ -64,8 +65,8 @@ from .fan import FAN_SCENARIOS
 from .shortfalls import Shortfalls, _keep_sparse
 
 SLICE_BYTES = 32 * 2 ** 20
-#: the training scenarios' realised demand is kept between the loop's training replays
-#: (local runs) when it takes at most this many bytes
+#: the training scenarios' plan-independent draws (DemandCache) are kept between the loop's
+#: training replays (local runs) when they take at most this many bytes
 DEMAND_CACHE_BYTES = 512 * 2 ** 20
 
 
@@ -165,8 +166,9 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
     """(start, breach_ready [n, Ir], breach_service [n, Is], price_ready, price_service,
     shortfalls); prices are None without weights, shortfalls (`Shortfalls`, the `keep`
     largest per pair and day) None without keep. shift: H of the virtual stock.
-    demand: the realised demand of these scenarios (`DemandCache`, for this range): drawn
-    and kept in it the first time, read from it (no demand draws) afterwards.
+    demand: the plan-independent draws of these scenarios (`DemandCache` starting at
+    `start`, at least this long): drawn and kept in it for the blocks of LANES scenarios
+    it does not hold yet, read from it (no demand, outage or ship draws) for the others.
 
     One replay in reliability mode (inputs.Reduction): the breach flags and prices are
     reduced inside the kernel's day loop for the pairs with a target; with `keep`, the
@@ -202,9 +204,18 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
                 stol=np.ascontiguousarray(ev.stol, float),
                 margin=np.ascontiguousarray(ev.margin, float), w_s=ws, sr=sr, ss=ss,
                 fan=_NO_REDUCTION.fan)
-    mode = 0 if demand is None else (2 if demand.filled else 1)
-    for a in range(start, stop, per):
-        b = min(stop, a + per)
+    cuts = [start, stop]
+    if demand is not None and not (demand.start <= start and stop <= demand.stop
+                                   and (start - demand.start) % LANES == 0):
+        raise ValueError(f"scenarios {start}..{stop - 1} are not a range of blocks of the "
+                         f"cache of {demand.start}..{demand.stop - 1}")
+    if demand is not None:  # the blocks the cache holds, then those it does not
+        cuts.insert(1, min(stop, max(start, demand.start + demand.blocks * LANES)))
+    parts = [(a, min(c1, a + per)) for c0, c1 in zip(cuts, cuts[1:])
+             for a in range(c0, c1, per)]
+    for a, b in parts:
+        mode = 0 if demand is None else (2 if b <= demand.start + demand.blocks * LANES
+                                         else 1)
         o = slice(a - start, b - start)
         m = b - a
         nb = (m + LANES - 1) // LANES
@@ -212,14 +223,13 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
         ms = np.zeros((Is, T, nb) if sf is not None else (1, 1, 1), np.uint8)
         red = Reduction(br=br[o], bs=bs[o], pr=pr[o] if price else pr,
                         ps=ps[o] if price else ps, mr=mr, ms=ms, dem_mode=mode,
-                        dem=_NO_REDUCTION.dem if demand is None else
-                        demand.rec[(a - start) // LANES:], **base)
+                        **_cached(demand, a), **base)
         _run(arrays, params, seed, a, m, red)
         if sf is not None:
             _keep_sparse(sr, mr, ss, ms, m, a, lim, ev.floor, ev.serve, ev.stol, ev.margin,
                          sf.ready, sf.ready_ids, cr, sf.service, sf.service_ids, cs)
     if demand is not None:
-        demand.filled = True
+        demand.blocks = max(demand.blocks, _ceil(stop - demand.start, LANES))
     return (start, br, bs, pr if w_ready is not None else None,
             ps if w_service is not None else None, sf)
 
@@ -227,12 +237,28 @@ def pass1_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start: 
 _NO_REC = np.zeros((1, 1, 1))
 
 
+def _cached(demand: DemandCache | None, a: int) -> dict:
+    """The Reduction's cache arrays from scenario a (a block's first) of `demand` on
+    (placeholders without)."""
+    if demand is None:
+        return dict(dem=_NO_REDUCTION.dem, ship=_NO_REDUCTION.ship,
+                    outage=_NO_REDUCTION.outage)
+    b0 = (a - demand.start) // LANES
+    ship = demand.ship[b0:] if demand.ship.shape[0] else demand.ship
+    return dict(dem=demand.rec[b0:], ship=ship, outage=demand.outage[b0:])
+
+
 @dataclass(eq=False)
 class DemandCache:
-    """The realised demand (after surges) of scenarios start..stop-1 of `seed` under
-    `params` [blocks, T * I, LANES] float64: it depends on the scenario and the instance
-    only, not on the plan, so the training replays of every iteration after the first
-    read it instead of drawing it again (the same values: the first replay's)."""
+    """The draws of scenarios start..stop-1 of `seed` under `params` that do not depend on
+    the plan, kept between the training replays (inputs.Reduction, dem_mode): the realised
+    demand (after surges) `rec` [blocks, T * I, LANES] float64, the supplier outage days
+    `outage` [blocks, T * S, LANES] int8 (1: in outage) and the shipment outcomes `ship`
+    [blocks, T * L, LANES] int8 (-1 lost, 0 on time, 1..delay_max_days late) of every
+    lane-day, drawn by the first replay that dispatches there (a later plan may dispatch
+    where no earlier one did: those are drawn then, the same values). The training replays
+    of every iteration after the first read them instead of drawing them again (the same
+    values: the first replay's), so they cost about what a replay without noise costs."""
 
     seed: int
     start: int
@@ -240,26 +266,56 @@ class DemandCache:
     params: ScenarioParams
     source: tuple  # the instance arrays the demand is drawn from (for `fits`)
     rec: np.ndarray
-    filled: bool = False
+    blocks: int = 0  # the leading blocks of LANES scenarios drawn and kept
+
+    ship: np.ndarray = dataclasses.field(default_factory=lambda: _NO_REDUCTION.ship)
+    outage: np.ndarray = dataclasses.field(default_factory=lambda: _NO_REDUCTION.outage)
 
     @staticmethod
     def nbytes(arrays: ReplayArrays, n: int) -> int:
-        return _ceil(n, LANES) * LANES * arrays.T * arrays.n_pairs * 8
+        return _ceil(n, LANES) * LANES * arrays.T * (
+            arrays.n_pairs * 8 + arrays.n_lanes + arrays.n_suppliers)
 
     @classmethod
     def new(cls, arrays, params, seed, start, stop) -> DemandCache:
-        rec = np.empty((_ceil(stop - start, LANES), arrays.T * arrays.n_pairs, LANES))
-        return cls(int(seed), int(start), int(stop), params, _demand_source(arrays), rec)
+        nb, T = _ceil(stop - start, LANES), arrays.T
+        rec = np.empty((nb, T * arrays.n_pairs, LANES))
+        # outcomes as int8: days late up to 127 (longer delays are drawn every time)
+        ship = (np.full((nb, T * arrays.n_lanes, LANES), SHIP_UNDRAWN, np.int8)
+                if params.delay_max_days <= 127 else _NO_REDUCTION.ship)
+        outage = np.empty((nb, T * arrays.n_suppliers, LANES), np.int8)
+        return cls(int(seed), int(start), int(stop), params, _demand_source(arrays), rec,
+                   ship=ship, outage=outage)
+
+    def grown(self, arrays: ReplayArrays, stop: int) -> DemandCache:
+        """This cache for scenarios start..stop-1 (stop >= self.stop): what it holds kept,
+        the rest to draw."""
+        out = DemandCache.new(arrays, self.params, self.seed, self.start, stop)
+        b = self.blocks
+        out.rec[:b] = self.rec[:b]
+        out.outage[:b] = self.outage[:b]
+        if out.ship.shape[0]:
+            out.ship[:b] = self.ship[:b]
+        out.blocks = b
+        return out
+
+    @property
+    def filled(self) -> bool:
+        """Whether every scenario start..stop-1 is kept."""
+        return self.blocks * LANES >= self.stop - self.start
 
     def fits(self, arrays, params, seed, start, stop) -> bool:
-        return ((self.seed, self.start, self.stop) == (int(seed), int(start), int(stop))
+        """Whether this cache holds (or will hold) scenarios start..stop-1 of `seed` under
+        `params` and `arrays`' instance: the same start, stop within its range."""
+        return ((self.seed, self.start) == (int(seed), int(start)) and int(stop) <= self.stop
                 and self.params == params and all(
                     np.array_equal(x, y) for x, y in zip(self.source, _demand_source(arrays))))
 
 
 def _demand_source(arrays: ReplayArrays) -> tuple:
     return (np.asarray(arrays.T), np.asarray(arrays.n_nodes), arrays.demand,
-            arrays.pair_has_demand, arrays.pair_node)
+            arrays.pair_has_demand, arrays.pair_node, np.asarray(arrays.n_suppliers),
+            np.asarray(arrays.n_lanes))
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,7 +403,7 @@ class Runner:
         self.seconds = 0.0
         self.fan = int(fan)  # certification scenarios (the first ones) the fan is drawn from
         self.fans: dict = {}  # (seed, first) -> (arrays, params, FanHist) of each certify
-        self.demand: dict = {}  # (seed, start, stop) -> DemandCache of a training chunk
+        self.demand: dict = {}  # (seed, start) -> DemandCache of the training chunk there
 
     def ranges(self, start: int, count: int, scale: int = 1):
         step = self.chunk * scale
@@ -379,14 +435,19 @@ class Runner:
         return br, bs, pr, ps, sf
 
     def _demand(self, arrays, params, seed, a, b, count):
-        """The DemandCache of training chunk a..b (local runs within DEMAND_CACHE_BYTES for
-        the whole range of `count`), or None: draw it."""
+        """The DemandCache of the training chunk starting at a (local runs within
+        DEMAND_CACHE_BYTES for the whole range of `count`), or None: draw it. One cache per
+        chunk start, as long as a whole chunk: the loop's growing training sample (prefixes
+        of the same scenarios) draws each scenario once, the longer ones only their new
+        blocks."""
         if self.map_fn is not None or DemandCache.nbytes(arrays, count) > DEMAND_CACHE_BYTES:
             return None
-        got = self.demand.get((int(seed), int(a), int(b)))
+        key = (int(seed), int(a))
+        got = self.demand.get(key)
+        if got is not None and got.stop < b and got.fits(arrays, params, seed, a, got.stop):
+            got = self.demand[key] = got.grown(arrays, b)
         if got is None or not got.fits(arrays, params, seed, a, b):
-            got = self.demand[(int(seed), int(a), int(b))] = DemandCache.new(arrays, params,
-                                                                            seed, a, b)
+            got = self.demand[key] = DemandCache.new(arrays, params, seed, a, b)
         return got
 
     def certify(self, arrays, params, seed, start, count, ev):

@@ -76,7 +76,14 @@ class Reduction(NamedTuple):
     The realised demand of block b's scenarios (after surges; it depends on the scenario
     and the instance only, not on the plan) with dem_mode 1 is drawn as always and written
     to dem [blocks, T * I, LANES] (column t * I + i), with dem_mode 2 read from it instead
-    of drawn (no demand or surge draws); 0: drawn, not written.
+    of drawn (no demand or surge draws); 0: drawn, not written. The same modes keep the
+    other draws that do not depend on the plan, when their arrays have these shapes
+    (otherwise they are drawn): `outage` [blocks, T * S, LANES] int8, 1 where supplier s is
+    in outage on day t (column t * S + s; mode 1 writes, mode 2 reads: no outage draws);
+    `ship` [blocks, T * L, LANES] int8, the outcome of a shipment on lane l departing day
+    t (column t * L + l: -1 lost, 0 on time, 1..delay_max_days late), filled with
+    kernels.SHIP_UNDRAWN by the caller and drawn and written by the first replay that
+    dispatches on that lane-day (mode 1 or 2), read by the later ones.
     Open loop only (optimiser/simulate does not use it)."""
 
     on: bool
@@ -105,6 +112,8 @@ class Reduction(NamedTuple):
     fan: np.ndarray  # [ceil(fan_n / LANES), T * F, LANES] float32
     dem_mode: int  # 0 draw demand, 1 draw and write it to dem, 2 read it from dem
     dem: np.ndarray  # [blocks, T * I, LANES] float64
+    ship: np.ndarray  # [blocks, T * L, LANES] int8
+    outage: np.ndarray  # [blocks, T * S, LANES] int8
 
 
 _F2 = np.zeros((1, 1))
@@ -117,7 +126,8 @@ NO_REDUCTION = Reduction(on=False, price=False, keep=False, fan_n=0, slot_r=_I1,
                          serve=_B2, stol=_F2, margin=_F2, w_s=_F2, br=_B2, bs=_B2, pr=_F2,
                          ps=_F2, sr=np.zeros((1, 1, 1)), mr=_U3, ss=np.zeros((1, 1, 1)),
                          ms=_U3, fan=np.zeros((1, 1, 1), dtype=np.float32), dem_mode=0,
-                         dem=np.zeros((1, 1, 1)))
+                         dem=np.zeros((1, 1, 1)), ship=np.zeros((0, 0, 1), dtype=np.int8),
+                         outage=np.zeros((0, 0, 1), dtype=np.int8))
 
 
 class Outputs(NamedTuple):

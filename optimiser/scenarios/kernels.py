@@ -57,8 +57,11 @@ from ..kpis import (  # noqa: F401  (KPI_NAMES, COMMODITY_KPI_NAMES: re-exported
     N_KPI,
 )
 from .rng import (
+    LO32,
     P_HIGH,
     P_LOW,
+    S11,
+    S32,
     STREAM_DELAY,
     STREAM_DEMAND,
     STREAM_OUTAGE,
@@ -67,12 +70,14 @@ from .rng import (
     bits_to_uniform,
     draw_bits,
     exp_parts,
+    hi_threshold,
     hi_uniform,
     lo_uniform,
     norm_ppf,
     norm_ppf_central,
     pow2_bits,
     scenario_key,
+    u53_threshold,
 )
 
 # scenarios replayed in lockstep by one prange iteration of `replay_kernel`: the
@@ -210,6 +215,12 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     Is = bs_out.shape[1] if red_on else 0
     F = fan_out.shape[1] // T if red_on and fan_n > 0 else 0
     dem_mode, dem_rec = (red.dem_mode if red_on else 0), red.dem
+    ship_rec, out_rec = red.ship, red.outage
+    L = lane_lead.shape[0]
+    # the training cache of shipment outcomes / outage days (inputs.Reduction): used with
+    # dem_mode 1 or 2 when the caller gave arrays of its shape
+    ship_cached = dem_mode > 0 and ship_rec.shape[1] == T * L
+    out_cached = dem_mode > 0 and out_rec.shape[1] == T * n_suppliers
     t_lo, t_hi, keep, st_f, st_i = seg.t_lo, seg.t_hi, seg.keep, seg.st_f, seg.st_i
     track, lane_sp, n_sp = seg.track, seg.lane_sp, seg.n_sp
     K = LANES
@@ -221,6 +232,10 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     ship_on = loss_p > 0.0 or (delay_p > 0.0 and delay_max > 0)
     delay_on = delay_p > 0.0 and delay_max > 0
     sq = math.sqrt(1.0 - phi * phi)
+    # u < p tests as integer comparisons of the bits (rng.hi_threshold: the same outcomes)
+    thr_loss = hi_threshold(loss_p) if ship_on else np.uint64(0)
+    thr_late = hi_threshold(delay_p) if delay_on else np.uint64(0)
+    thr_out = u53_threshold(outage_p) if outage_on else np.uint64(0)
     half_var = 0.5 * sigma * sigma
     n_blocks = (n + K - 1) // K
     C = n_com
@@ -274,12 +289,23 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                 for e in range(ps, ps + (D + 2) * I * K):
                     pend[e] = 0.0
             # 0. outages and surges start on the day drawn and last *_days days
-            if outage_on:
+            if outage_on and out_cached and dem_mode == 2:  # 1 on a day in outage
+                ob = t * n_suppliers
                 for s in range(n_suppliers):
                     for k in range(K):
-                        if outage_left[s * K + k] == 0:
-                            if bits_to_uniform(draw_bits(keys[k], STREAM_OUTAGE, s, t)) < outage_p:
-                                outage_left[s * K + k] = outage_d
+                        outage_left[s * K + k] = out_rec[blk, ob + s, k]
+            elif outage_on:
+                for s in range(n_suppliers):
+                    for k in range(K):  # branch-free: the draw is pure, made or not
+                        idle = outage_left[s * K + k] == 0
+                        hit = (draw_bits(keys[k], STREAM_OUTAGE, s, t) >> S11) < thr_out
+                        outage_left[s * K + k] = outage_d if idle & hit else \
+                            outage_left[s * K + k]
+                if out_cached:
+                    ob = t * n_suppliers
+                    for s in range(n_suppliers):
+                        for k in range(K):
+                            out_rec[blk, ob + s, k] = outage_left[s * K + k] > 0
             if surge_on and dem_mode != 2:  # surges act on demand only
                 for nd in range(n_nodes):
                     for k in range(K):
@@ -305,8 +331,8 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                 for k in range(K):
                     w[W_C_SHIP + k] += w[W_QK + k] * unit
                 _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lane_lead[lane],
-                            lane_dest[lane], T, ship_on, delay_on, loss_p, delay_p,
-                            delay_max, off)
+                            lane_dest[lane], T, ship_on, thr_loss, thr_late, delay_max, off,
+                            ship_cached, ship_rec, blk, L)
                 if track:
                     db = lane_sp[lane] * K
                     for k in range(K):
@@ -344,8 +370,11 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                             w[W_UU + k] = bits_to_uniform(draw_bits(keys[k], STREAM_DEMAND, i, t))
                         for k in range(K):
                             w[W_EV + k] = norm_ppf_central(w[W_UU + k])
-                        for k in range(K):  # the tails (< 5 % of draws) need a log
-                            if w[W_UU + k] < P_LOW or w[W_UU + k] > P_HIGH:
+                        tails = 0
+                        for k in range(K):
+                            tails += (w[W_UU + k] < P_LOW) | (w[W_UU + k] > P_HIGH)
+                        for k in range(K if tails else 0):  # the tails (< 5 % of draws)
+                            if w[W_UU + k] < P_LOW or w[W_UU + k] > P_HIGH:  # need a log
                                 w[W_EV + k] = norm_ppf(w[W_UU + k])
                         if t == 0:
                             for k in range(K):
@@ -438,8 +467,8 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
                         for k in range(K):
                             w[W_C_SHIP + k] += w[W_QK + k] * unit
                         _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lane_lead[lane],
-                                    lane_dest[lane], T, ship_on, delay_on, loss_p, delay_p,
-                                    delay_max, off)
+                                    lane_dest[lane], T, ship_on, thr_loss, thr_late, delay_max,
+                                    off, ship_cached, ship_rec, blk, L)
                         if track:
                             _track_block(pend, Rp, D, I, keys, lane, t, w, W_QK,
                                          lane_lead[lane], lane_dest[lane], T, ship_on,
@@ -670,11 +699,40 @@ def _track_block(pend, Rp, D, I, keys, lane, t, w, W_QK, lead, dest, T, ship_on,
         pend[((base + o) * I + dest) * K + k] += w[W_QK + k]
 
 
+#: a row of the shipment cache not drawn yet (outcomes are -1 lost, 0..D days late)
+SHIP_UNDRAWN = -128
+
+
 @jit(inline="always")
-def _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lead, dest, T,
-                ship_on, delay_on, loss_p, delay_p, delay_max, off):
+def _ship_codes(keys, lane, t, thr_loss, thr_late, delay_max, code):
+    """code[k] = -1 lost, 0 on time, 1..delay_max days late: the shipment on `lane`
+    departing day t of each scenario k of the block. The loss and lateness tests are one
+    draw's halves compared as integers (rng.hi_threshold); the delay draw is made only for
+    the late ones. -> how many are late."""
+    K = LANES
+    nl = 0
+    for k in range(K):
+        b = draw_bits(keys[k], STREAM_SHIP, lane, t)
+        lost = (b >> S32) < thr_loss
+        late = ((b & LO32) < thr_late) & ~lost
+        code[k] = -1 if lost else (1 if late else 0)
+        nl += late
+    if nl > 0:
+        for k in range(K):
+            if code[k] > 0:
+                dl = 1 + int(bits_to_uniform(draw_bits(keys[k], STREAM_DELAY, lane, t))
+                             * delay_max)
+                code[k] = delay_max if dl > delay_max else dl
+    return nl
+
+
+@jit(inline="always")
+def _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lead, dest, T, ship_on, thr_loss,
+                thr_late, delay_max, code, cached, rec, blk, L):
     """Send w[W_QK + k] units on `lane` departing day t in each scenario k of the block: lost,
-    late or on time. A lost shipment (or qk = 0) adds +0.0 where it would have landed."""
+    late or on time. A lost shipment (or qk = 0) adds +0.0 where it would have landed.
+    cached: the outcomes come from rec[blk, t * L + lane] (int8 [K], as _ship_codes), drawn
+    and written there the first time that lane-day is met."""
     K = LANES
     if not ship_on:
         if t + lead < T:  # arrivals past the horizon drop out
@@ -685,30 +743,37 @@ def _ship_block(ring, R, I, slot0, keys, lane, t, w, W_QK, lead, dest, T,
             for k in range(K):
                 ring[rb + k] += w[W_QK + k]
         return
-    if not delay_on:  # losses only: every arrival is on time
-        if t + lead < T:
-            slot = slot0 + lead
-            if slot >= R:
-                slot -= R
-            rb = (slot * I + dest) * K
+    if cached:
+        c = t * L + lane
+        if rec[blk, c, 0] == SHIP_UNDRAWN:
+            nl = _ship_codes(keys, lane, t, thr_loss, thr_late, delay_max, code)
             for k in range(K):
-                b = draw_bits(keys[k], STREAM_SHIP, lane, t)
-                ring[rb + k] += 0.0 if hi_uniform(b) < loss_p else w[W_QK + k]
-        return
-    for k in range(K):
-        b = draw_bits(keys[k], STREAM_SHIP, lane, t)
-        dl = 1 + int(bits_to_uniform(draw_bits(keys[k], STREAM_DELAY, lane, t)) * delay_max)
-        dl = delay_max if dl > delay_max else dl
-        dl = dl if lo_uniform(b) < delay_p else 0
-        # -1: lost; arrivals past the horizon drop out
-        off[k] = -1 if hi_uniform(b) < loss_p or t + lead + dl >= T else lead + dl
-    for k in range(K):
-        o = off[k]
-        if o >= 0:
-            slot = slot0 + o
-            if slot >= R:
-                slot -= R
-            ring[(slot * I + dest) * K + k] += w[W_QK + k]
+                rec[blk, c, k] = code[k]
+        else:
+            nl = 0
+            for k in range(K):
+                o = rec[blk, c, k]
+                code[k] = o
+                nl += o > 0
+    else:
+        nl = _ship_codes(keys, lane, t, thr_loss, thr_late, delay_max, code)
+    # on time: one add per scenario (+0.0 for the others); then the late ones, each to its
+    # own day (every ring cell still gets this dispatch's units at most once, in order)
+    if t + lead < T:
+        slot = slot0 + lead
+        if slot >= R:
+            slot -= R
+        rb = (slot * I + dest) * K
+        for k in range(K):
+            ring[rb + k] += w[W_QK + k] if code[k] == 0 else 0.0
+    if nl > 0:
+        for k in range(K):
+            o = code[k]
+            if o > 0 and t + lead + o < T:
+                slot = slot0 + lead + o
+                if slot >= R:
+                    slot -= R
+                ring[(slot * I + dest) * K + k] += w[W_QK + k]
 
 
 # ---------------------------------------------------------------- fan charts

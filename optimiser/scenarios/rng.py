@@ -96,6 +96,39 @@ def uniform(key, stream, entity, day):
     return bits_to_uniform(draw_bits(key, stream, entity, day))
 
 
+# The kernels test a uniform against a probability as an integer comparison of the bits
+# it is made from: `u(x) < p` with u increasing in x holds exactly for x < the threshold,
+# found by bisection on the very expression (so the same outcome for every x, not a
+# rewritten inequality that could round differently).
+@jit
+def hi_threshold(p):
+    """The number of x in [0, 2**32) with hi_uniform(x << 32) < p (== lo_uniform(x) < p):
+    `hi_uniform(b) < p` is `(b >> 32) < hi_threshold(p)`, `lo_uniform(b) < p` is
+    `(b & LO32) < hi_threshold(p)`."""
+    lo, hi = 0, 1 << 32
+    while lo < hi:
+        m = (lo + hi) // 2
+        if hi_uniform(np.uint64(m) << S32) < p:
+            lo = m + 1
+        else:
+            hi = m
+    return np.uint64(lo)
+
+
+@jit
+def u53_threshold(p):
+    """The number of x in [0, 2**53) with bits_to_uniform(x << 11) < p:
+    `bits_to_uniform(b) < p` is `(b >> 11) < u53_threshold(p)`."""
+    lo, hi = 0, 1 << 53
+    while lo < hi:
+        m = (lo + hi) // 2
+        if bits_to_uniform(np.uint64(m) << S11) < p:
+            lo = m + 1
+        else:
+            hi = m
+    return np.uint64(lo)
+
+
 # Acklam's split points: the central rational function on [P_LOW, P_HIGH], tails outside
 P_LOW = 0.02425
 P_HIGH = 1.0 - P_LOW  # 0.97575
