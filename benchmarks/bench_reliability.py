@@ -185,6 +185,9 @@ def run(tier: str = "100k-few", reliability: float = 0.95, train: int = 2000,
         "lp_how": [x.get("how") for x in solves],
         "lp_methods": lp_methods,
         "timings": {k: v for k, v in tm.items() if k.startswith("reliability_")},
+        "training_replays": [t["training_replays"] for t in run_["targets"]],
+        "training_replayed": sum(sum(t.get("training_replayed", t["training_replays"]))
+                                 for t in run_["targets"]),
         "replayed_scenarios": run_["replayed_scenarios"],
         "replay_seconds": run_["replay_seconds"],
         "replay_cells_per_second": cells * run_["replayed_scenarios"] / max(
@@ -254,6 +257,8 @@ def main() -> None:
     print(f"  LP ({r['lp_method']} re-solves): first {r['lp_first_seconds']:.2f} s; re-solves "
           + ", ".join(f"{x:.2f}" for x in warm) + " s")
     print(f"  simplex iterations per solve: {r['lp_simplex_iterations']}")
+    print(f"  training samples judged {r['training_replays']}; training scenarios replayed "
+          f"{r['training_replayed']:,}")
     print(f"  replays: {r['replayed_scenarios']:,} scenarios in {r['replay_seconds']:.2f} s = "
           f"{r['replay_cells_per_second'] / 1e9:.2f} G cell-updates/s")
     print(f"  extra cost {r['extra_cost']:,.2f} over {r['baseline_objective']:,.2f}")

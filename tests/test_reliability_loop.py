@@ -207,12 +207,13 @@ def test_supply_noise_buys_the_least_whole_shipments_that_certify(params, whole_
 
 def test_growing_training_sample_ends_with_a_plan_that_meets_the_targets_on_all_n():
     from optimiser.reliability.loop import train_target
-    from optimiser.reliability.training import sample_sizes
+    from optimiser.reliability.training import prefixes, sample_sizes
     from optimiser.scenarios.arrays import prepare
     from optimiser.scenarios.evaluate import pair_indicators
 
     assert sample_sizes(2000) == [250, 500, 1000, 2000]
     assert sample_sizes(600) == [300, 600] and sample_sizes(400) == [400]
+    assert prefixes(2000, 512) == [512, 1024, 2000] and prefixes(1000, 512) == [512, 1000]
     inst = one_pair(T=6, demand=100.0, floor=100.0, initial=300.0, lead=1)
     params = ScenarioParams(demand_sigma=0.4, demand_phi=0.5)
     N, M = 1000, 2000
@@ -220,7 +221,7 @@ def test_growing_training_sample_ends_with_a_plan_that_meets_the_targets_on_all_
     assert plan.summary["reliability"]["certified"] is True
     run = plan.summary["reliability_run"]["targets"][0]
     sizes = run["training_replays"]
-    assert sizes[0] == 250 and sizes[-1] == N  # grown from a prefix, judged on all N
+    assert sizes[0] == 512 and sizes[-1] == N  # grown from a prefix (one chunk), judged on N
     assert sizes == sorted(sizes[:sizes.index(N)]) + sizes[sizes.index(N):]
     # the final plan, replayed independently by the scenario kernel's own per-pair flags
     # on training scenarios 0..N-1, meets every pair's training target
@@ -277,3 +278,37 @@ def test_certification_stops_early_once_broken_and_completes_the_same_range():
     breach, _ = pair_indicators(arrays, params, 0, 500, M)
     assert full.m == M and int(full.k_r[0]) == int(breach[:, 0].sum())
     assert np.array_equal(full.br[:, 0], breach[:, 0])  # the same range, in order
+
+
+def test_a_training_replay_extended_from_a_prefix_is_the_replay_of_all_n():
+    # a plan that passes a prefix is judged on all N by replaying only the rest: the same
+    # flags, prices and buffers as one replay of 0..N-1, and the prefix is not replayed again
+    from optimiser.reliability.loop import Loop
+    from optimiser.reliability.targets import Targets
+    from optimiser.reliability.training import State, cover
+
+    inst = network()
+    params = ScenarioParams(demand_sigma=0.3, delay_prob=0.2, delay_max_days=2,
+                            loss_prob=0.05)
+    base = optimiser.solve(inst)
+    N = 700
+    loop = Loop(inst, Targets(reliability=0.9, train=N, certify=1000), params, base.u,
+                start=(base.x, base.s, base.u), baseline_s=base.s)
+    res = loop._baseline()
+    ir, isv = np.flatnonzero(loop.ready), np.flatnonzero(loop.service)
+    st = State(len(ir), len(isv), 0.05, 0.0)
+    st.new_attempt()
+    whole = loop._train(res, N, st, False, ir, isv)
+    before = loop.runner.scenarios
+    part = loop._train(res, 300, st, False, ir, isv)
+    grown = loop._train(res, N, st, False, ir, isv, have=part)
+    assert loop.runner.scenarios - before == N  # 300, then the other 400
+    for f in ("br", "bs", "pr", "ps"):
+        assert np.array_equal(getattr(whole, f), getattr(grown, f)), f
+    assert whole.c_r.sum() > 0
+    cover_r = np.zeros_like(whole.br)
+    for k in range(len(ir)):
+        cover_r[:, k] = cover(whole.br[:, k], whole.pr[:, k], st.allowed_r(k, N, N))
+    cover_s = np.zeros_like(whole.bs)
+    a, b = whole.kept.buffers(cover_r, cover_s), grown.kept.buffers(cover_r, cover_s)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[0].max() > 0

@@ -5,13 +5,42 @@ import math
 import numpy as np
 from scipy import stats
 
-from optimiser.reliability.training import Cert, allowed, back_max, cover, loose, sample_sizes
+from optimiser.reliability.training import (
+    AIM_AGAIN,
+    AIM_FIRST,
+    Cert,
+    aim,
+    allowed,
+    back_max,
+    cover,
+    loose,
+    prefixes,
+    sample_sizes,
+)
 
 
 def test_sample_sizes_double_up_to_n():
     assert sample_sizes(2000) == [250, 500, 1000, 2000]
     assert sample_sizes(600) == [300, 600]
     assert sample_sizes(400) == [400] and sample_sizes(100) == [100]
+
+
+def test_prefixes_are_whole_chunks_doubling_below_n():
+    assert prefixes(2000, 512) == [512, 1024, 2000]
+    assert prefixes(5000, 512) == [512, 1024, 2048, 4096, 5000]
+    assert prefixes(512, 512) == [512] and prefixes(300, 512) == [300]
+
+
+def test_a_raise_aims_below_the_target_on_all_n_with_many_events():
+    t, N = 0.035, 2000
+    k = allowed(t, N, 0)
+    assert k == 70
+    assert aim(t, 512, N, 0) == math.floor(t * 512)  # a prefix: the target's own count
+    assert AIM_AGAIN < AIM_FIRST < 1
+    assert aim(t, N, N, 0) == math.floor(AIM_FIRST * k) < k
+    assert aim(t, N, N, 3) == math.floor(AIM_AGAIN * k)
+    # one event: the target itself, then 80% of it (a re-fail costs one round)
+    assert aim(t, N, N, 0, many=False) == k and aim(t, N, N, 1, many=False) == 56
 
 
 def test_cover_leaves_out_the_dearest_allowed_scenarios_ties_by_index():

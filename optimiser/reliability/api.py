@@ -142,6 +142,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
         "targets": [{"reliability": r, "certified": o.certified, "trained": o.trained,
                      "iterations": o.iterations, "attempts": o.attempts,
                      "training_replays": list(o.train_sizes),
+                     "training_replayed": list(o.train_replayed),
                      "certify": o.certify_ranges, "seconds": o.seconds}
                     for r, o in outcomes.items()],
         "limits": limits,

@@ -46,14 +46,15 @@ from ..scenarios.params import ScenarioParams
 from .certificate import max_breaches
 from .lp import LPResult, ReliabilityLP
 from .replay import Runner, make_events, virtual
+from .shortfalls import Shortfalls
 from .targets import Targets, first_reach, protected_pairs, service_pairs
-from .training import Cert, Fail, State, Train, back_max, cover, sample_sizes
+from .training import Cert, Fail, State, Train, back_max, cover, prefixes
 
 MAX_ITER = 12  # LP solves per attempt
 CERTIFY_WAVE = 2048  # the first certification wave; each next one twice the last
 MAX_ATTEMPTS = 4  # certification attempts per target
 MAX_RAISES = 5  # raises of one event per attempt before it is called stuck
-FIRST_PLAN = "lp"  # the first plan replayed: "lp" (solved at the instance floors) or "baseline"
+FIRST_PLAN = "baseline"  # the first plan replayed: "baseline" (no LP solve) or "lp" (at the floors)
 STALLS = 3  # training replays after a raise with no fall in breaches: stuck
 R_TOL = 1e-6  # unreached planning floor (relative to max(1, P)) that counts as a limit
 LP_METHOD = "network"  # how each LP solve runs (reliability/lp.py; the benchmark compares)
@@ -78,7 +79,8 @@ class Outcome:
     seconds: float = 0.0
     solved_at: tuple = ()  # (planning floor, hard floor) the final LP was solved at
     solve_index: int = 0  # which of the session's LP solves produced `lp`
-    train_sizes: list = field(default_factory=list)  # scenarios of each training replay
+    train_sizes: list = field(default_factory=list)  # scenarios each training pass judged
+    train_replayed: list = field(default_factory=list)  # of which it replayed (extensions)
 
 
 def train_target(kmax: int, m: int, n: int, events: int = 1) -> float:
@@ -92,10 +94,10 @@ def train_target(kmax: int, m: int, n: int, events: int = 1) -> float:
     of them, not just for most."""
     if kmax < 0:
         return 0.0
-    from scipy.stats import norm
+    from scipy.special import ndtri  # the normal quantile (scipy.stats costs ~0.6 s of import)
 
     p = kmax / m
-    z = max(1.0, float(norm.ppf(1.0 - 0.5 / max(1, int(events)))))
+    z = max(1.0, float(ndtri(1.0 - 0.5 / max(1, int(events)))))
     return max(0.0, p - z * math.sqrt(p * (1.0 - p) / n))
 
 
@@ -150,18 +152,21 @@ class Loop:
         n_events = (1 if joint else len(ir)) + len(isv)
         st = State(len(ir), len(isv), train_target(kmax_r, M, N, n_events),
                     train_target(kmax_s, M, N, n_events) if tg.service else 0.0)
+        st.many = n_events > 1
         limits: dict[int, str] = {}
         iterations = 0
         ranges: list[dict] = []
-        sizes: list[int] = []  # training scenarios replayed per training pass
+        sizes: list[int] = []  # the training sample (0..n-1) each training pass judged
+        replayed: list[int] = []  # the scenarios it replayed (a plan's replay is extended)
         res = tr = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             st.new_attempt()
             # attempt 1 of the call starts from a replay of the expected-demand plan (no LP
             # solve) on a prefix of the training range, growing to all N (sample_sizes);
             # later attempts (tightened targets, a plan already near them) train on all N
-            steps = sample_sizes(N) if attempt == 1 else [N]
+            steps = prefixes(N, self.runner.chunk) if attempt == 1 else [N]
             n = steps[0]
+            cur = None  # the training replay of the current plan (extended, never redone)
             solved_at = None
             need = self.baseline_plan is None
             if not need:
@@ -183,7 +188,9 @@ class Loop:
                     lp_solves += 1
                     if res.status != Status.OPTIMAL:
                         raise RuntimeError(f"the reliability LP ended {res.status.value}")
-                tr = self._train(res, n, st, joint, ir, isv)
+                    cur = None
+                replayed.append(n - (0 if cur is None else len(cur.br)))
+                tr = cur = self._train(res, n, st, joint, ir, isv, have=cur)
                 sizes.append(n)
                 fail = st.judge(tr, n, N, joint)
                 self._stuck(st, tr, fail, res, joint, ir, isv, limits)
@@ -214,13 +221,15 @@ class Loop:
                 n = next((m for m in steps if m > n), N)
             if solved_at is None or n < N:  # (only on an early stop) judge the LP's plan on N
                 if solved_at is None:
+                    cur = None
                     solved_at = (self.P.copy(), self.hard.copy())
                     res = self.lp.solve(self.P, self.hard)
                     solved_at = self._used(res, solved_at)
                     solve_index = len(self.lp.solves)
                     iterations += 1
                 n = N
-                tr = self._train(res, N, st, joint, ir, isv)
+                replayed.append(N - (0 if cur is None else len(cur.br)))
+                tr = self._train(res, N, st, joint, ir, isv, have=cur)
                 sizes.append(N)
             trained = not (st.frozen_r.any() or st.frozen_s.any() or st.frozen_j)
             # certification on a range never used before
@@ -280,7 +289,7 @@ class Loop:
                        attempts=len(ranges), certify_ranges=ranges, joint_breaches=cert.k_j,
                        joint_upper_bound=u_j, limits=limits,
                        seconds=time.perf_counter() - t0, solved_at=solved_at,
-                       solve_index=solve_index, train_sizes=sizes)
+                       solve_index=solve_index, train_sizes=sizes, train_replayed=replayed)
 
     # ------------------------------------------------------------------ the steps
     def _used(self, res: LPResult, solved_at: tuple) -> tuple:
@@ -303,24 +312,38 @@ class Loop:
         short = np.where(self.ready[:, None], np.maximum(self.P - s, 0.0), 0.0)
         return LPResult(Status.OPTIMAL, x, u, s, short, np.zeros_like(s), 0.0, 0)
 
-    def _train(self, res: LPResult, n: int, st: State, joint: bool, ir, isv) -> Train:
-        """Replay training scenarios 0..n-1 against the plan `res`: breach counts, prices
-        and the kept shortfalls the raise takes its buffers from."""
+    def _train(self, res: LPResult, n: int, st: State, joint: bool, ir, isv,
+               have: Train | None = None) -> Train:
+        """Replay training scenarios 0..n-1 against the plan `res`: breach flags, prices
+        and the kept shortfalls the raise takes its buffers from. `have`: a replay of the
+        same plan on a prefix 0..m-1 (m < n): only m..n-1 are replayed and appended (a
+        scenario's replay does not depend on which others are replayed with it, and the
+        kept shortfalls merge exactly), the same bits as replaying 0..n-1 at once."""
         inst = self.inst
-        arrays = prepare(inst, res.x, res.u)
-        ev = make_events(inst, self.ready, self.service, res.u)
+        m = 0 if have is None else len(have.br)
+        arrays = prepare(inst, res.x, res.u) if have is None else have.arrays
+        ev = make_events(inst, self.ready, self.service, res.u) if have is None else have.ev
         varrays, H = virtual(inst, arrays, res.x, self.params, self.ready | self.service)
         w = self._weights(res.dual)
         w_r = np.ascontiguousarray(w[ir].T)
         w_s = np.ascontiguousarray(w[isv].T)
         # the most breaching scenarios any event may leave uncovered (+1): the shortfalls
-        # pass 1 keeps per (pair, day) to take the buffers from
+        # pass 1 keeps per (pair, day) to take the buffers from -- as many as a raise on
+        # all N may leave (so a prefix's replay can be extended to N and still serve it)
         N = self.targets.train
-        keep = 1 + max([st.allowed_j(n, N)] if joint else
-                       [st.allowed_r(k, n, N) for k in np.flatnonzero(~st.frozen_r)], default=0)
-        keep = max([keep] + [1 + st.allowed_s(k, n, N) for k in np.flatnonzero(~st.frozen_s)])
-        br, bs, pr, ps, kept = self.runner.pass1(varrays, self.params, self.targets.seed, 0,
-                                                 n, ev, w_r, w_s, H, keep=keep)
+        keep = 1
+        for size in {n, N}:
+            keep = max([keep, 1 + st.allowed_j(size, N)] if joint else
+                       [keep] + [1 + st.allowed_r(k, size, N)
+                                 for k in np.flatnonzero(~st.frozen_r)])
+            keep = max([keep] + [1 + st.allowed_s(k, size, N)
+                                 for k in np.flatnonzero(~st.frozen_s)])
+        br, bs, pr, ps, kept = self.runner.pass1(varrays, self.params, self.targets.seed, m,
+                                                 n - m, ev, w_r, w_s, H, keep=keep)
+        if have is not None:
+            br, bs = np.concatenate([have.br, br]), np.concatenate([have.bs, bs])
+            pr, ps = np.concatenate([have.pr, pr]), np.concatenate([have.ps, ps])
+            kept = Shortfalls.merge([have.kept, kept])
         return Train(arrays=arrays, ev=ev, br=br, bs=bs, pr=pr, ps=ps, kept=kept)
 
     def _stuck(self, st: State, tr: Train, fail: Fail, res: LPResult, joint, ir, isv,

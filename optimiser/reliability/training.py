@@ -14,12 +14,34 @@ import numpy as np
 
 from .certificate import upper_bound
 
-MIN_SAMPLE = 250  # the smallest training prefix the first iterations replay
+MIN_SAMPLE = 250  # the smallest training prefix of the loop before `prefixes`
+#: the breaching scenarios a raise on all N training scenarios leaves uncovered, as a
+#: share of what the event's training target allows: the first raise, then every later
+#: one. A raise covers the breaching scenarios of the plan it was read from; the LP's
+#: next plan ships differently (the buffer's own shipments can be late or lost), so its
+#: breaches behave like a fresh sample around the target -- aiming at the target itself
+#: failed about half the events again (one more LP solve and full replay per round)
+AIM_FIRST = 0.8
+AIM_AGAIN = 0.7
+
+
+def aim(target: float, n: int, N: int, full: int, many: bool = True) -> int:
+    """Breaching scenarios a raise leaves uncovered out of n of N training scenarios: on a
+    prefix (n < N), the target's own count (no margin either way: the next, larger sample
+    judges it); on all N, AIM_FIRST of the count the target allows for the event's first
+    raise on all N (`full` = 0), AIM_AGAIN after -- with `many` target events; with one,
+    the target itself, then 80% (`allowed`): one event failing again costs one round, while
+    with dozens near their target about half would."""
+    if n < N:
+        return math.floor(target * n + 1e-9)
+    if not many:
+        return allowed(target, N, full)
+    return math.floor((AIM_FIRST if full == 0 else AIM_AGAIN) * allowed(target, N, 0))
+
 
 def allowed(target: float, n: int, raised: int) -> int:
-    """Breaching training scenarios an event may keep. The first raise aims at the target;
-    an event that failed again after a raise (the plan moved under it: rerouting, scaled
-    dispatches) aims at 80% of it, so the tail of the loop is short."""
+    """Breaching training scenarios an event may keep on n scenarios (raised = 0; 80% of
+    it with raised > 0, the raise rule of the loop before `aim`)."""
     k = math.floor(target * n + 1e-9)
     return k if raised == 0 else math.floor(0.8 * k)
 
@@ -52,12 +74,26 @@ def shrink(kmax: int, k: int) -> float:
 
 
 def sample_sizes(n: int) -> list[int]:
-    """The training prefixes of a first attempt: n halved while at least MIN_SAMPLE, in
-    ascending order, ending with n itself (2,000 -> 250, 500, 1,000, 2,000)."""
+    """n halved while at least MIN_SAMPLE, in ascending order, ending with n itself
+    (2,000 -> 250, 500, 1,000, 2,000): the prefixes of the loop before `prefixes`."""
     out = [int(n)]
     while out[0] // 2 >= MIN_SAMPLE:
         out.insert(0, out[0] // 2)
     return out
+
+
+def prefixes(n: int, chunk: int) -> list[int]:
+    """The training sample sizes of a first attempt: whole multiples of the replay's chunk
+    (`chunk`, doubling) below n, then n (2,000 with chunks of 512 -> 512, 1,024, 2,000).
+    Whole chunks, so a prefix's scenarios are the first chunks of every later replay of
+    the training range: the realised demand the first replay draws for them is read back
+    by every later one (reliability/replay.py DemandCache), and a plan that passes a
+    prefix is extended to all N by replaying only the chunks it has not seen."""
+    out, m = [], max(1, int(chunk))
+    while m < n:
+        out.append(m)
+        m *= 2
+    return out + [int(n)]
 
 
 def loose(target: float, n: int) -> int:
@@ -159,6 +195,7 @@ class State:
         self.frozen_r = np.zeros(n_ready, bool)
         self.frozen_s = np.zeros(n_service, bool)
         self.frozen_j = False
+        self.many = True  # more than one target event (the loop sets it)
 
     def new_attempt(self) -> None:
         nr, ns = len(self.tr_r), len(self.tr_s)
@@ -169,17 +206,15 @@ class State:
         # raises made on all N training scenarios (the later ones aim at 80%, allowed)
         self.full_r, self.full_s, self.full_j = np.zeros(nr, int), np.zeros(ns, int), 0
 
-    # breaches an event may keep on n of N training scenarios
+    # breaching scenarios a raise on n of N training scenarios leaves uncovered (`aim`)
     def allowed_r(self, k: int, n: int, N: int) -> int:
-        t = float(self.tr_r[k])
-        return loose(t, n) if n < N else allowed(t, N, int(self.full_r[k]))
+        return aim(float(self.tr_r[k]), n, N, int(self.full_r[k]), self.many)
 
     def allowed_s(self, k: int, n: int, N: int) -> int:
-        t = float(self.tr_s[k])
-        return loose(t, n) if n < N else allowed(t, N, int(self.full_s[k]))
+        return aim(float(self.tr_s[k]), n, N, int(self.full_s[k]), self.many)
 
     def allowed_j(self, n: int, N: int) -> int:
-        return loose(self.tr_j, n) if n < N else allowed(self.tr_j, N, self.full_j)
+        return aim(self.tr_j, n, N, self.full_j, self.many)
 
     def judge(self, tr: Train, n: int, N: int, joint: bool) -> Fail:
         """The events failing their training target on these n scenarios."""
