@@ -36,7 +36,12 @@ Every solve returns a `Plan` built, checked and summarised exactly like
 `optimiser.solve` does (same arrays, same objective to rounding; with degenerate
 optima an equally optimal plan may differ in its flows). Without a budget the
 independent check runs per commodity block and an unchanged block keeps its report
-(session_network.check_blocks).
+(session_network.check_blocks). On the network path the certificate takes the final
+spanning tree's own potentials (any optimal dual passes its KKT check; LEMON's
+canonical ones cost a Dijkstra per block), so at a degenerate optimum a session's duals
+may differ from `optimiser.solve`'s, each KKT-verified; and the plan's shadow-price
+table (a `SessionPlan`) is built from those verified duals when first read, not at
+every re-solve.
 
 deterministic=True: serial dual simplex (HiGHS `parallel=off`, `simplex_strategy=1`),
 `random_seed=0`, no time limit; the network stage is deterministic by construction. The
