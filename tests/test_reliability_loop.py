@@ -223,6 +223,8 @@ def test_growing_training_sample_ends_with_a_plan_that_meets_the_targets_on_all_
     sizes = run["training_replays"]
     assert sizes[0] == 512 and sizes[-1] == N  # grown from a prefix (one chunk), judged on N
     assert sizes == sorted(sizes[:sizes.index(N)]) + sizes[sizes.index(N):]
+    replayed = run["training_replayed"]  # never more than the sample each pass judged
+    assert len(replayed) == len(sizes) and all(0 < r <= s for r, s in zip(replayed, sizes))
     # the final plan, replayed independently by the scenario kernel's own per-pair flags
     # on training scenarios 0..N-1, meets every pair's training target
     protected = np.flatnonzero((inst.floor > 0).any(axis=1))

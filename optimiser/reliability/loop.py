@@ -6,20 +6,22 @@ rises (so the frontier's targets, run in ascending order from each other's P, ar
 
 1. the first plan is the expected-demand one (no LP solve); later ones solve the
    reliability LP at P (warm: only bounds change);
-2. replay training scenarios against the plan -- a prefix 0..n-1 that doubles from 250
-   up to N in the first attempt (sample_sizes), all N after -- and count, per pair (or
-   jointly), the scenarios that break the instance floor;
+2. replay training scenarios against the plan -- a prefix 0..n-1 of whole replay chunks
+   doubling from 512 up to N in the first attempt (training.prefixes), all N after -- and
+   count, per pair (or jointly), the scenarios that break the instance floor;
 3. for each event whose training frequency exceeds its training target (on a prefix: the
-   target's count plus one standard error, so a prefix's raise undershoots), choose the
-   scenarios to cover: all breaching ones but the allowed number, dropping first those
-   that are dearest to cover (price = sum over days of the stock each needs times the
-   LP's marginal cost of one more unit of planning floor that day, plus holding), and
-   raise P by the largest shortfall over the covered scenarios per day;
-4. repeat until no event fails training on all N (a plan that passes a prefix is replayed
-   on all N, no LP solve), or the failing ones are proven stuck: the LP cannot hold the
-   raised floor (r > 0: capacity, storage, lead time or the no-extra-rationing rule stop
-   it) and breaches did not fall, or breaches on the same scenarios did not fall STALLS
-   times in a row; stuck events are frozen with the reason;
+   target's count plus one standard error), choose the scenarios to cover: all breaching
+   ones but the number the raise aims at (training.aim: on a prefix the target's count,
+   on all N a margin below it with many events, as the next plan's breaches behave like
+   a fresh sample), dropping first those that are dearest to cover (price = sum over
+   days of the stock each needs times the LP's marginal cost of one more unit of
+   planning floor that day, plus holding), and raise P by the largest shortfall over the
+   covered scenarios per day;
+4. repeat until no event fails training on all N (a plan that passes a prefix is judged
+   on all N by extending its replay, no LP solve), or the failing ones are proven stuck:
+   the LP cannot hold the raised floor (r > 0: capacity, storage, lead time or the
+   no-extra-rationing rule stop it) and breaches did not fall, or breaches on the same
+   scenarios did not fall STALLS times in a row; stuck events are frozen with the reason;
 5. certify on M scenarios of a range never used before, in waves, stopping once a target
    is broken beyond what the certificate accepts (the attempt reported is replayed in
    full); if some target's bound fails, tighten the training targets of the events that
@@ -162,7 +164,7 @@ class Loop:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             st.new_attempt()
             # attempt 1 of the call starts from a replay of the expected-demand plan (no LP
-            # solve) on a prefix of the training range, growing to all N (sample_sizes);
+            # solve) on a prefix of the training range, growing to all N (prefixes);
             # later attempts (tightened targets, a plan already near them) train on all N
             steps = prefixes(N, self.runner.chunk) if attempt == 1 else [N]
             n = steps[0]
