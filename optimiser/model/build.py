@@ -11,7 +11,6 @@ Row order: balance (pair-major), readiness, supplier capacity, contracts, budget
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -128,9 +127,6 @@ class _CsrT:
         return np.bincount(a.indices, weights=a.data * y[a.rows], minlength=a.shape[1])
 
 
-_ASSEMBLY = threading.Lock()
-
-
 class DeferredCsr:
     """A CSR matrix still to be assembled from its COO triplets: `build_lp` hands one to
     the LP, which assembles it on first use of `lp.csr`. The network stage needs only the
@@ -175,12 +171,17 @@ class LP:
 
     @property
     def csr(self) -> Csr:
-        if self._csr is None:
-            with _ASSEMBLY:  # once, whichever thread asks first
-                if self._csr is None:
-                    self._csr = self._deferred.assemble()
-                    self._deferred = None
-        return self._csr
+        # no lock (a process forked while another thread held one would inherit it held):
+        # two threads asking at once may both assemble the same matrix, one is kept
+        c = self._csr
+        if c is None:
+            d = self._deferred
+            if d is None:  # assembled by another thread meanwhile (_csr is set first)
+                return self._csr
+            c = d.assemble()
+            self._csr = c
+            self._deferred = None
+        return c
 
     @property
     def A(self) -> sp.csr_matrix:
