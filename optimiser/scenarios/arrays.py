@@ -75,8 +75,11 @@ class ReplayArrays:
                    if isinstance(getattr(self, f.name), np.ndarray))
 
     def network(self) -> Network:
-        """The instance's arrays as replay_kernel reads them."""
-        return Network._make(getattr(self, f) for f in Network._fields)
+        """The instance's arrays as replay_kernel reads them: every array a read-only view.
+        The kernel never writes them, and numba types a read-only array apart from a
+        writable one, so arrays that arrive read-only from Arrow beside writable ones
+        would each compile a signature of their own (a ~2-minute compile per mix)."""
+        return Network._make(_readonly(getattr(self, f)) for f in Network._fields)
 
     def dispatches(self) -> Dispatches:
         """The plan's arrays as replay_kernel reads them: one plan for every scenario."""
@@ -90,6 +93,15 @@ def kernel_model(p: ScenarioParams) -> ScenarioModel:
     (params.PARAMETERS: floats as float64, counts as int64, whatever the caller passed:
     one compiled signature)."""
     return ScenarioModel._make(PARAMETERS[f][1](getattr(p, f)) for f in ScenarioModel._fields)
+
+
+def _readonly(a):
+    """A read-only view of an array (no copy), anything else as it is."""
+    if not isinstance(a, np.ndarray):
+        return a
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 def _c(a, dtype=np.float64) -> np.ndarray:
