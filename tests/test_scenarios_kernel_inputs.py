@@ -38,7 +38,17 @@ def test_network_and_dispatches_are_replay_arrays_fields():
     assert set(inputs.DISPATCH_LISTS + inputs.ONE_PLAN) <= declared
     net, plan = a.network(), a.dispatches()
     for f in inputs.Network._fields:
-        assert getattr(net, f) is getattr(a, f), f
+        v, src = getattr(net, f), getattr(a, f)
+        if isinstance(src, np.ndarray):  # a read-only view of the field, no copy
+            assert (v.size == 0 or np.shares_memory(v, src)) and np.array_equal(v, src), f
+            assert not v.flags.writeable, f
+        else:
+            assert v is src, f
+    # one compiled signature whether a field arrived writable or read-only (from Arrow)
+    frozen = a.lane_dest.copy()
+    frozen.flags.writeable = False
+    b = dataclasses.replace(a, lane_dest=frozen, demand=a.demand.copy())
+    assert numba.typeof(b.network()) == numba.typeof(net)
     assert plan.per_lane is False
     for f in inputs.DISPATCH_LISTS + inputs.ONE_PLAN:
         assert getattr(plan, f) is getattr(a, f), f
