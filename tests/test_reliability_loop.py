@@ -307,7 +307,7 @@ def test_a_training_replay_extended_from_a_prefix_is_the_replay_of_all_n():
     assert loop.runner.scenarios - before == N  # 300, then the other 400
     for f in ("br", "bs", "pr", "ps"):
         assert np.array_equal(getattr(whole, f), getattr(grown, f)), f
-    assert whole.c_r.sum() > 0
+    assert whole.k_r.sum() > 0
     cover_r = np.zeros_like(whole.br)
     for k in range(len(ir)):
         cover_r[:, k] = cover(whole.br[:, k], whole.pr[:, k], st.allowed_r(k, N, N))

@@ -200,7 +200,7 @@ class Loop:
                       f"iterations)" if solved_at else "the expected-demand plan")
                 self.log(f"R={reliability:g} attempt {attempt}, {lp}: "
                          f"training on {n} scenarios: worst pair "
-                         f"{int(tr.c_r.max(initial=0))}/{n}, any pair {tr.c_j}/{n}; failing "
+                         f"{int(tr.k_r.max(initial=0))}/{n}, any pair {tr.k_j}/{n}; failing "
                          f"events {fail.count()}")
                 if not fail.any():
                     if solved_at is None:  # the expected plan meets the targets: the LP's
@@ -280,11 +280,11 @@ class Loop:
                         np.maximum(np.minimum(P_used, res.s), hard_used), P_used) + 0.0
         self.hard = np.maximum(self.hard, held)
         rows = {
-            "ready": {"pairs": ir, "train": tr.c_r, "certify": cert.k_r, "upper": u_r,
+            "ready": {"pairs": ir, "train": tr.k_r, "certify": cert.k_r, "upper": u_r,
                       "ok": ok_r},
-            "service": {"pairs": isv, "train": tr.c_s, "certify": cert.k_s, "upper": u_s,
+            "service": {"pairs": isv, "train": tr.k_s, "certify": cert.k_s, "upper": u_s,
                         "ok": ok_s},
-            "joint": {"train": tr.c_j, "certify": cert.k_j, "upper": u_j, "ok": ok_j},
+            "joint": {"train": tr.k_j, "certify": cert.k_j, "upper": u_j, "ok": ok_j},
         }
         return Outcome(reliability=reliability, lp=res, planning_floor=held, rows=rows,
                        certified=certified, trained=trained, iterations=iterations,

@@ -119,40 +119,12 @@ class Fail:
 
 
 @dataclass
-class Train:
-    """One training replay of a plan: breach flags [n, events], prices, kept shortfalls."""
-
-    arrays: object
-    ev: object
-    br: np.ndarray
-    bs: np.ndarray
-    pr: np.ndarray
-    ps: np.ndarray
-    kept: object
-
-    @property
-    def c_r(self) -> np.ndarray:
-        return self.br.sum(axis=0)
-
-    @property
-    def c_s(self) -> np.ndarray:
-        return self.bs.sum(axis=0)
-
-    @property
-    def c_j(self) -> int:
-        return int(self.br.any(axis=1).sum())
-
-
-@dataclass
-class Cert:
-    """Certification breach flags of the scenarios replayed so far (first m of the range)."""
+class Flags:
+    """Breach flags [scenarios, events] of the readiness (br) and service (bs) target
+    events, and their breach counts per event (k_r, k_s) and jointly (k_j)."""
 
     br: np.ndarray
     bs: np.ndarray
-
-    @property
-    def m(self) -> int:
-        return len(self.br)
 
     @property
     def k_r(self) -> np.ndarray:
@@ -165,6 +137,26 @@ class Cert:
     @property
     def k_j(self) -> int:
         return int(self.br.any(axis=1).sum())
+
+
+@dataclass
+class Train(Flags):
+    """One training replay of a plan: breach flags [n, events], prices, kept shortfalls."""
+
+    arrays: object
+    ev: object
+    pr: np.ndarray
+    ps: np.ndarray
+    kept: object
+
+
+@dataclass
+class Cert(Flags):
+    """Certification breach flags of the scenarios replayed so far (first m of the range)."""
+
+    @property
+    def m(self) -> int:
+        return len(self.br)
 
     def broken(self, kmax_r: int, kmax_s: int, joint: bool) -> bool:
         """Some target event already has more breaches than the certificate accepts."""
@@ -226,10 +218,10 @@ class State:
                 np.floor(t * N + 1e-9)
 
         fail_r = np.zeros(len(self.tr_r), bool) if joint else \
-            (tr.c_r > limit(self.tr_r)) & ~self.frozen_r
+            (tr.k_r > limit(self.tr_r)) & ~self.frozen_r
         fail_j = bool(joint and not self.frozen_j and tr.br.shape[1]
-                      and tr.c_j > float(limit(self.tr_j)))
-        fail_s = (tr.c_s > limit(self.tr_s)) & ~self.frozen_s
+                      and tr.k_j > float(limit(self.tr_j)))
+        fail_s = (tr.k_s > limit(self.tr_s)) & ~self.frozen_s
         return Fail(fail_r, fail_s, fail_j)
 
     def stalls(self, tr: Train) -> None:
@@ -239,7 +231,7 @@ class State:
         if not self.fresh:
             return
         n = max(1, len(tr.br))
-        f = (tr.c_r / n, tr.c_s / n, tr.c_j / n)
+        f = (tr.k_r / n, tr.k_s / n, tr.k_j / n)
         if self.prev is not None and self.prev[0] == n:
             _, pr, ps, pj = self.prev
             self.stall_r = np.where(f[0] >= pr, self.stall_r + 1, 0)
