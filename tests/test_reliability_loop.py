@@ -139,6 +139,39 @@ def test_frontier_floors_nested_cost_monotone_ranges_disjoint():
     assert rel["seeds"]["certify"] == plan.summary["reliability_run"]["targets"][1]["certify"]
 
 
+def test_replaying_only_what_the_targets_depend_on_changes_no_result(monkeypatch):
+    """Depots protected, the fronts they feed not: the loop replays the depots only (the
+    fronts' demand is never drawn) and finds the plan, certificate and fan of a loop that
+    replays everything."""
+    from optimiser.reliability import loop as rloop
+    from optimiser.tables import make_instance
+
+    from .reliability_cases import network_rows
+
+    rows = network_rows(T=10)
+    for n in rows["nodes"]:
+        if n["node"] == "FRONT":
+            n["floor"] = 0.0
+    inst = make_instance("depots", 10, **rows)
+    kw = dict(reliability=0.9, train=600, certify=1000, seed=4,
+              params=ScenarioParams(demand_sigma=0.4, delay_prob=0.2, delay_max_days=2,
+                                    loss_prob=0.05))
+    part = optimiser.solve(inst, **kw)
+    run = part.summary["reliability_run"]
+    assert run["replayed_pairs"] == 2 < inst.n_pairs
+    monkeypatch.setattr(rloop, "upstream", lambda inst, pairs: np.ones(inst.n_pairs, bool))
+    whole = optimiser.solve(inst, **kw)
+    assert whole.summary["reliability_run"]["replayed_pairs"] == inst.n_pairs
+    assert run["replayed_cells"] < whole.summary["reliability_run"]["replayed_cells"]
+    assert part.x.tobytes() == whole.x.tobytes()
+    assert part.planning_floor.tobytes() == whole.planning_floor.tobytes()
+    assert part.reliability.equals(whole.reliability)
+    assert part.fan.equals(whole.fan) and part.fan.num_rows > 0
+    assert part.summary["reliability"] == whole.summary["reliability"]
+    assert part.summary["reliability"]["iterations"] >= 1
+    assert (part.planning_floor > inst.floor + 1e-9).any()  # buffers were bought
+
+
 def test_same_seed_same_plan_at_one_and_two_threads():
     out = []
     old = numba.get_num_threads()

@@ -143,3 +143,95 @@ def test_replay_record_is_the_stock_record_without_a_copy(case):
     np.testing.assert_array_equal(got, S)
     with pytest.raises(ValueError, match="record of shape"):
         replay_record(a, PARAMS, 8, 2, n, np.empty((1, a.T * a.n_pairs, LANES)))
+
+
+def _pair(inst, node, com):
+    return int(np.flatnonzero((inst.node_names[inst.nc_node] == node)
+                              & (inst.commodities[inst.nc_commodity] == com))[0])
+
+
+def test_upstream_is_the_pairs_that_can_send_stock_to_the_targets(case):
+    inst = case[0]
+    I = inst.n_pairs
+    hub_a, hub_b = _pair(inst, "hub", "a"), _pair(inst, "hub", "b")
+    c1_a, c2_a, c2_b = _pair(inst, "c1", "a"), _pair(inst, "c2", "a"), _pair(inst, "c2", "b")
+    one = np.zeros(I, bool)
+    one[c1_a] = True
+    assert set(np.flatnonzero(replay.upstream(inst, one))) == {c1_a, hub_a}
+    one[:] = False
+    one[hub_a] = True  # fed by suppliers only: nothing else counts
+    assert set(np.flatnonzero(replay.upstream(inst, one))) == {hub_a}
+    one[:] = False
+    one[c2_b] = True
+    assert set(np.flatnonzero(replay.upstream(inst, one))) == {c2_b, hub_b}
+    # closed: every lane out of a node into a needed pair starts at a needed pair
+    node = ~inst.lane_from_supplier
+    for bits in range(1, 2 ** I):
+        pairs = np.array([(bits >> i) & 1 for i in range(I)], bool)
+        need = replay.upstream(inst, pairs)
+        assert (need >= pairs).all()
+        assert need[inst.lane_origin[node & need[inst.lane_dest]]].all()
+    assert replay.upstream(inst, np.ones(I, bool)).all()
+    assert c2_a not in np.flatnonzero(replay.upstream(inst, one))
+
+
+@pytest.mark.parametrize("target", ["c1/a", "hub/a", "c2/b", "c1/a+c2/b"])
+def test_a_restricted_replay_gives_the_needed_pairs_their_stock_bit_for_bit(case, target):
+    """Only the pairs the targets depend on are replayed: their end-of-day stock in every
+    scenario is the whole replay's to the bit, the others draw no demand and nothing is
+    dispatched to them."""
+    inst, a, *_ = case
+    pairs = np.zeros(inst.n_pairs, bool)
+    for name in target.split("+"):
+        pairs[_pair(inst, *name.split("/"))] = True
+    need = replay.upstream(inst, pairs)
+    assert not need.all()
+    r = replay.restrict(a, need)
+    assert not r.pair_has_demand[~need].any() and not r.demand[:, ~need].any()
+    assert need[r.lane_dest[r.sup_lane]].all() and need[r.lane_dest[r.node_lane]].all()
+    assert need[r.grp_pair].all() and len(r.sup_lane) + len(r.node_lane) < \
+        len(a.sup_lane) + len(a.node_lane)
+    n = 2 * LANES + 5
+    full = np.empty((n, a.T, a.n_pairs))
+    part = np.empty((n, a.T, a.n_pairs))
+    run_kernel(a, PARAMS, 11, 7, n, stock_out=full)
+    run_kernel(r, PARAMS, 11, 7, n, stock_out=part)
+    assert full[:, :, need].tobytes() == part[:, :, need].tobytes()
+    assert (full[:, :, need].std(axis=0) > 0).any()  # the noise reaches them
+    assert replay.restrict(a, np.ones(a.n_pairs, bool)) is a
+
+
+def test_the_runner_replays_only_the_pairs_the_targets_need(case):
+    """Training (virtual stock, prices, kept shortfalls) and certification (flags, fan)
+    through a Runner restricted to the upstream of the readiness pairs equal the whole
+    replays; the cells counted are the restricted network's."""
+    inst, a, va, H, ev, w_r, w_s = case
+    ready = np.zeros(inst.n_pairs, bool)
+    ready[ev.ready] = True
+    evr = replay.make_events(inst, ready, np.zeros(inst.n_pairs, bool), a.unmet_plan.T)
+    need = replay.upstream(inst, ready)
+    assert not need.all()
+    n = 3 * LANES + 3
+    got = {}
+    for key, runner in (("all", replay.Runner(chunk=64)),
+                        ("need", replay.Runner(chunk=64, need=need))):
+        wr = np.ascontiguousarray(w_r)
+        tr = runner.pass1(va, PARAMS, 2, 0, n, evr, wr, np.zeros((a.T, 0)), H, keep=4)
+        tr2 = runner.pass1(va, PARAMS, 2, 0, n, evr, wr, np.zeros((a.T, 0)), H, keep=4)
+        cr, cs = runner.certify(a, PARAMS, 2, n, n, evr)
+        hist = runner.fan_of(a, PARAMS, 2, n, min(n, runner.fan), replay.fan_pairs(evr))
+        got[key] = (tr, tr2, cr, cs, hist, runner.cells)
+    (t1, t2, c1, s1, h1, cells1), (u1, u2, d1, z1, h2, cells2) = got["all"], got["need"]
+    for x, y in ((t1, u1), (t2, u2), (t1, u2)):
+        for p, q in zip(x[:4], y[:4]):
+            assert p.tobytes() == q.tobytes()
+        gr, _ = x[4].buffers(x[0], x[1])
+        hr, _ = y[4].buffers(y[0], y[1])
+        assert gr.tobytes() == hr.tobytes() and (gr > 0).any()
+    assert t1[0].any() and c1.any() and (~c1).any()
+    np.testing.assert_array_equal(c1, d1)
+    np.testing.assert_array_equal(s1, z1)
+    assert h1 is not None and h2 is not None
+    assert h1.counts.tobytes() == h2.counts.tobytes()
+    assert cells2 < cells1 == 3 * (a.n_pairs + a.n_lanes) * a.T * n
+    assert cells2 == 3 * (need.sum() + need[a.lane_dest].sum()) * a.T * n

@@ -139,6 +139,8 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
         "lp_build_seconds": loop.lp.build_seconds,
         "replayed_scenarios": loop.runner.scenarios,
         "replay_seconds": loop.runner.seconds,
+        "replayed_cells": loop.runner.cells,
+        "replayed_pairs": int(loop.runner.need.sum()),
         "targets": [{"reliability": r, "certified": o.certified, "trained": o.trained,
                      "iterations": o.iterations, "attempts": o.attempts,
                      "training_replays": list(o.train_sizes),

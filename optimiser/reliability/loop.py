@@ -47,7 +47,7 @@ from ..scenarios.arrays import prepare
 from ..scenarios.params import ScenarioParams
 from .certificate import max_breaches
 from .lp import LPResult, ReliabilityLP
-from .replay import Runner, make_events, virtual
+from .replay import Runner, make_events, upstream, virtual
 from .shortfalls import Shortfalls
 from .targets import Targets, first_reach, protected_pairs, service_pairs
 from .training import Cert, Fail, State, Train, back_max, cover, prefixes
@@ -127,7 +127,7 @@ class Loop:
             baseline_s = np.zeros_like(self.P)
         self.hard = np.where(self.ready[:, None],
                              np.maximum(np.minimum(inst.floor, baseline_s), 0.0), 0.0)
-        self.runner = Runner(map_fn=map_fn)
+        self.runner = Runner(map_fn=map_fn, need=upstream(inst, self.ready | self.service))
         # the cheapest price of each pair's commodity (a unit held past the horizon)
         cheapest = np.full(len(inst.commodities), np.inf)
         np.minimum.at(cheapest, inst.sp_commodity, inst.unit_price)

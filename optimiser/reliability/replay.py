@@ -107,6 +107,64 @@ def virtual(inst, arrays: ReplayArrays, x: np.ndarray, params: ScenarioParams,
     return dataclasses.replace(arrays, init=np.ascontiguousarray(arrays.init + H)), H
 
 
+def upstream(inst, pairs: np.ndarray) -> np.ndarray:
+    """[I] bool: `pairs` [I] bool and every pair that can send stock to one of them over
+    lanes out of nodes, directly or through others -- the pairs whose replay the stock of
+    `pairs` depends on. A pair's end-of-day stock depends only on its own consumption, on
+    what arrives (from suppliers, and from the pairs with a lane into it, scaled by their
+    stock) and on what it sends out (scaled by its own stock), never on what happens
+    downstream of it."""
+    need = np.asarray(pairs, dtype=bool).copy()
+    node = ~np.asarray(inst.lane_from_supplier, dtype=bool)
+    org = np.asarray(inst.lane_origin)[node]
+    dst = np.asarray(inst.lane_dest)[node]
+    while True:
+        grow = need.copy()
+        grow[org[need[dst]]] = True
+        if np.array_equal(grow, need):
+            return need
+        need = grow
+
+
+def restrict(arrays: ReplayArrays, need: np.ndarray) -> ReplayArrays:
+    """`arrays` replayed only as far as the stock of the pairs in `need` [I] bool (an
+    `upstream` closure) goes: the other pairs consume nothing and hold no floor, and the
+    dispatches into them (and every dispatch out of them) are dropped; a group of node
+    dispatches keeps its planned total (what leaves the origin's stock). Each kept pair
+    then sees the same arrivals, in the same order, from the same draws (a draw is keyed
+    by the pair, lane or supplier it is for, not by its position), so its stock is bit for
+    bit what the whole replay gives; the dropped pairs cost no demand draw and no shipment
+    draw. `arrays` itself when every pair is needed."""
+    need = np.asarray(need, dtype=bool)
+    if need.all():
+        return arrays
+    a, T = arrays, arrays.T
+    days = np.arange(T + 1)
+    sup_day = np.repeat(np.arange(T), np.diff(a.sup_ptr))
+    ks = need[a.lane_dest[a.sup_lane]]
+    G = len(a.grp_pair)
+    grp_day = np.repeat(np.arange(T), np.diff(a.grp_ptr))
+    kg = need[a.grp_pair]
+    entry_grp = np.repeat(np.arange(G), np.diff(a.grp_start))
+    ke = kg[entry_grp] & need[a.lane_dest[a.node_lane]]
+    per = np.bincount(entry_grp[ke], minlength=G)[kg]
+    drop = ~need
+    demand = a.demand.copy()
+    demand[:, drop] = 0.0
+    floor = a.floor.copy()
+    floor[:, drop] = 0.0
+    return dataclasses.replace(
+        a, sup_ptr=np.searchsorted(sup_day[ks], days).astype(np.int64),
+        sup_lane=np.ascontiguousarray(a.sup_lane[ks]), sup_q=np.ascontiguousarray(a.sup_q[ks]),
+        grp_ptr=np.searchsorted(grp_day[kg], days).astype(np.int64),
+        grp_pair=np.ascontiguousarray(a.grp_pair[kg]),
+        grp_total=np.ascontiguousarray(a.grp_total[kg]),
+        grp_start=np.concatenate([[0], np.cumsum(per)]).astype(np.int64),
+        node_lane=np.ascontiguousarray(a.node_lane[ke]),
+        node_q=np.ascontiguousarray(a.node_q[ke]), demand=demand, floor=floor,
+        pair_has_demand=np.ascontiguousarray(a.pair_has_demand & need))
+
+
 def _slice_size(n: int, row_bytes: int) -> int:
     """Scenarios per slice of a range of n: records of about SLICE_BYTES at most (row_bytes
     per scenario), slices of equal size, each whole rounds of blocks of LANES scenarios
@@ -396,10 +454,15 @@ def certify_chunk(arrays: ReplayArrays, params: ScenarioParams, seed: int, start
 class Runner:
     """Runs chunk functions locally (in order) or on Dask (gathered in order)."""
 
-    def __init__(self, chunk: int = 512, map_fn=None, fan: int = FAN_SCENARIOS):
+    def __init__(self, chunk: int = 512, map_fn=None, fan: int = FAN_SCENARIOS,
+                 need: np.ndarray | None = None):
         self.chunk = max(32, int(chunk))
         self.map_fn = map_fn
+        #: [I] bool, the pairs replayed (`upstream` of the pairs with a target; None: all):
+        #: every replay is `restrict`ed to them, the same bits for the pairs with a target
+        self.need = None if need is None else np.asarray(need, dtype=bool)
         self.scenarios = 0
+        self.cells = 0  # (pairs + lanes replayed) x days x scenarios, over every replay
         self.seconds = 0.0
         self.fan = int(fan)  # certification scenarios (the first ones) the fan is drawn from
         self.fans: dict = {}  # (seed, first) -> (arrays, params, FanHist) of each certify
@@ -408,6 +471,12 @@ class Runner:
     def ranges(self, start: int, count: int, scale: int = 1):
         step = self.chunk * scale
         return [(a, min(a + step, start + count)) for a in range(start, start + count, step)]
+
+    def _restricted(self, arrays: ReplayArrays, count: int) -> ReplayArrays:
+        """`arrays` restricted to the pairs replayed; counts the cells replayed."""
+        need = np.ones(arrays.n_pairs, bool) if self.need is None else self.need
+        self.cells += int(need.sum() + need[arrays.lane_dest].sum()) * arrays.T * count
+        return restrict(arrays, need)
 
     def _map(self, fn, items):
         if self.map_fn is None:
@@ -421,6 +490,7 @@ class Runner:
         import time
 
         t = time.perf_counter()
+        arrays = self._restricted(arrays, count)
         ranges = self.ranges(start, count)
         items = [(arrays, params, seed, a, b, ev, w_ready, w_service, shift, keep,
                   self._demand(arrays, params, seed, a, b, count)) for a, b in ranges]
@@ -458,7 +528,8 @@ class Runner:
 
         t = time.perf_counter()
         fan_stop = start + min(count, self.fan)
-        items = [(arrays, params, seed, a, b, ev, fan_stop)
+        run = self._restricted(arrays, count)
+        items = [(run, params, seed, a, b, ev, fan_stop)
                  for a, b in self.ranges(start, count, 4)]
         parts = sorted(self._map(certify_chunk, items), key=lambda p: p[0])
         hist = None
