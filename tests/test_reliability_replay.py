@@ -188,6 +188,7 @@ def test_a_restricted_replay_gives_the_needed_pairs_their_stock_bit_for_bit(case
     assert not need.all()
     r = replay.restrict(a, need)
     assert not r.pair_has_demand[~need].any() and not r.demand[:, ~need].any()
+    assert (r.pair_live == need).all() and a.pair_live.all()
     assert need[r.lane_dest[r.sup_lane]].all() and need[r.lane_dest[r.node_lane]].all()
     assert need[r.grp_pair].all() and len(r.sup_lane) + len(r.node_lane) < \
         len(a.sup_lane) + len(a.node_lane)

@@ -129,12 +129,13 @@ def upstream(inst, pairs: np.ndarray) -> np.ndarray:
 def restrict(arrays: ReplayArrays, need: np.ndarray) -> ReplayArrays:
     """`arrays` replayed only as far as the stock of the pairs in `need` [I] bool (an
     `upstream` closure) goes: the other pairs consume nothing and hold no floor, and the
-    dispatches into them (and every dispatch out of them) are dropped; a group of node
-    dispatches keeps its planned total (what leaves the origin's stock). Each kept pair
-    then sees the same arrivals, in the same order, from the same draws (a draw is keyed
-    by the pair, lane or supplier it is for, not by its position), so its stock is bit for
-    bit what the whole replay gives; the dropped pairs cost no demand draw and no shipment
-    draw. `arrays` itself when every pair is needed."""
+    dispatches into them (and every dispatch out of them) are dropped, and the kernel
+    skips them whole (`pair_live`; their stock is not replayed, nor recorded); a group of
+    node dispatches keeps its planned total (what leaves the origin's stock). Each kept
+    pair then sees the same arrivals, in the same order, from the same draws (a draw is
+    keyed by the pair, lane or supplier it is for, not by its position), so its stock is
+    bit for bit what the whole replay gives; the dropped pairs cost nothing. `arrays`
+    itself when every pair is needed."""
     need = np.asarray(need, dtype=bool)
     if need.all():
         return arrays
@@ -162,7 +163,8 @@ def restrict(arrays: ReplayArrays, need: np.ndarray) -> ReplayArrays:
         grp_start=np.concatenate([[0], np.cumsum(per)]).astype(np.int64),
         node_lane=np.ascontiguousarray(a.node_lane[ke]),
         node_q=np.ascontiguousarray(a.node_q[ke]), demand=demand, floor=floor,
-        pair_has_demand=np.ascontiguousarray(a.pair_has_demand & need))
+        pair_has_demand=np.ascontiguousarray(a.pair_has_demand & need),
+        pair_live=np.ascontiguousarray(a.pair_live & need))
 
 
 def _slice_size(n: int, row_bytes: int) -> int:

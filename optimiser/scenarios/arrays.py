@@ -53,6 +53,7 @@ class ReplayArrays:
     pair_node: np.ndarray  # [I]
     pair_has_demand: np.ndarray  # [I] bool
     pair_com: np.ndarray  # [I] commodity id of each pair
+    pair_live: np.ndarray  # [I] bool: replayed (False: skipped whole, see reliability.replay.restrict)
     n_com: int  # commodities
     fan_e_lo: np.ndarray  # [T*I] int32: lowest resolved float32 exponent of each fan cell
     fan_upper: np.ndarray  # [T*I] upper bound on end-of-day stock in any scenario
@@ -168,7 +169,8 @@ def prepare(inst: Instance, x: np.ndarray, u: np.ndarray) -> ReplayArrays:
         floor=_c(inst.floor.T), init=_c(inst.initial_stock), hold=_c(inst.holding_cost),
         short_pen=_c(inst.shortfall_penalty), ready_pen=_c(inst.readiness_penalty),
         pair_node=_c(inst.nc_node, np.int64), pair_has_demand=_c((inst.demand > 0).any(axis=1), bool),
-        pair_com=_c(inst.nc_commodity, np.int64), n_com=len(inst.commodities),
+        pair_com=_c(inst.nc_commodity, np.int64), pair_live=np.ones(I, dtype=bool),
+        n_com=len(inst.commodities),
         fan_e_lo=_fan_e_lo(upper), fan_upper=_c(upper.ravel()),
     )
 

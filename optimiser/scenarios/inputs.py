@@ -45,7 +45,7 @@ class ScenarioModel(NamedTuple):
 Network = namedtuple("Network", (
     "T", "n_suppliers", "n_nodes", "n_com", "max_lead", "lane_lead", "lane_dest", "lane_unit",
     "lane_supplier", "demand", "pipeline", "floor", "init", "hold", "short_pen", "ready_pen",
-    "pair_node", "pair_has_demand", "pair_com"))
+    "pair_node", "pair_has_demand", "pair_com", "pair_live"))
 #: a plan's per-day sparse dispatch lists (only x > 0; order: arrays.dispatch_order)
 DISPATCH_LISTS = ("sup_ptr", "sup_lane", "grp_ptr", "grp_pair", "grp_start", "node_lane")
 #: the quantities of one plan for every scenario: sup_q [Es], grp_total [G], node_q [En],

@@ -163,6 +163,10 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     start + 32b + k, day t, pair i at [b, t*I + i, k]; each block's writes are one
     contiguous sweep; lanes past n hold scenarios nobody asked for).
 
+    A pair with net.pair_live False is skipped whole on every day (no consumption, no
+    dispatch, no flag, nothing recorded): reliability.replay.restrict sets it for pairs
+    the results asked for do not depend on, having dropped every dispatch into them.
+
     Scenarios go in blocks of K (= LANES) replayed in lockstep: every state array has the
     scenario innermost ([entity, K]), and every step is a branch-free loop over the K
     scenarios, so the plan's data is read once per block and the loops vectorise. Each
@@ -195,6 +199,7 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
     demand, pipeline, floor = net.demand, net.pipeline, net.floor
     init, hold, short_pen, ready_pen = net.init, net.hold, net.short_pen, net.ready_pen
     pair_node, pair_has_demand, pair_com = net.pair_node, net.pair_has_demand, net.pair_com
+    pair_live = net.pair_live
     per_lane = plan.per_lane
     sup_ptr, sup_lane, sup_q = plan.sup_ptr, plan.sup_lane, plan.sup_q
     grp_ptr, grp_pair, grp_total = plan.grp_ptr, plan.grp_pair, plan.grp_total
@@ -346,6 +351,8 @@ def replay_kernel(start, n, seed, model, net, plan, out, seg):
             g = grp_ptr[t]
             g_end = grp_ptr[t + 1]
             for i in range(I):
+                if not pair_live[i]:  # a pair no result depends on (restricted replays)
+                    continue
                 rb = (slot0 * I + i) * K
                 sb = i * K
                 p_in = pipeline[t, i]
