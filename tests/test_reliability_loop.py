@@ -4,6 +4,7 @@ the frontier, disjoint scenario ranges and determinism at 1 and 2 threads."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numba
@@ -347,3 +348,60 @@ def test_a_training_replay_extended_from_a_prefix_is_the_replay_of_all_n():
     cover_s = np.zeros_like(whole.bs)
     a, b = whole.kept.buffers(cover_r, cover_s), grown.kept.buffers(cover_r, cover_s)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[0].max() > 0
+
+
+def _mini(T=20):
+    """A supplier feeding two depots (lead 2), the review's star instance."""
+    from optimiser.tables import make_instance
+
+    return make_instance(
+        "mini", T,
+        suppliers=[{"supplier": "S", "commodity": "ammo", "unit_price": 10.0,
+                    "daily_capacity": 100.0}],
+        nodes=[{"node": n, "commodity": "ammo", "initial_stock": 150.0, "floor": f,
+                "holding_cost": 0.1} for n, f in (("D", 60.0), ("E", 40.0))],
+        lanes=[{"origin": "S", "destination": n, "commodity": "ammo", "lead_time_days": 2,
+                "unit_cost": 1.0} for n in ("D", "E")],
+        demand=[{"node": n, "commodity": "ammo", "day": d, "quantity": q}
+                for n, q in (("D", 20.0), ("E", 10.0)) for d in range(T)])
+
+
+def test_every_certification_range_is_m_scenarios_also_when_an_attempt_stopped_early():
+    """seeds.certify records each attempt's whole range (count M, reserved and never used
+    again); how much of it an early-stopped attempt replayed is in reliability_run."""
+    M = 6000
+    plan = optimiser.solve(_mini(), reliability=0.97, train=40, certify=M, seed=2,
+                           params=ScenarioParams(demand_sigma=0.4, loss_prob=0.05,
+                                                 delay_prob=0.2, delay_max_days=3))
+    rel = plan.summary["reliability"]
+    cert = rel["seeds"]["certify"]
+    assert rel["attempts"] == len(cert) >= 2
+    assert all(c["count"] == M for c in cert)
+    firsts = [c["first"] for c in cert]
+    assert firsts == list(range(40, 40 + M * len(cert), M))  # contiguous, disjoint
+    replayed = plan.summary["reliability_run"]["targets"][0]["certify_replayed"]
+    assert len(replayed) == len(cert) and replayed[-1] == M
+    assert min(replayed) < M  # some attempt stopped early and is still recorded whole
+
+
+def test_the_frontier_holds_the_listed_targets_only():
+    plan = optimiser.solve(_mini(T=10), reliability=0.9, frontier=(0.5, 0.8), train=300,
+                           certify=600, params=ScenarioParams(demand_sigma=0.3))
+    assert plan.frontier.column("reliability").to_pylist() == [0.5, 0.8]
+    assert plan.summary["reliability"]["target"] == 0.9
+
+
+def test_scope_joint_without_a_protected_pair_writes_the_joint_row():
+    from optimiser.reliability.certificate import upper_bound
+
+    inst = _mini(T=8)
+    inst = dataclasses.replace(inst, floor=np.zeros_like(inst.floor))
+    plan = optimiser.solve(inst, reliability=0.9, scope="joint", train=200, certify=500,
+                           params=ScenarioParams(demand_sigma=0.3))
+    rows = plan.reliability.to_pylist()
+    assert len(rows) == 1 and rows[0]["kind"] == "joint" and rows[0]["node"] is None
+    assert rows[0]["certify_breaches"] == 0 and rows[0]["certify_scenarios"] == 500
+    assert rows[0]["upper_bound"] == pytest.approx(float(upper_bound(0, 500, 0.95)), rel=1e-12)
+    assert rows[0]["upper_bound"] == pytest.approx(1 - 0.05 ** (1 / 500), rel=1e-12)
+    assert plan.summary["reliability"]["certified"] is True
+    assert plan.summary["reliability"]["joint_upper_bound"] == rows[0]["upper_bound"]

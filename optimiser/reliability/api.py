@@ -119,7 +119,7 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
     if targets.frontier:
         points = []
         for r, o in outcomes.items():
-            if r not in targets.frontier and r != targets.reliability:
+            if r not in targets.frontier:  # R itself only when listed
                 continue
             p = plan if r == targets.reliability else _plan(inst, o.lp, None, False)
             points.append({"reliability": r, "certified": bool(o.certified),
@@ -145,7 +145,8 @@ def solve_reliable(instance: Instance | str, *, reliability: float, scope: str =
                      "iterations": o.iterations, "attempts": o.attempts,
                      "training_replays": list(o.train_sizes),
                      "training_replayed": list(o.train_replayed),
-                     "certify": o.certify_ranges, "seconds": o.seconds}
+                     "certify": o.certify_ranges,
+                     "certify_replayed": list(o.certify_replayed), "seconds": o.seconds}
                     for r, o in outcomes.items()],
         "limits": limits,
         "fan": fan_range,

@@ -75,6 +75,7 @@ class Outcome:
     iterations: int
     attempts: int
     certify_ranges: list[dict]
+    certify_replayed: list[int]  # scenarios each attempt replayed (< M when stopped early)
     joint_breaches: int
     joint_upper_bound: float | None
     limits: dict = field(default_factory=dict)  # pair id -> what limits it
@@ -157,7 +158,8 @@ class Loop:
         st.many = n_events > 1
         limits: dict[int, str] = {}
         iterations = 0
-        ranges: list[dict] = []
+        ranges: list[dict] = []  # each attempt's range: M scenarios, reserved whole
+        cert_replayed: list[int] = []
         sizes: list[int] = []  # the training sample (0..n-1) each training pass judged
         replayed: list[int] = []  # the scenarios it replayed (a plan's replay is extended)
         res = tr = None
@@ -238,7 +240,8 @@ class Loop:
             first = self.next_certify
             self.next_certify += M
             cert = self._certify(tr, first, M, kmax_r, kmax_s, joint)
-            ranges.append({"seed": tg.seed, "first": first, "count": cert.m})
+            ranges.append({"seed": tg.seed, "first": first, "count": M})
+            cert_replayed.append(cert.m)
             u_r, u_s, u_j, ok_r, ok_s, ok_j = cert.bounds(reliability, tg.service, C, len(ir))
             certified = cert.m == M and bool(ok_s.all() and (ok_j if joint else ok_r.all()))
             self.log(f"R={reliability:g} attempt {attempt}: certificate on scenarios "
@@ -257,7 +260,7 @@ class Loop:
             if stop:
                 if cert.m < M:  # the attempt reported: its whole range, as the table says
                     cert = self._certify(tr, first, M, kmax_r, kmax_s, joint, done=cert)
-                    ranges[-1]["count"] = cert.m
+                    cert_replayed[-1] = cert.m
                     u_r, u_s, u_j, ok_r, ok_s, ok_j = cert.bounds(reliability, tg.service, C,
                                                                   len(ir))
                     certified = bool(ok_s.all() and (ok_j if joint else ok_r.all()))
@@ -288,7 +291,8 @@ class Loop:
         }
         return Outcome(reliability=reliability, lp=res, planning_floor=held, rows=rows,
                        certified=certified, trained=trained, iterations=iterations,
-                       attempts=len(ranges), certify_ranges=ranges, joint_breaches=cert.k_j,
+                       attempts=len(ranges), certify_ranges=ranges,
+                       certify_replayed=cert_replayed, joint_breaches=cert.k_j,
                        joint_upper_bound=u_j, limits=limits,
                        seconds=time.perf_counter() - t0, solved_at=solved_at,
                        solve_index=solve_index, train_sizes=sizes, train_replayed=replayed)

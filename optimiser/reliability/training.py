@@ -172,7 +172,9 @@ class Cert(Flags):
         m, C = self.m, confidence
         u_r = np.atleast_1d(upper_bound(self.k_r, m, C))
         u_s = np.atleast_1d(upper_bound(self.k_s, m, C))
-        u_j = float(upper_bound(self.k_j, m, C)) if n_ready else None
+        # joint: "any protected pair breaks" -- with no protected pair no scenario breaks
+        # it (k_j = 0), still a row of its own under scope joint
+        u_j = float(upper_bound(self.k_j, m, C))
         ok_r = u_r <= 1.0 - reliability
         ok_s = u_s <= 1.0 - service if service else np.ones(len(u_s), bool)
         ok_j = u_j is None or u_j <= 1.0 - reliability
