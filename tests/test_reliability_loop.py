@@ -405,3 +405,36 @@ def test_scope_joint_without_a_protected_pair_writes_the_joint_row():
     assert rows[0]["upper_bound"] == pytest.approx(1 - 0.05 ** (1 / 500), rel=1e-12)
     assert plan.summary["reliability"]["certified"] is True
     assert plan.summary["reliability"]["joint_upper_bound"] == rows[0]["upper_bound"]
+
+
+def test_hold_ahead_holds_the_level_a_raise_asks_for_over_the_days_before():
+    from optimiser.reliability.loop import _hold_ahead
+
+    s = np.array([[100.0], [100.0], [100.0], [150.0], [120.0]])
+    buf = np.array([[0.0], [0.0], [0.0], [45.0], [0.0]])
+    on = np.ones_like(buf, bool)
+    got = _hold_ahead(buf, s, 2, on)
+    # day 3 asks for 195: days 1-2 (within w = 2 before it) hold 195 too, day 0 does not
+    np.testing.assert_array_equal((s + got)[:, 0], [100.0, 195.0, 195.0, 195.0, 120.0])
+    np.testing.assert_array_equal(_hold_ahead(buf, s, 2, ~on), buf)  # only where asked
+    assert (_hold_ahead(buf, s, 0, on) == buf).all()
+
+
+def test_a_pair_that_hangs_on_one_arrival_is_certified_not_called_unreachable():
+    """The review's case: a depot's breaches all fall on one day, when the shipment due
+    that day is late, lost or stopped by an outage. Raising that day's planning floor only
+    made the LP bring more on the same shipment (87 of 500 breaching, unchanged over three
+    raises: called unreachable, although the default sample certifies). Holding the level
+    the day needs over the days before certifies it."""
+    from optimiser.generate import generate_instance
+    from optimiser.instance import Instance
+
+    inst = Instance.from_tables(*generate_instance(3, 6, 2, 20, seed=1))
+    params = ScenarioParams(demand_sigma=0.3, demand_phi=0.5, surge_prob=0.05,
+                            surge_multiplier=1.5, surge_days=3, outage_prob=0.03,
+                            outage_days=2, delay_prob=0.1, delay_max_days=3, loss_prob=0.02)
+    for kw in (dict(reliability=0.9, seed=3), dict(reliability=0.8, scope="joint", seed=5)):
+        plan = optimiser.solve(inst, train=500, certify=1500, params=params, **kw)
+        rel = plan.summary["reliability"]
+        assert rel["certified"] is True, (kw, plan.summary["reliability_run"]["limits"])
+        assert plan.summary["reliability_run"]["limits"] == []

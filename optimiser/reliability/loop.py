@@ -104,6 +104,14 @@ def train_target(kmax: int, m: int, n: int, events: int = 1) -> float:
     return max(0.0, p - z * math.sqrt(p * (1.0 - p) / n))
 
 
+def _hold_ahead(buf: np.ndarray, s: np.ndarray, w: int, where: np.ndarray) -> np.ndarray:
+    """buf [T, n] raised, where `where`, so that the plan's stock s [T, n] plus it reaches
+    on each day the largest level s + buf asks for on that day or the next w days."""
+    level = np.where(buf > 0, s + buf, 0.0)
+    ahead = np.maximum(back_max(level, w) - s, 0.0)
+    return np.where(where, np.maximum(ahead, buf), buf)
+
+
 class Loop:
     """State shared by the targets of one call (the frontier's included)."""
 
@@ -410,18 +418,21 @@ class Loop:
         bufr, bufs = tr.kept.buffers(cover_r, cover_s)
         # an event that failed again after a raise: its shortfalls come with the shipments
         # that feed it (late, lost, or stopped by an outage), and more of the same shipment
-        # does not help -- hold the buffer over the days before as well, from the first day
-        # anything ordered can arrive there (no planning floor is held before it)
+        # does not help -- hold the *level* the raise asks for on a day (the plan's stock
+        # there plus the buffer) over the days before as well, up to the noise window, from
+        # the first day anything ordered can arrive there (no planning floor is held before
+        # it). Holding only the buffer earlier is not enough: the day's own floor rises by
+        # the same amount, so the LP still brings the difference on that day by the very
+        # shipment that fails (a plan whose stock hangs on one arrival breaks whenever that
+        # arrival is late, lost or stopped, however high both floors go)
         w = self.window
         if w:
             days = np.arange(self.inst.horizon)[:, None]
             again_r = (st.raised_r > 1) if not joint else np.full(len(ir), st.raised_j > 1)
-            back = back_max(bufr, w)
-            bufr = np.where(again_r[None, :] & (days >= self.reach[ir][None, :]),
-                            np.maximum(back, bufr), bufr)
-            back = back_max(bufs, w)
-            bufs = np.where((st.raised_s > 1)[None, :] & (days >= self.reach[isv][None, :]),
-                            np.maximum(back, bufs), bufs)
+            bufr = _hold_ahead(bufr, res.s[ir].T, w, again_r[None, :]
+                               & (days >= self.reach[ir][None, :]))
+            bufs = _hold_ahead(bufs, res.s[isv].T, w, (st.raised_s > 1)[None, :]
+                               & (days >= self.reach[isv][None, :]))
         before = self.P.copy()
         # raise the planning floor where a covered scenario fell short: the plan's stock
         # there plus the largest shortfall (P only rises; other days keep P)
