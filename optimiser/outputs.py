@@ -208,9 +208,9 @@ RELIABILITY = OutputTable(
     ), when=_RELIABLE)
 
 FRONTIER = OutputTable(
-    "frontier", "plan", "Cost against reliability: one row per target of --frontier (and the "
-    "plan's own R), ordered by reliability; planning floors nested, so cost never falls as "
-    "reliability rises.", (
+    "frontier", "plan", "Cost against reliability: one row per target of --frontier (the "
+    "plan's own R only when listed), ordered by reliability; planning floors nested, so cost "
+    "never falls as reliability rises.", (
         _c("reliability", F, "the target R", "probability"),
         _c("certified", pa.bool_(), "every target event certified"),
         _c("upper_bound", F, "the largest upper bound over the target events (the joint bound "
