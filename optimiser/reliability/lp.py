@@ -53,8 +53,37 @@ from ..model.decompose import can_decompose, split_by_commodity
 from ..model.status import Status, map_status
 
 OPTIONS = SolverOptions(solver="highs", time_limit=None, threads=1, method="simplex")
+#: HiGHS solves the reliability LP with its costs scaled by a power of two that brings the
+#: largest (the penalty BIG, ~1e6 on the budget tiers) to at most this (objective_scale)
+COST_NORM = 1024.0
 METHODS = ("network", "warm", "cold")
 TINY = 1e-9  # placeholder floor so every candidate (pair, day) has its row from the start
+
+
+def objective_scale(cost: np.ndarray) -> int:
+    """The exponent k of HiGHS's `user_objective_scale` (costs times 2^k, k <= 0) that
+    brings the largest |cost| to at most COST_NORM.
+
+    Why: HiGHS's tolerances are absolute (1e-7). With BIG ~1e6 and a binding budget, the
+    budget row's dual is ~BIG / unit price, so reduced costs are sums of terms ~1e6 whose
+    rounding error reaches the dual tolerance: measured on the 100k-few-b tier, a warm
+    dual simplex re-solve reached the scaled optimum (9,446 iterations), found it primal
+    infeasible unscaled, and cycled in its clean-up for 68k more iterations to model
+    status kUnknown (the loop's "LP ended error"); a cold solve cycled alike. Scaled by
+    2^-10 the same re-solve ends optimal in ~9,700 iterations, same objective to 1e-11.
+    The smallest cost (0.1 holding) stays ~1e3 above the dual tolerance."""
+    m = float(np.max(np.abs(cost), initial=0.0))
+    return -int(math.ceil(math.log2(m / COST_NORM))) if m > COST_NORM else 0
+
+
+def _make_highs(lp: LP):
+    from ..model.backends.highs import make_highs
+
+    h = make_highs(lp, OPTIONS)
+    k = objective_scale(lp.vars.cost)
+    if k:
+        h.setOptionValue("user_objective_scale", k)
+    return h
 
 
 def big_penalty(inst: Instance) -> float:
@@ -95,6 +124,7 @@ class _Block:
     worker: object = None  # the LemonWorker holding its LEMON graph (netlp), if any
     lemon_cpu: float = 0.0  # CPU seconds of its last LEMON solve (wherever it ran)
     last: tuple | None = None  # the (snapped) floors and hard bounds of its last solve
+    fallbacks: int = 0  # cold HiGHS re-solves after a failed warm one (this solve)
 
 
 @dataclass
@@ -116,15 +146,18 @@ class ReliabilityLP:
     """The warm LP session of one reliability run. `solve(P)` -> LPResult."""
 
     def __init__(self, inst: Instance, candidates: np.ndarray, unmet_cap: np.ndarray,
-                 workers: int = 1, start=None, method: str = "network"):
+                 workers: int = 1, start=None, method: str = "network", log=None):
         """start: (x, s, u) of a plan (the expected-demand one) to start the first HiGHS
         solve from; it satisfies every row (r takes up any deficit below the planning floor).
         method: "network" (LEMON from its last tree, the KKT network certificate, HiGHS
         only where it fails; blocks without a budget), "warm" (HiGHS dual simplex from the
-        previous basis) or "cold" (HiGHS from scratch each time, presolve included)."""
+        previous basis) or "cold" (HiGHS from scratch each time, presolve included).
+        log: told when a warm HiGHS run failed and the LP was solved again cold (the
+        solve's entry in `solves` counts it: cold_fallbacks)."""
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         self.method = method
+        self.log = log  # a callable(str) told of any cold re-solve after a failed warm one
         self.inst = inst
         self.big = big_penalty(inst)
         self.workers = max(1, int(workers))
@@ -151,8 +184,6 @@ class ReliabilityLP:
         self._finalizer()
 
     def _block(self, sub: Instance, pairs, lanes, cap, cand) -> _Block:
-        from ..model.backends.highs import make_highs
-
         lp = build_lp(sub, unmet_cap=cap)
         sl = lp.blocks["readiness"]
         rows = np.arange(sl.start, sl.stop, dtype=np.int32)
@@ -166,7 +197,7 @@ class ReliabilityLP:
                    s_pair=pairs[sflat // T], s_day=sflat % T,
                    s_ub=lp.vars.ub[s_cols].copy(), sub=sub, keep={})
         if self.method != "network" or sub.budget is not None:
-            b.highs = make_highs(lp, OPTIONS)  # (the network path builds it when needed)
+            b.highs = _make_highs(lp)  # (the network path builds it when needed)
             b.grid = 0  # no grid: HiGHS
         return b
 
@@ -245,7 +276,8 @@ class ReliabilityLP:
         self.solves.append({"seconds": wall, "iterations": iters, "warm": len(self.solves) > 0,
                             "network_seconds": sum(b.network_seconds for b in self.blocks),
                             "lemon_cpu_seconds": sum(b.lemon_cpu for b in self.blocks),
-                            "how": sorted({b.how for b in self.blocks})})
+                            "how": sorted({b.how for b in self.blocks}),
+                            "cold_fallbacks": sum(b.fallbacks for b in self.blocks)})
         return LPResult(status, x, u, s, r, dual, wall, iters, used)
 
     def _solve_block(self, b: _Block, planning_floor: np.ndarray, hard: np.ndarray,
@@ -254,6 +286,7 @@ class ReliabilityLP:
         lb = np.minimum(np.ascontiguousarray(hard[b.s_pair, b.s_day], dtype=np.float64),
                         b.s_ub)
         b.how, b.network_seconds, b.iterations, b.lemon_cpu = self.method, 0.0, 0, 0.0
+        b.fallbacks = 0
         if b.grid is None:
             self._grid(b, lo, lb)
             from .netlp import LemonWorker, worker_pays
@@ -305,13 +338,12 @@ class ReliabilityLP:
         when there is one, else from `start` (a plan's point) or its own last basis."""
         import highspy
 
-        from .._fdcapture import stdout_to_stderr
-        from ..model.backends.highs import make_highs, read_solution, set_basis
+        from ..model.backends.highs import set_basis
 
         t = time.perf_counter()
         lp = b.lp
         if b.highs is None:
-            b.highs = make_highs(lp, OPTIONS)
+            b.highs = _make_highs(lp)
         else:
             n = len(b.rows)
             if n:
@@ -331,6 +363,28 @@ class ReliabilityLP:
             b.how = "point" if self.method != "network" else "HiGHS from the plan's point"
         elif self.method == "network":
             b.how = "HiGHS from its last basis" if b.highs_ran else "HiGHS"
+        warm = b.highs_ran or ns is not None or start is not None
+        sol = self._highs_run(b, t)
+        if sol.status != Status.OPTIMAL and warm:
+            # safety net: HiGHS failed from a warm start (the scaled costs are the cure,
+            # objective_scale); solve the same LP again from scratch, presolve included
+            first = sol.backend_status
+            b.highs.clearSolver()
+            it = b.iterations
+            sol = self._highs_run(b, t)
+            b.iterations += it
+            b.fallbacks += 1
+            b.how = f"{b.how}; cold re-solve after {first}"
+            if self.log is not None:
+                self.log(f"reliability LP: HiGHS ended {first} from a warm start; solved "
+                         f"again cold: {sol.backend_status} ({b.iterations} simplex "
+                         f"iterations in all)")
+        b.sol = sol
+
+    def _highs_run(self, b: _Block, t: float) -> RawSolution:
+        from .._fdcapture import stdout_to_stderr
+        from ..model.backends.highs import read_solution
+
         with stdout_to_stderr():
             b.highs.run()
         b.highs_ran = True
@@ -346,7 +400,7 @@ class ReliabilityLP:
                           seconds=b.seconds, info={"simplex_iterations": it})
         if has:
             read_solution(h, sol)
-        b.sol = sol
+        return sol
 
     def _point(self, b: _Block, start, planning_floor) -> np.ndarray:
         """The block's variable vector of a plan (x, s, u), r filling any deficit."""
