@@ -33,6 +33,14 @@ How a solve runs (`method`; the loop uses "network", benchmarks/bench_reliabilit
 
 A budget couples the blocks (one LP, not a network): it stays on HiGHS warm whatever the
 method.
+
+HiGHS solves every reliability model with its costs scaled by a power of two that brings
+the largest (the penalty BIG) to at most COST_NORM (`objective_scale`, HiGHS's
+`user_objective_scale`; solution, duals and objective come back in the LP's own units).
+Unscaled, BIG ~1e6 against a binding budget made the 100k-few-b tier's warm re-solve
+cycle to model status kUnknown. If a warm HiGHS run still ends other than optimal, the
+same LP is solved again cold (presolve, no basis): told to `log` and counted in the
+solve's entry (`solves[i]["cold_fallbacks"]`).
 """
 
 from __future__ import annotations
@@ -56,6 +64,9 @@ OPTIONS = SolverOptions(solver="highs", time_limit=None, threads=1, method="simp
 #: HiGHS solves the reliability LP with its costs scaled by a power of two that brings the
 #: largest (the penalty BIG, ~1e6 on the budget tiers) to at most this (objective_scale)
 COST_NORM = 1024.0
+#: the first HiGHS solve of a joint block (a budget): "point" (from the expected plan's
+#: point, crossover) or "prime" (cold at the floors that plan holds, then warm at P)
+FIRST_JOINT = "prime"
 METHODS = ("network", "warm", "cold")
 TINY = 1e-9  # placeholder floor so every candidate (pair, day) has its row from the start
 
@@ -125,6 +136,7 @@ class _Block:
     lemon_cpu: float = 0.0  # CPU seconds of its last LEMON solve (wherever it ran)
     last: tuple | None = None  # the (snapped) floors and hard bounds of its last solve
     fallbacks: int = 0  # cold HiGHS re-solves after a failed warm one (this solve)
+    primed: tuple | None = None  # (iterations, seconds) of the priming solve (_prime)
 
 
 @dataclass
@@ -321,10 +333,35 @@ class ReliabilityLP:
                 self._set_bounds(b, snapped, lb)
             self._run_highs(b, ns, None if b.highs_ran else start, planning_floor)
             return
+        if (FIRST_JOINT == "prime" and start is not None and not b.highs_ran
+                and self.method != "cold" and b.sub.budget is not None):
+            self._prime(b, lo, lb)
+            start = None  # the re-solve below starts from the primed basis
         self._set_bounds(b, lo, lb)
         if self.method == "cold":
             b.highs.clearSolver()
         self._run_highs(b, None, start, planning_floor)
+        if b.primed is not None:
+            it, sec = b.primed
+            b.iterations += it
+            b.seconds += sec
+            b.how = f"HiGHS cold at the expected plan's floors ({it} iterations), then warm"
+            b.primed = None
+
+    def _prime(self, b: _Block, lo: np.ndarray, lb: np.ndarray) -> None:
+        """The first HiGHS solve of a joint block (a budget): solved cold at the floors the
+        expected-demand plan holds (min(P, hard bound): that plan is feasible there with
+        r = 0, so the LP is as easy as the expected-demand LP), leaving its optimal basis
+        for the warm dual simplex re-solve at P."""
+        n = b.sub.n_pairs * b.sub.horizon
+        held, cand = np.zeros(n), np.zeros(n, bool)
+        local = b.s_cols - b.lp.vars.s_start  # the candidates' (pair, day)s in the block
+        held[local], cand[local] = lb, True
+        flat = b.lp.block_meta["readiness"]["flat"]
+        self._set_bounds(b, np.where(cand[flat], np.minimum(lo, held[flat]), lo), lb)
+        t = time.perf_counter()
+        self._run_highs(b, None, None, None)
+        b.primed = (b.iterations, time.perf_counter() - t)
 
     def _set_bounds(self, b: _Block, lo: np.ndarray, lb: np.ndarray) -> None:
         """Readiness rows s + r >= lo (r <= lo) and stock s >= lb, in the LP object (the
