@@ -119,7 +119,8 @@ def test_failed_warm_run_is_solved_again_cold_counted_and_logged(monkeypatch):
 def test_reliability_plan_on_a_binding_budget_passes_the_check():
     """solve(..., reliability=R) on a binding budget: no exception, an outcome of the
     table (certified, or not with its limits named), the plan passes the independent
-    check, its spend within the budget, and every LP solve optimal without fallback."""
+    check, its spend within the budget, its shadow prices KKT-verified (HiGHS ran on
+    scaled costs), the first LP solve primed, every solve optimal without fallback."""
     inst = _budget_case(2)
     plan = optimiser.solve(inst, reliability=0.8, train=300, certify=400, seed=1,
                            params=ScenarioParams(demand_sigma=0.2))
@@ -131,6 +132,8 @@ def test_reliability_plan_on_a_binding_budget_passes_the_check():
     assert isinstance(rel["certified"], bool)
     if not rel["certified"]:
         assert s["reliability_run"]["limits"] or "not certified" in s["message"]
+    assert s["duals"]["kkt_ok"], s["duals"]  # the scaled solve's duals, KKT-verified
     solves = s["reliability_run"]["lp_solves"]
     assert all(x["cold_fallbacks"] == 0 for x in solves)
+    assert solves[0]["how"][0].startswith("HiGHS cold at the expected plan's floors")
     assert rlp.objective_scale(np.array([big_penalty(inst)])) < 0
