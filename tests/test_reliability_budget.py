@@ -82,6 +82,9 @@ def test_warm_resolves_after_floor_raises_equal_cold_solves(seed):
         assert warm.solves[-1]["cold_fallbacks"] == 0
         a, b = _objective(warm), _objective(cold)
         assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (k, a, b)
+        blk = warm.blocks[0]  # HiGHS saw scaled costs: the objective is back in LP units
+        direct = float(blk.lp.vars.cost @ blk.sol.values)
+        assert abs(a - direct) <= 1e-9 * max(1.0, abs(direct)), (a, direct)
         P = _raise(rng, P, res, cand, 200.0)
     assert warm.solves[-1]["warm"]
 

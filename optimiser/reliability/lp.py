@@ -35,8 +35,8 @@ A budget couples the blocks (one LP, not a network): it stays on HiGHS warm what
 method.
 
 HiGHS solves every reliability model with its costs scaled by a power of two that brings
-the largest (the penalty BIG) to at most COST_NORM (`objective_scale`, HiGHS's
-`user_objective_scale`; solution, duals and objective come back in the LP's own units).
+the largest (the penalty BIG) to at most COST_NORM (`objective_scale`; exact, a power of
+two: objective and duals are scaled back to the LP's own units).
 Unscaled, BIG ~1e6 against a binding budget made the 100k-few-b tier's warm re-solve
 cycle to model status kUnknown. If a warm HiGHS run still ends other than optimal, the
 same LP is solved again cold (presolve, no basis): told to `log` and counted in the
@@ -72,8 +72,8 @@ TINY = 1e-9  # placeholder floor so every candidate (pair, day) has its row from
 
 
 def objective_scale(cost: np.ndarray) -> int:
-    """The exponent k of HiGHS's `user_objective_scale` (costs times 2^k, k <= 0) that
-    brings the largest |cost| to at most COST_NORM.
+    """The exponent k (HiGHS gets the costs times 2^k, k <= 0) that brings the largest
+    |cost| to at most COST_NORM.
 
     Why: HiGHS's tolerances are absolute (1e-7). With BIG ~1e6 and a binding budget, the
     budget row's dual is ~BIG / unit price, so reduced costs are sums of terms ~1e6 whose
@@ -91,13 +91,30 @@ def objective_scale(cost: np.ndarray) -> int:
 
 
 def _make_highs(lp: LP):
+    """The HiGHS model of `lp`, its costs times 2^objective_scale (a power of two: exact,
+    undone on the objective and duals read back, `_unscale`). Done here rather than with
+    HiGHS's own `user_objective_scale` option, which older highspy releases lack."""
     from ..model.backends.highs import make_highs
 
     h = make_highs(lp, OPTIONS)
     k = objective_scale(lp.vars.cost)
     if k:
-        h.setOptionValue("user_objective_scale", k)
+        n = lp.vars.n
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.ldexp(lp.vars.cost, k))
     return h
+
+
+def _unscale(k: int, sol: RawSolution) -> None:
+    """The objective and duals of a solve of `_make_highs`' model (costs times 2^k) in
+    the LP's units."""
+    if not k:
+        return
+    if sol.objective is not None:
+        sol.objective = float(np.ldexp(sol.objective, -k))
+    if sol.duals is not None:
+        sol.duals = np.ldexp(sol.duals, -k)
+    if sol.reduced_costs is not None:
+        sol.reduced_costs = np.ldexp(sol.reduced_costs, -k)
 
 
 def big_penalty(inst: Instance) -> float:
@@ -440,6 +457,7 @@ class ReliabilityLP:
                           seconds=b.seconds, info={"simplex_iterations": it})
         if has:
             read_solution(h, sol)
+            _unscale(objective_scale(b.lp.vars.cost), sol)
         return sol
 
     def _point(self, b: _Block, start, planning_floor) -> np.ndarray:
