@@ -125,7 +125,8 @@ class Loop:
         self.service = service_pairs(inst) if targets.service is not None else \
             np.zeros(inst.n_pairs, bool)
         self.lp = ReliabilityLP(inst, self.ready | self.service, baseline_u,
-                                workers=lp_workers, start=start, method=LP_METHOD)
+                                workers=lp_workers, start=start, method=LP_METHOD,
+                                log=self.log)
         self.baseline_u = baseline_u
         self.P = np.where(self.ready[:, None], inst.floor, 0.0).astype(np.float64)
         # hard lower bounds on stock: the floors a lower target held (nested frontier); at

@@ -33,6 +33,14 @@ How a solve runs (`method`; the loop uses "network", benchmarks/bench_reliabilit
 
 A budget couples the blocks (one LP, not a network): it stays on HiGHS warm whatever the
 method.
+
+HiGHS solves every reliability model with its costs scaled by a power of two that brings
+the largest (the penalty BIG) to at most COST_NORM (`objective_scale`; exact, a power of
+two: objective and duals are scaled back to the LP's own units).
+Unscaled, BIG ~1e6 against a binding budget made the 100k-few-b tier's warm re-solve
+cycle to model status kUnknown. If a warm HiGHS run still ends other than optimal, the
+same LP is solved again cold (presolve, no basis): told to `log` and counted in the
+solve's entry (`solves[i]["cold_fallbacks"]`).
 """
 
 from __future__ import annotations
@@ -53,8 +61,60 @@ from ..model.decompose import can_decompose, split_by_commodity
 from ..model.status import Status, map_status
 
 OPTIONS = SolverOptions(solver="highs", time_limit=None, threads=1, method="simplex")
+#: HiGHS solves the reliability LP with its costs scaled by a power of two that brings the
+#: largest (the penalty BIG, ~1e6 on the budget tiers) to at most this (objective_scale)
+COST_NORM = 1024.0
+#: the first HiGHS solve of a joint block (a budget): "point" (from the expected plan's
+#: point, crossover) or "prime" (cold at the floors that plan holds, then warm at P)
+FIRST_JOINT = "prime"
 METHODS = ("network", "warm", "cold")
 TINY = 1e-9  # placeholder floor so every candidate (pair, day) has its row from the start
+
+
+def objective_scale(cost: np.ndarray) -> int:
+    """The exponent k (HiGHS gets the costs times 2^k, k <= 0) that brings the largest
+    |cost| to at most COST_NORM.
+
+    Why: HiGHS's tolerances are absolute (1e-7). With BIG ~1e6 and a binding budget, the
+    budget row's dual is ~BIG / unit price, so reduced costs are sums of terms ~1e6 whose
+    rounding error reaches the dual tolerance: measured on the 100k-few-b tier, a warm
+    dual simplex re-solve reached the scaled optimum (9,446 iterations), found it primal
+    infeasible unscaled, and cycled in its clean-up for 68k more iterations to model
+    status kUnknown (the loop's "LP ended error"); a cold solve of that LP was still
+    primal infeasible after 64k iterations. Scaled (2^-11 by this rule; 2^-10 tried too)
+    the same re-solve ends optimal in ~10,000 iterations, objectives equal to 1e-11.
+    The smallest cost (0.1 holding) scaled stays ~500x the dual tolerance (reduced costs
+    are then optimal to ~2e-4 per unit in the LP's units, far inside the checker's 1e-6
+    relative objective tolerance)."""
+    m = float(np.max(np.abs(cost), initial=0.0))
+    return -int(math.ceil(math.log2(m / COST_NORM))) if m > COST_NORM else 0
+
+
+def _make_highs(lp: LP):
+    """The HiGHS model of `lp`, its costs times 2^objective_scale (a power of two: exact,
+    undone on the objective and duals read back, `_unscale`). Done here rather than with
+    HiGHS's own `user_objective_scale` option, which older highspy releases lack."""
+    from ..model.backends.highs import make_highs
+
+    h = make_highs(lp, OPTIONS)
+    k = objective_scale(lp.vars.cost)
+    if k:
+        n = lp.vars.n
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.ldexp(lp.vars.cost, k))
+    return h
+
+
+def _unscale(k: int, sol: RawSolution) -> None:
+    """The objective and duals of a solve of `_make_highs`' model (costs times 2^k) in
+    the LP's units."""
+    if not k:
+        return
+    if sol.objective is not None:
+        sol.objective = float(np.ldexp(sol.objective, -k))
+    if sol.duals is not None:
+        sol.duals = np.ldexp(sol.duals, -k)
+    if sol.reduced_costs is not None:
+        sol.reduced_costs = np.ldexp(sol.reduced_costs, -k)
 
 
 def big_penalty(inst: Instance) -> float:
@@ -95,6 +155,8 @@ class _Block:
     worker: object = None  # the LemonWorker holding its LEMON graph (netlp), if any
     lemon_cpu: float = 0.0  # CPU seconds of its last LEMON solve (wherever it ran)
     last: tuple | None = None  # the (snapped) floors and hard bounds of its last solve
+    fallbacks: int = 0  # cold HiGHS re-solves after a failed warm one (this solve)
+    primed: tuple | None = None  # (iterations, seconds) of the priming solve (_prime)
 
 
 @dataclass
@@ -116,15 +178,18 @@ class ReliabilityLP:
     """The warm LP session of one reliability run. `solve(P)` -> LPResult."""
 
     def __init__(self, inst: Instance, candidates: np.ndarray, unmet_cap: np.ndarray,
-                 workers: int = 1, start=None, method: str = "network"):
+                 workers: int = 1, start=None, method: str = "network", log=None):
         """start: (x, s, u) of a plan (the expected-demand one) to start the first HiGHS
         solve from; it satisfies every row (r takes up any deficit below the planning floor).
         method: "network" (LEMON from its last tree, the KKT network certificate, HiGHS
         only where it fails; blocks without a budget), "warm" (HiGHS dual simplex from the
-        previous basis) or "cold" (HiGHS from scratch each time, presolve included)."""
+        previous basis) or "cold" (HiGHS from scratch each time, presolve included).
+        log: told when a warm HiGHS run failed and the LP was solved again cold (the
+        solve's entry in `solves` counts it: cold_fallbacks)."""
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         self.method = method
+        self.log = log  # a callable(str) told of any cold re-solve after a failed warm one
         self.inst = inst
         self.big = big_penalty(inst)
         self.workers = max(1, int(workers))
@@ -151,8 +216,6 @@ class ReliabilityLP:
         self._finalizer()
 
     def _block(self, sub: Instance, pairs, lanes, cap, cand) -> _Block:
-        from ..model.backends.highs import make_highs
-
         lp = build_lp(sub, unmet_cap=cap)
         sl = lp.blocks["readiness"]
         rows = np.arange(sl.start, sl.stop, dtype=np.int32)
@@ -166,7 +229,7 @@ class ReliabilityLP:
                    s_pair=pairs[sflat // T], s_day=sflat % T,
                    s_ub=lp.vars.ub[s_cols].copy(), sub=sub, keep={})
         if self.method != "network" or sub.budget is not None:
-            b.highs = make_highs(lp, OPTIONS)  # (the network path builds it when needed)
+            b.highs = _make_highs(lp)  # (the network path builds it when needed)
             b.grid = 0  # no grid: HiGHS
         return b
 
@@ -245,7 +308,8 @@ class ReliabilityLP:
         self.solves.append({"seconds": wall, "iterations": iters, "warm": len(self.solves) > 0,
                             "network_seconds": sum(b.network_seconds for b in self.blocks),
                             "lemon_cpu_seconds": sum(b.lemon_cpu for b in self.blocks),
-                            "how": sorted({b.how for b in self.blocks})})
+                            "how": sorted({b.how for b in self.blocks}),
+                            "cold_fallbacks": sum(b.fallbacks for b in self.blocks)})
         return LPResult(status, x, u, s, r, dual, wall, iters, used)
 
     def _solve_block(self, b: _Block, planning_floor: np.ndarray, hard: np.ndarray,
@@ -254,6 +318,7 @@ class ReliabilityLP:
         lb = np.minimum(np.ascontiguousarray(hard[b.s_pair, b.s_day], dtype=np.float64),
                         b.s_ub)
         b.how, b.network_seconds, b.iterations, b.lemon_cpu = self.method, 0.0, 0, 0.0
+        b.fallbacks = 0
         if b.grid is None:
             self._grid(b, lo, lb)
             from .netlp import LemonWorker, worker_pays
@@ -288,10 +353,35 @@ class ReliabilityLP:
                 self._set_bounds(b, snapped, lb)
             self._run_highs(b, ns, None if b.highs_ran else start, planning_floor)
             return
+        if (FIRST_JOINT == "prime" and start is not None and not b.highs_ran
+                and self.method != "cold" and b.sub.budget is not None):
+            self._prime(b, lo, lb)
+            start = None  # the re-solve below starts from the primed basis
         self._set_bounds(b, lo, lb)
         if self.method == "cold":
             b.highs.clearSolver()
         self._run_highs(b, None, start, planning_floor)
+        if b.primed is not None:
+            it, sec = b.primed
+            b.iterations += it
+            b.seconds += sec
+            b.how = f"HiGHS cold at the expected plan's floors ({it} iterations), then warm"
+            b.primed = None
+
+    def _prime(self, b: _Block, lo: np.ndarray, lb: np.ndarray) -> None:
+        """The first HiGHS solve of a joint block (a budget): solved cold at the floors the
+        expected-demand plan holds (min(P, hard bound): that plan is feasible there with
+        r = 0, so the LP is as easy as the expected-demand LP), leaving its optimal basis
+        for the warm dual simplex re-solve at P."""
+        n = b.sub.n_pairs * b.sub.horizon
+        held, cand = np.zeros(n), np.zeros(n, bool)
+        local = b.s_cols - b.lp.vars.s_start  # the candidates' (pair, day)s in the block
+        held[local], cand[local] = lb, True
+        flat = b.lp.block_meta["readiness"]["flat"]
+        self._set_bounds(b, np.where(cand[flat], np.minimum(lo, held[flat]), lo), lb)
+        t = time.perf_counter()
+        self._run_highs(b, None, None, None)
+        b.primed = (b.iterations, time.perf_counter() - t)
 
     def _set_bounds(self, b: _Block, lo: np.ndarray, lb: np.ndarray) -> None:
         """Readiness rows s + r >= lo (r <= lo) and stock s >= lb, in the LP object (the
@@ -305,13 +395,12 @@ class ReliabilityLP:
         when there is one, else from `start` (a plan's point) or its own last basis."""
         import highspy
 
-        from .._fdcapture import stdout_to_stderr
-        from ..model.backends.highs import make_highs, read_solution, set_basis
+        from ..model.backends.highs import set_basis
 
         t = time.perf_counter()
         lp = b.lp
         if b.highs is None:
-            b.highs = make_highs(lp, OPTIONS)
+            b.highs = _make_highs(lp)
         else:
             n = len(b.rows)
             if n:
@@ -331,6 +420,28 @@ class ReliabilityLP:
             b.how = "point" if self.method != "network" else "HiGHS from the plan's point"
         elif self.method == "network":
             b.how = "HiGHS from its last basis" if b.highs_ran else "HiGHS"
+        warm = b.highs_ran or ns is not None or start is not None
+        sol = self._highs_run(b, t)
+        if sol.status != Status.OPTIMAL and warm:
+            # safety net: HiGHS failed from a warm start (the scaled costs are the cure,
+            # objective_scale); solve the same LP again from scratch, presolve included
+            first = sol.backend_status
+            b.highs.clearSolver()
+            it = b.iterations
+            sol = self._highs_run(b, t)
+            b.iterations += it
+            b.fallbacks += 1
+            b.how = f"{b.how}; cold re-solve after {first}"
+            if self.log is not None:
+                self.log(f"reliability LP: HiGHS ended {first} from a warm start; solved "
+                         f"again cold: {sol.backend_status} ({b.iterations} simplex "
+                         f"iterations in all)")
+        b.sol = sol
+
+    def _highs_run(self, b: _Block, t: float) -> RawSolution:
+        from .._fdcapture import stdout_to_stderr
+        from ..model.backends.highs import read_solution
+
         with stdout_to_stderr():
             b.highs.run()
         b.highs_ran = True
@@ -346,7 +457,8 @@ class ReliabilityLP:
                           seconds=b.seconds, info={"simplex_iterations": it})
         if has:
             read_solution(h, sol)
-        b.sol = sol
+            _unscale(objective_scale(b.lp.vars.cost), sol)
+        return sol
 
     def _point(self, b: _Block, start, planning_floor) -> np.ndarray:
         """The block's variable vector of a plan (x, s, u), r filling any deficit."""
