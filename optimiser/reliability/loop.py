@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import SolverError
 from ..instance import Instance
 from ..model.status import Status
 from ..scenarios.arrays import prepare
@@ -200,7 +201,11 @@ class Loop:
                     iterations += 1
                     lp_solves += 1
                     if res.status != Status.OPTIMAL:
-                        raise RuntimeError(f"the reliability LP ended {res.status.value}")
+                        # a warm run that fails is solved again cold (lp.py): this is
+                        # the solver failing twice on a valid LP, a malfunction (exit 1)
+                        raise SolverError(f"the reliability LP's solve {iterations} ended "
+                                          f"{res.status.value}, also when solved again cold; "
+                                          f"no plan written")
                     cur = None
                 replayed.append(n - (0 if cur is None else len(cur.br)))
                 tr = cur = self._train(res, n, st, joint, ir, isv, have=cur)
