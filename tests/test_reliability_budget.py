@@ -140,3 +140,27 @@ def test_reliability_plan_on_a_binding_budget_passes_the_check():
     assert all(x["cold_fallbacks"] == 0 for x in solves)
     assert solves[0]["how"][0].startswith("HiGHS cold at the expected plan's floors")
     assert rlp.objective_scale(np.array([big_penalty(inst)])) < 0
+
+
+def test_a_block_without_an_exact_grid_is_primed_from_the_expected_plan_and_equals_cold():
+    """Data with more decimals than the exact network path takes: the block is a HiGHS
+    model; its first solve is primed from the expected plan's point at the floors that
+    plan holds, then warm at P, and every solve's objective equals a cold solve's."""
+    meta, tables = generate_instance(3, 5, 2, 12, seed=4)
+    inst = Instance.from_tables(meta, tables)
+    inst = dataclasses.replace(inst, demand=inst.demand * 1.0000123)  # 7+ decimals
+    warm, base, cand, P, hard = _session(inst, "network")
+    cold, *_ = _session(inst, "cold")
+    rng = np.random.default_rng(4)
+    for k in range(3):
+        res = warm.solve(P, hard)
+        ref = cold.solve(P, hard)
+        assert res.status == Status.OPTIMAL and ref.status == Status.OPTIMAL
+        assert all(b.grid == 0 for b in warm.blocks)  # no exact grid: HiGHS
+        a, b = _objective(warm), _objective(cold)
+        assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (k, a, b)
+        if k == 0:
+            assert all(h.startswith("HiGHS from the expected plan's point at the floors")
+                       for h in warm.solves[0]["how"]), warm.solves[0]["how"]
+        P = _raise(rng, P, res, cand, 50.0)
+    assert warm.solves[-1]["how"] == ["HiGHS from its last basis"]
