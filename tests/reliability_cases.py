@@ -71,3 +71,37 @@ def replay_case(params, T=14):
     w_s = rng.random((inst.horizon, len(ev.service))) * 3 + 1e-3
     return inst, x, u, a, va, H, ev, w_r, w_s
 
+
+
+def lp_session(inst, method: str, workers: int = 2, log=None):
+    """A ReliabilityLP of `inst` started from its expected-demand plan (HiGHS, 1 thread):
+    (lp, that plan, candidate pairs, planning floors at the instance floors, hard floors
+    where the plan holds them)."""
+    import numpy as np
+
+    from optimiser.reliability.lp import ReliabilityLP
+    from optimiser.reliability.targets import protected_pairs
+    from optimiser.solve import solve
+
+    base = solve(inst, solver="highs", threads=1)
+    cand = protected_pairs(inst)
+    lp = ReliabilityLP(inst, cand, base.u, workers=workers, start=(base.x, base.s, base.u),
+                       method=method, log=log)
+    P = np.where(cand[:, None], inst.floor, 0.0)
+    hard = np.where(cand[:, None], np.maximum(np.minimum(inst.floor, base.s), 0.0), 0.0)
+    return lp, base, cand, P, hard
+
+
+def lp_objective(lp) -> float:
+    """The objective of a ReliabilityLP's last solve, summed over its blocks."""
+    return float(sum(b.sol.objective for b in lp.blocks))
+
+
+def raise_floors(rng, P, res, cand, scale):
+    """The loop's kind of raise: the plan's stock plus an arbitrary decimal buffer on some
+    candidate (pair, day)s."""
+    import numpy as np
+
+    buf = np.where(cand[:, None] & (rng.random(P.shape) < 0.3),
+                   rng.uniform(0.0, scale, P.shape), 0.0)
+    return np.where(buf > 0, np.maximum(P, res.s + buf), P)

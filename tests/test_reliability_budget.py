@@ -17,9 +17,10 @@ from optimiser.instance import Instance
 from optimiser.model.status import Status
 from optimiser.reliability import lp as rlp
 from optimiser.reliability.lp import COST_NORM, ReliabilityLP, big_penalty, objective_scale
-from optimiser.reliability.targets import protected_pairs
 from optimiser.scenarios.params import ScenarioParams
 from optimiser.solve import solve
+
+from .reliability_cases import lp_objective, lp_session, raise_floors
 
 
 def _budget_case(seed: int, share: float = 0.6) -> Instance:
@@ -29,26 +30,6 @@ def _budget_case(seed: int, share: float = 0.6) -> Instance:
     inst = Instance.from_tables(meta, tables)
     free = solve(inst, solver="highs", threads=1)
     return dataclasses.replace(inst, budget=share * float(free.breakdown["procurement"]))
-
-
-def _session(inst: Instance, method: str, log=None):
-    base = solve(inst, solver="highs", threads=1)
-    cand = protected_pairs(inst)
-    lp = ReliabilityLP(inst, cand, base.u, workers=1, start=(base.x, base.s, base.u),
-                       method=method, log=log)
-    P = np.where(cand[:, None], inst.floor, 0.0)
-    hard = np.where(cand[:, None], np.maximum(np.minimum(inst.floor, base.s), 0.0), 0.0)
-    return lp, base, cand, P, hard
-
-
-def _objective(lp: ReliabilityLP) -> float:
-    return float(sum(b.sol.objective for b in lp.blocks))
-
-
-def _raise(rng, P, res, cand, scale):
-    buf = np.where(cand[:, None] & (rng.random(P.shape) < 0.3),
-                   rng.uniform(0.0, scale, P.shape), 0.0)
-    return np.where(buf > 0, np.maximum(P, res.s + buf), P)
 
 
 def test_objective_scale_brings_the_largest_cost_under_the_norm():
@@ -67,8 +48,8 @@ def test_warm_resolves_after_floor_raises_equal_cold_solves(seed):
     objective equals a cold solve of the same LP (presolve, no basis) to 1e-9, and the
     readiness rows' duals agree where the plans do."""
     inst = _budget_case(seed)
-    warm, base, cand, P, hard = _session(inst, "network")
-    cold, *_ = _session(inst, "cold")
+    warm, base, cand, P, hard = lp_session(inst, "network", workers=1)
+    cold, *_ = lp_session(inst, "cold", workers=1)
     assert len(warm.blocks) == 1 and warm.blocks[0].grid == 0  # one joint HiGHS model
     spend = float(base.breakdown["procurement"])
     assert spend >= inst.budget * (1 - 1e-9)  # binding
@@ -80,12 +61,12 @@ def test_warm_resolves_after_floor_raises_equal_cold_solves(seed):
         ref = cold.solve(P, hard)
         assert res.status == Status.OPTIMAL and ref.status == Status.OPTIMAL
         assert warm.solves[-1]["cold_fallbacks"] == 0
-        a, b = _objective(warm), _objective(cold)
+        a, b = lp_objective(warm), lp_objective(cold)
         assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (k, a, b)
         blk = warm.blocks[0]  # HiGHS saw scaled costs: the objective is back in LP units
         direct = float(blk.lp.vars.cost @ blk.sol.values)
         assert abs(a - direct) <= 1e-9 * max(1.0, abs(direct)), (a, direct)
-        P = _raise(rng, P, res, cand, 200.0)
+        P = raise_floors(rng, P, res, cand, 200.0)
     assert warm.solves[-1]["warm"]
 
 
@@ -94,10 +75,10 @@ def test_failed_warm_run_is_solved_again_cold_counted_and_logged(monkeypatch):
     scratch; the answer is the cold solve's, the solve entry counts it, the log says so."""
     inst = _budget_case(1)
     msgs = []
-    lp, _, cand, P, hard = _session(inst, "network", log=msgs.append)
-    ref, *_ = _session(inst, "cold")
+    lp, _, cand, P, hard = lp_session(inst, "network", workers=1, log=msgs.append)
+    ref, *_ = lp_session(inst, "cold", workers=1)
     res = lp.solve(P, hard)
-    P = _raise(np.random.default_rng(2), P, res, cand, 200.0)
+    P = raise_floors(np.random.default_rng(2), P, res, cand, 200.0)
     real = ReliabilityLP._highs_run
     calls = []
 
@@ -116,7 +97,7 @@ def test_failed_warm_run_is_solved_again_cold_counted_and_logged(monkeypatch):
     assert any("cold re-solve after kUnknown" in h for h in lp.solves[-1]["how"])
     assert len(msgs) == 1 and "kUnknown" in msgs[0]
     ref.solve(P, hard)
-    assert abs(_objective(lp) - _objective(ref)) <= 1e-9 * abs(_objective(ref))
+    assert abs(lp_objective(lp) - lp_objective(ref)) <= 1e-9 * abs(lp_objective(ref))
 
 
 def test_reliability_plan_on_a_binding_budget_passes_the_check():
@@ -149,18 +130,18 @@ def test_a_block_without_an_exact_grid_is_primed_from_the_expected_plan_and_equa
     meta, tables = generate_instance(3, 5, 2, 12, seed=4)
     inst = Instance.from_tables(meta, tables)
     inst = dataclasses.replace(inst, demand=inst.demand * 1.0000123)  # 7+ decimals
-    warm, base, cand, P, hard = _session(inst, "network")
-    cold, *_ = _session(inst, "cold")
+    warm, base, cand, P, hard = lp_session(inst, "network", workers=1)
+    cold, *_ = lp_session(inst, "cold", workers=1)
     rng = np.random.default_rng(4)
     for k in range(3):
         res = warm.solve(P, hard)
         ref = cold.solve(P, hard)
         assert res.status == Status.OPTIMAL and ref.status == Status.OPTIMAL
         assert all(b.grid == 0 for b in warm.blocks)  # no exact grid: HiGHS
-        a, b = _objective(warm), _objective(cold)
+        a, b = lp_objective(warm), lp_objective(cold)
         assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (k, a, b)
         if k == 0:
             assert all(h.startswith("HiGHS from the expected plan's point at the floors")
                        for h in warm.solves[0]["how"]), warm.solves[0]["how"]
-        P = _raise(rng, P, res, cand, 50.0)
+        P = raise_floors(rng, P, res, cand, 50.0)
     assert warm.solves[-1]["how"] == ["HiGHS from its last basis"]

@@ -14,38 +14,15 @@ from optimiser.generate import generate_instance
 from optimiser.instance import Instance
 from optimiser.reliability.lp import ReliabilityLP
 from optimiser.reliability.netlp import snap_down, snap_up
-from optimiser.reliability.targets import protected_pairs
 from optimiser.solve import _plan_from_arrays, solve
 from optimiser.tables import make_instance
 
-from .reliability_cases import network, one_pair
+from .reliability_cases import lp_objective, lp_session, network, one_pair, raise_floors
 
 
 def _random(seed: int, budget: float | None = None) -> Instance:
     meta, tables = generate_instance(3, 5, 2, 12, seed=seed, budget=budget)
     return Instance.from_tables(meta, tables)
-
-
-def _session(inst: Instance, method: str, workers: int = 2):
-    base = solve(inst, solver="highs", threads=1)
-    cand = protected_pairs(inst)
-    lp = ReliabilityLP(inst, cand, base.u, workers=workers, start=(base.x, base.s, base.u),
-                       method=method)
-    P = np.where(cand[:, None], inst.floor, 0.0)
-    hard = np.where(cand[:, None], np.maximum(np.minimum(inst.floor, base.s), 0.0), 0.0)
-    return lp, base, cand, P, hard
-
-
-def _objective(lp: ReliabilityLP) -> float:
-    return float(sum(b.sol.objective for b in lp.blocks))
-
-
-def _raise(rng, P, res, cand, scale):
-    """The loop's kind of raise: the plan's stock plus an arbitrary decimal buffer on some
-    candidate (pair, day)s."""
-    buf = np.where(cand[:, None] & (rng.random(P.shape) < 0.3),
-                   rng.uniform(0.0, scale, P.shape), 0.0)
-    return np.where(buf > 0, np.maximum(P, res.s + buf), P)
 
 
 def _instance_objective(inst: Instance, res) -> float:
@@ -68,8 +45,8 @@ def test_network_path_equals_highs_after_warm_raises(name, make, scale):
     answered by the certificate (no simplex iteration), and the plan's objective against
     the instance's own floors agrees too."""
     inst = make()
-    net, _, cand, P, hard = _session(inst, "network")
-    ref, *_ = _session(inst, "warm")
+    net, _, cand, P, hard = lp_session(inst, "network")
+    ref, *_ = lp_session(inst, "warm")
     rng = np.random.default_rng(7)
     for k in range(6):
         res = net.solve(P, hard)
@@ -78,13 +55,13 @@ def test_network_path_equals_highs_after_warm_raises(name, make, scale):
                    for b in net.blocks), [b.how for b in net.blocks]
         assert res.iterations == 0
         want = ref.solve(res.planning_floor, hard)
-        a, b = _objective(net), _objective(ref)
+        a, b = lp_objective(net), lp_objective(ref)
         assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (k, a, b)
         ia, ib = _instance_objective(inst, res), _instance_objective(inst, want)
         assert abs(ia - ib) <= 1e-9 * max(1.0, abs(ib)), (k, ia, ib)
         # the plan holds the snapped floor wherever HiGHS does
         np.testing.assert_allclose(res.unreached > 1e-9, want.unreached > 1e-9)
-        P = _raise(rng, P, res, cand, scale)
+        P = raise_floors(rng, P, res, cand, scale)
 
 
 def test_snapping_never_lowers_a_floor_and_keeps_grid_values():
@@ -108,11 +85,11 @@ def test_snapping_never_lowers_a_floor_and_keeps_grid_values():
 @pytest.mark.parametrize("make", [lambda: network(8), lambda: _random(1)])
 def test_lp_floor_is_never_below_the_asked_floor_and_caps_never_above_baseline(make):
     inst = make()
-    lp, base, cand, P, hard = _session(inst, "network")
+    lp, base, cand, P, hard = lp_session(inst, "network")
     rng = np.random.default_rng(11)
     res = lp.solve(P, hard)
     for _ in range(3):
-        P = _raise(rng, P, res, cand, 50.0)
+        P = raise_floors(rng, P, res, cand, 50.0)
         res = lp.solve(P, hard)
         rows = cand[:, None] & np.ones_like(P, bool)
         assert np.all(res.planning_floor[rows] >= P[rows])
@@ -134,13 +111,13 @@ def test_readiness_duals_bracket_the_finite_difference():
     by re-solving at the floor +- one grid step (exact: both lie on the grid); and equal to
     HiGHS's dual where the slopes agree."""
     inst = network(8)
-    lp, _, cand, P, hard = _session(inst, "network")
-    ref, *_ = _session(inst, "warm")
+    lp, _, cand, P, hard = lp_session(inst, "network")
+    ref, *_ = lp_session(inst, "warm")
     rng = np.random.default_rng(5)
     res = lp.solve(P, hard)
-    P = _raise(rng, P, res, cand, 40.0)
+    P = raise_floors(rng, P, res, cand, 40.0)
     res = lp.solve(P, hard)
-    v0, dual, P0 = _objective(lp), res.dual.copy(), res.planning_floor.copy()
+    v0, dual, P0 = lp_objective(lp), res.dual.copy(), res.planning_floor.copy()
     ref.solve(P0, hard)
     hdual = np.zeros_like(dual)
     for b in ref.blocks:
@@ -150,11 +127,11 @@ def test_readiness_duals_bracket_the_finite_difference():
     for i, t in zip(*np.nonzero(cand[:, None] & (P0 > 0))):
         slopes = []
         for sign in (-1, 1):
-            fresh, *_ = _session(inst, "network")
+            fresh, *_ = lp_session(inst, "network")
             Q = P0.copy()
             Q[i, t] += sign * step
             fresh.solve(Q, hard)
-            slopes.append(sign * (_objective(fresh) - v0) / step)
+            slopes.append(sign * (lp_objective(fresh) - v0) / step)
         left, right = slopes
         tol = 1e-6 * max(1.0, abs(dual[i, t]))
         assert left - tol <= dual[i, t] <= right + tol, (i, t, left, dual[i, t], right)
@@ -169,13 +146,13 @@ def test_same_floors_same_bits_at_one_and_two_workers_and_run_to_run():
     inst = _random(2)
     runs = []
     for workers in (1, 2, 2):
-        lp, _, cand, P, hard = _session(inst, "network", workers=workers)
+        lp, _, cand, P, hard = lp_session(inst, "network", workers=workers)
         rng = np.random.default_rng(9)
         out = []
         for _ in range(4):
             res = lp.solve(P, hard)
             out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
-            P = _raise(rng, P, res, cand, 100.0)
+            P = raise_floors(rng, P, res, cand, 100.0)
         runs.append(out)
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
@@ -189,7 +166,7 @@ def test_forked_lemon_equals_in_process_lemon():
     from optimiser.model import network as nw
 
     inst = _random(3)
-    lp, _, cand, P, hard = _session(inst, "network")
+    lp, _, cand, P, hard = lp_session(inst, "network")
     lp.solve(P, hard)
     for b in lp.blocks:
         net, _ = nw.build_network(b.sub, b.lp, b.keep["scale"])
@@ -203,9 +180,9 @@ def test_budget_stays_on_highs_warm():
     inst = _random(4)
     base = solve(inst)
     inst = dataclasses.replace(inst, budget=1.05 * float(base.breakdown["procurement"]))
-    lp, _, cand, P, hard = _session(inst, "network")
+    lp, _, cand, P, hard = lp_session(inst, "network")
     assert len(lp.blocks) == 1 and lp.blocks[0].grid == 0
-    ref, *_ = _session(inst, "warm")
+    ref, *_ = lp_session(inst, "warm")
     rng = np.random.default_rng(1)
     for _ in range(3):
         res = lp.solve(P, hard)
@@ -213,8 +190,8 @@ def test_budget_stays_on_highs_warm():
         assert all(b.how != "network certificate" for b in lp.blocks)
         np.testing.assert_array_equal(res.planning_floor, P)  # nothing snapped
         ref.solve(P, hard)
-        assert _objective(lp) == _objective(ref)
-        P = _raise(rng, P, res, cand, 100.0)
+        assert lp_objective(lp) == lp_objective(ref)
+        P = raise_floors(rng, P, res, cand, 100.0)
 
 
 def test_snapped_hard_bounds_that_cannot_hold_fall_back_to_highs_as_given():
@@ -249,13 +226,13 @@ def test_lemon_in_worker_processes_equals_in_process(monkeypatch):
     runs = []
     for min_vars in (10**9, 0):
         monkeypatch.setattr(netlp, "WORKER_MIN_VARS", min_vars)
-        lp, _, cand, P, hard = _session(inst, "network", workers=2)
+        lp, _, cand, P, hard = lp_session(inst, "network", workers=2)
         rng = np.random.default_rng(4)
         out = []
         for _ in range(4):
             res = lp.solve(P, hard)
             out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
-            P = _raise(rng, P, res, cand, 100.0)
+            P = raise_floors(rng, P, res, cand, 100.0)
         workers = [b.worker for b in lp.blocks]
         assert all((w is None) == (min_vars > 0) for w in workers)
         lp.close()
@@ -268,8 +245,8 @@ def test_lemon_in_worker_processes_equals_in_process(monkeypatch):
 
 def test_a_block_the_raise_missed_keeps_its_solution():
     inst = network(8)
-    lp, _, cand, P, hard = _session(inst, "network")
-    ref, *_ = _session(inst, "warm")
+    lp, _, cand, P, hard = lp_session(inst, "network")
+    ref, *_ = lp_session(inst, "warm")
     res = lp.solve(P, hard)
     k0 = inst.nc_commodity == 0
     P2 = np.where((cand & k0)[:, None], np.maximum(P, res.s + 7.25), P)
@@ -277,5 +254,5 @@ def test_a_block_the_raise_missed_keeps_its_solution():
     hows = {int(inst.nc_commodity[b.pairs[0]]): b.how for b in lp.blocks}
     assert hows == {0: "network certificate", 1: "unchanged (last solution kept)"}
     ref.solve(res2.planning_floor, hard)
-    assert abs(_objective(lp) - _objective(ref)) <= 1e-9 * abs(_objective(ref))
+    assert abs(lp_objective(lp) - lp_objective(ref)) <= 1e-9 * abs(lp_objective(ref))
     np.testing.assert_array_equal(res2.s[~k0], res.s[~k0])
