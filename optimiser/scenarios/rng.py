@@ -101,14 +101,15 @@ def uniform(key, stream, entity, day):
 # found by bisection on the very expression (so the same outcome for every x, not a
 # rewritten inequality that could round differently).
 @jit
-def hi_threshold(p):
-    """The number of x in [0, 2**32) with hi_uniform(x << 32) < p (== lo_uniform(x) < p):
-    `hi_uniform(b) < p` is `(b >> 32) < hi_threshold(p)`, `lo_uniform(b) < p` is
-    `(b & LO32) < hi_threshold(p)`."""
-    lo, hi = 0, 1 << 32
+def _threshold(p, high):
+    """The number of x with u(x) < p, by bisection on the very expression u: with `high`,
+    u(x) = hi_uniform(x << 32) over x in [0, 2**32); else bits_to_uniform(x << 11) over
+    [0, 2**53)."""
+    lo, hi = 0, (1 << 32) if high else (1 << 53)
     while lo < hi:
         m = (lo + hi) // 2
-        if hi_uniform(np.uint64(m) << S32) < p:
+        u = hi_uniform(np.uint64(m) << S32) if high else bits_to_uniform(np.uint64(m) << S11)
+        if u < p:
             lo = m + 1
         else:
             hi = m
@@ -116,17 +117,18 @@ def hi_threshold(p):
 
 
 @jit
+def hi_threshold(p):
+    """The number of x in [0, 2**32) with hi_uniform(x << 32) < p (== lo_uniform(x) < p):
+    `hi_uniform(b) < p` is `(b >> 32) < hi_threshold(p)`, `lo_uniform(b) < p` is
+    `(b & LO32) < hi_threshold(p)`."""
+    return _threshold(p, True)
+
+
+@jit
 def u53_threshold(p):
     """The number of x in [0, 2**53) with bits_to_uniform(x << 11) < p:
     `bits_to_uniform(b) < p` is `(b >> 11) < u53_threshold(p)`."""
-    lo, hi = 0, 1 << 53
-    while lo < hi:
-        m = (lo + hi) // 2
-        if bits_to_uniform(np.uint64(m) << S11) < p:
-            lo = m + 1
-        else:
-            hi = m
-    return np.uint64(lo)
+    return _threshold(p, False)
 
 
 # Acklam's split points: the central rational function on [P_LOW, P_HIGH], tails outside
