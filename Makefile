@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+# LEMON's network simplex with arc mixing off, compiled at setup (scripts/build-lemon.sh)
+LEMON   = $(VENV)/lib/optimiser/liboptimiser_lemon.so
 # test processes (pytest-xdist): the suite on 2 cores; WORKERS=0 runs it in one process
 WORKERS ?= 2
 # random test order; SEED=n replays one order (the seed is printed at the start)
@@ -23,12 +25,16 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
 	@($(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[test,plot,dask]') \
 		> $(VENV)/install.log 2>&1 || (tail -n 30 $(VENV)/install.log; echo "setup failed: see $(VENV)/install.log" >&2; exit 1)
+	@scripts/build-lemon.sh $(VENV)
 	@scripts/warm-kernels.sh $(VENV)
 	@touch $(STAMP)
 
-setup: $(STAMP)
+$(LEMON): optimiser/model/lemon_native.cpp scripts/build-lemon.sh | $(STAMP)
+	@scripts/build-lemon.sh $(VENV)
 
-demo: $(STAMP)
+setup: $(STAMP) $(LEMON)
+
+demo: $(STAMP) $(LEMON)
 	@echo "== 1. the seed case: validate, solve, the orders to place"
 	$(OPT) validate instances/seed-155mm
 	$(OPT) solve instances/seed-155mm -o out/seed-155mm-plan --force
@@ -48,21 +54,21 @@ demo: $(STAMP)
 	$(OPT) report out/demo-net out/demo-net-reliable -o out/demo-net-report --force
 	@echo "reports: out/seed-155mm-report/index.html out/demo-net-report/index.html"
 
-test: $(STAMP)
+test: $(STAMP) $(LEMON)
 	@scripts/ensure-chromium.sh
 	@seed=$${SEED:-$(SEED)}; seed=$${seed:-$$($(PY) -c 'import random; print(random.randrange(2**32))')}; \
 	echo "tests: random order, seed $$seed (replay this order: make test SEED=$$seed), $(WORKERS) processes"; \
 	$(PY) -m pytest -q -p no:cacheprovider -p randomly --randomly-seed=$$seed -n $(WORKERS) --durations=25
 
-bench: $(STAMP)
+bench: $(STAMP) $(LEMON)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(VENV)/bin/optimiser bench --quick
 
-bench-full: $(STAMP)
+bench-full: $(STAMP) $(LEMON)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(VENV)/bin/optimiser bench
 
-lint: $(STAMP)
+lint: $(STAMP) $(LEMON)
 	$(VENV)/bin/ruff check optimiser tests benchmarks
 
 # Mutation testing (mutmut, configured in pyproject.toml [tool.mutmut]; docs/TESTING.md):
@@ -71,7 +77,7 @@ lint: $(STAMP)
 # RNG's all); MUTANTS=0 checks every one (about 3000: hours on 2 cores). The score table
 # and the survivors go to benchmarks/results/mutation.md. Not in CI.
 MUTANTS ?= 80
-mutation: $(STAMP)
+mutation: $(STAMP) $(LEMON)
 	@echo "mutation: installing mutmut (pip, quiet)"
 	@$(PY) -m pip install --quiet -e '.[mutation]' > $(VENV)/install-mutation.log 2>&1
 	rm -rf mutants

@@ -173,13 +173,21 @@ def test_negative_cost_slices_are_reversed_for_lemon():
     assert net.network_cost(network, flow) == net.network_cost(network, ref)
 
 
+@pytest.mark.parametrize("engine", ["compiled", "pylmcf"])
 @pytest.mark.parametrize("seed", range(6))
-def test_zero_capacity_arcs_are_left_out_with_the_same_optimum(seed, monkeypatch):
+def test_zero_capacity_arcs_are_left_out_with_the_same_optimum(seed, engine, monkeypatch):
     """A fresh LEMON solve leaves out the arcs of capacity 0 (LEAVE_OUT_ZERO_ARCS): LEMON
     sees fewer arcs, those arcs carry nothing, the network optimum is the one of all arcs
-    (and OR-Tools'), and the network's certificate still proves the LP optimal."""
+    (and OR-Tools'), and the network's certificate still proves the LP optimal; with the
+    compiled library (model/lemon_native.py) and with pylmcf alone."""
     import pylmcf
 
+    from optimiser.model import lemon_native
+
+    if engine == "pylmcf":
+        monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
+    elif not lemon_native.available():
+        pytest.skip("the compiled LEMON library is not built (make setup builds it)")
     inst = _random_instance(seed)
     b = split_by_commodity(inst)[0].instance
     lp = build_lp(b)
@@ -187,8 +195,10 @@ def test_zero_capacity_arcs_are_left_out_with_the_same_optimum(seed, monkeypatch
     zero = network.caps == 0
     assert zero.any()  # pair-days without a soft floor: an empty first stock slice
     seen = []
-    real_graph = pylmcf.Graph
+    real_graph, real_solve = pylmcf.Graph, lemon_native.solve
     monkeypatch.setattr(pylmcf, "Graph", lambda n, t, h: seen.append(len(t)) or real_graph(n, t, h))
+    monkeypatch.setattr(lemon_native, "solve",
+                        lambda n, t, *a, **k: seen.append(len(t)) or real_solve(n, t, *a, **k))
     try:
         flow, pot = net._solve_lemon_fresh(network)
     except RuntimeError:
@@ -283,18 +293,27 @@ def test_forked_lemon_equals_in_process(seed, monkeypatch):
         assert np.array_equal(here[0], there[0]) and np.array_equal(here[1], there[1])
         kept = net.solve_lemon(network, keep={})  # a session's graph: never forked
         assert net.network_cost(network, kept[0]) == net.network_cost(network, here[0])
+        # pylmcf alone (no compiled library): the fresh solve of all arcs is the kept
+        # graph's solve, flow for flow
+        monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
         monkeypatch.setattr(net, "LEAVE_OUT_ZERO_ARCS", False)
         assert np.array_equal(kept[0], net._solve_lemon_fresh(network)[0])
         monkeypatch.setattr(net, "LEAVE_OUT_ZERO_ARCS", True)
+        monkeypatch.delenv("OPTIMISER_LEMON_LIB")
 
 
 @LINUX_ONLY
 def test_forked_solve_runs_while_waiting_in_the_parent_during_the_childs_solve(monkeypatch):
     """The work handed to a forked network solve (the LP's matrix, build_lp defers it) runs
-    in this process while the child solves, once; the answer is the in-process one."""
+    in this process while the child solves, once; the answer is the in-process one. (The
+    fork is pylmcf's: the compiled library releases the interpreter lock instead.)"""
     import os
     import threading
 
+    monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
     inst = _random_instance(3)
     b = split_by_commodity(inst)[0].instance if len(inst.commodities) > 1 else inst
     lp = build_lp(b)
@@ -317,6 +336,7 @@ def test_forked_solve_runs_while_waiting_in_the_parent_during_the_childs_solve(m
         done.set()
         helper.join()
     assert ran == [os.getpid()] and lp._csr is not None and lp.csr._rows is not None
+    assert forks == [1]
     here = net._solve_lemon_fresh(network)
     assert np.array_equal(flow, here[0]) and np.array_equal(pot, here[1])
     ran.clear()
@@ -325,10 +345,41 @@ def test_forked_solve_runs_while_waiting_in_the_parent_during_the_childs_solve(m
 
 
 @LINUX_ONLY
+def test_the_compiled_library_solves_blocks_in_threads_without_forking(monkeypatch):
+    """With the compiled LEMON (its ctypes call releases the interpreter lock) a fresh solve
+    beside other threads stays in this process: no fork, the same answer."""
+    import os
+    import threading
+
+    from optimiser.model import lemon_native
+
+    assert lemon_native.available(), "make setup builds the compiled LEMON library"
+    inst = _random_instance(3)
+    b = split_by_commodity(inst)[0].instance if len(inst.commodities) > 1 else inst
+    network, _ = net.build_network(b, build_lp(b))
+    monkeypatch.setattr(net, "FORK_MIN_ARCS", 0)
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
+    done = threading.Event()
+    helper = threading.Thread(target=done.wait)
+    helper.start()
+    try:
+        flow, pot = net.solve_lemon(network)
+    finally:
+        done.set()
+        helper.join()
+    here = net._solve_lemon_fresh(network)
+    assert np.array_equal(flow, here[0]) and np.array_equal(pot, here[1])
+
+
+@LINUX_ONLY
+@pytest.mark.parametrize("engine", ["pylmcf", "compiled"])
 @pytest.mark.parametrize("seed", [1, 2, 4, 5, 7])
-def test_solve_with_forked_network_solves_equals_joint_lp(seed, monkeypatch):
-    """Every block's network solve forked (threshold lowered): the same plan as in-process
+def test_solve_with_forked_network_solves_equals_joint_lp(seed, engine, monkeypatch):
+    """Every block's network solve forked (threshold lowered; pylmcf) or in threads side by
+    side (the compiled library, never forked): the same plan as one at a time in process
     and the joint LP's objective."""
+    if engine == "pylmcf":
+        monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
     inst = _random_instance(seed, decimals=seed == 7)
     assert len(inst.commodities) > 1
     forked = []
@@ -340,7 +391,8 @@ def test_solve_with_forked_network_solves_equals_joint_lp(seed, monkeypatch):
     monkeypatch.setattr(net, "FORK_MIN_ARCS", 10**12)
     here = solve(inst, threads=2)
     joint = solve(inst, decompose="never", method="simplex")
-    assert forked and fast.status == here.status == joint.status
+    assert bool(forked) == (engine == "pylmcf")
+    assert fast.status == here.status == joint.status
     if joint.status == "optimal":
         assert np.array_equal(fast.x, here.x) and fast.objective == here.objective
         assert fast.objective == pytest.approx(joint.objective, rel=1e-9, abs=1e-9)

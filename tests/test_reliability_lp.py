@@ -160,9 +160,11 @@ def test_same_floors_same_bits_at_one_and_two_workers_and_run_to_run():
                 np.testing.assert_array_equal(x, y)
 
 
-def test_forked_lemon_equals_in_process_lemon():
-    """LEMON in a forked child (the plain solve's fresh blocks) and in process (the
-    session's kept graph) give the same flow and potentials on the reliability network."""
+def test_forked_lemon_equals_in_process_lemon(monkeypatch):
+    """LEMON in a forked child (the plain solve's fresh blocks) and in process give the
+    same flow and potentials on the reliability network; the loop's kept graph (pylmcf)
+    reaches the same optimum, and with pylmcf alone (no compiled library) the same flow
+    and potentials."""
     from optimiser.model import network as nw
 
     inst = _random(3)
@@ -171,7 +173,14 @@ def test_forked_lemon_equals_in_process_lemon():
     for b in lp.blocks:
         net, _ = nw.build_network(b.sub, b.lp, b.keep["scale"])
         fa, pa_ = nw._solve_lemon_forked(net)
+        fh, ph = nw._solve_lemon_fresh(net)
+        np.testing.assert_array_equal(fa, fh)
+        np.testing.assert_array_equal(pa_, ph)
         fb, pb = nw.solve_lemon(net, keep={})
+        assert nw.network_cost(net, fa) == nw.network_cost(net, fb)
+        monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
+        fa, pa_ = nw._solve_lemon_forked(net)
+        monkeypatch.delenv("OPTIMISER_LEMON_LIB")
         np.testing.assert_array_equal(fa, fb)
         np.testing.assert_array_equal(pa_, pb)
 

@@ -358,3 +358,66 @@ def test_the_tree_potentials_give_way_to_canonical_ones_far_from_the_root():
     g = Graph([3, -(2**62), 9])
     np.testing.assert_array_equal(_raw_potentials(g), [0, 5, 7])
     assert g.asked
+
+
+def _with_decimals(inst: Instance, seed: int) -> Instance:
+    """Quantities and prices with arbitrary decimals: no exact integer scaling, so HiGHS
+    finishes every block (from the rounded network's basis at the first solve)."""
+    rng = np.random.default_rng(seed)
+
+    def jitter(a):
+        a = np.asarray(a, dtype=float)
+        return np.where(np.isfinite(a), a * rng.uniform(0.9, 1.1, a.shape) + 0.0137, a)
+
+    return dataclasses.replace(
+        inst, demand=np.where(inst.demand > 0, jitter(inst.demand), 0.0),
+        capacity=jitter(inst.capacity), unit_price=jitter(inst.unit_price),
+        lane_cost=jitter(inst.lane_cost), holding_cost=jitter(inst.holding_cost),
+        floor=np.where(inst.floor > 0, jitter(inst.floor), 0.0))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_decimal_data_re_solve_from_highs_last_basis_and_equal_cold(seed):
+    inst = _with_decimals(_instance(seed), seed)
+    s = Session(inst, deterministic=True)
+    first = s.solve()
+    assert first.status == "optimal"
+    assert not any(st.exact for st in s._states)  # HiGHS finished every block
+    rng = np.random.default_rng(seed)
+    for name, change in _changes(inst, rng):
+        change(s)
+        warm = s.solve()
+        cold = Session(s.instance, deterministic=True)
+        cold.set_unmet_max(s.unmet_max)
+        cold.set_stock_min(s.stock_min)
+        c = cold.solve()
+        assert warm.status == c.status, name
+        if c.status != "optimal":
+            continue
+        assert warm.objective == pytest.approx(c.objective, rel=1e-9, abs=1e-9), name
+        assert warm.summary["check"]["ok"] and warm.summary["duals"]["kkt"]["ok"], name
+        hows = {b["how"] for b in s.stats["blocks"]}
+        assert hows <= {"HiGHS from its last basis (warm)", "unchanged (last result kept)",
+                        "HiGHS from the network's basis (warm)",
+                        "HiGHS from the network's basis (cold)"}, (name, hows)
+        if name == "demand":  # a small change of right-hand sides: a few dual pivots
+            assert "HiGHS from its last basis (warm)" in hows, (name, s.stats["blocks"])
+
+
+def test_decimal_data_go_the_networks_way_when_the_highs_budget_runs_out(monkeypatch):
+    import optimiser.model.session as session_mod
+    import optimiser.model.session_network as sn
+
+    inst = _with_decimals(_instance(2), 2)
+    s = Session(inst, deterministic=True)
+    s.solve()
+    monkeypatch.setattr(session_mod, "WARM_ITERATIONS", 1)
+    monkeypatch.setattr(sn, "HIGHS_FIRST_FRACTION", 0.0)
+    s.update(demand=inst.demand * 1.3, capacity=inst.capacity * 0.9)
+    warm = s.solve()
+    blocks = s.stats["blocks"]
+    assert all(b.get("warm_highs") == "kIterationLimit" for b in blocks), blocks
+    assert all(b["how"].startswith("HiGHS from the network's basis") for b in blocks), blocks
+    c = Session(s.instance, deterministic=True).solve()
+    assert warm.objective == pytest.approx(c.objective, rel=1e-9)
+    assert warm.summary["check"]["ok"] and warm.summary["duals"]["kkt"]["ok"]

@@ -67,6 +67,16 @@ from .status import Status
 WARM_ITERATIONS = 500
 WARM_FRACTION = 0.01
 
+
+
+def warm_iteration_budget(lp: LP, fraction: float | None = None) -> int:
+    """The simplex iterations a warm re-solve gives HiGHS from its last basis before it
+    takes the network's basis instead: WARM_ITERATIONS, or `fraction` of the rows if more
+    (default WARM_FRACTION: the joint model with a budget)."""
+    return max(WARM_ITERATIONS, int((WARM_FRACTION if fraction is None else fraction)
+                                    * lp.csr.shape[0]))
+
+
 #: Instance fields update() accepts (arrays keep their shapes; budget a number)
 MUTABLE = ("demand", "floor", "readiness_hard", "initial_stock", "pipeline", "capacity",
            "max_stock", "contract_min", "contract_max", "lane_capacity", "unit_price",
@@ -208,9 +218,7 @@ class Session:
         if warm and not skip:
             # first HiGHS's dual simplex from its last basis, with a small iteration budget:
             # after right-hand-side and bound changes (demand, stock, capacity) it needs few
-            n_rows = lp.csr.shape[0]
-            limit = max(WARM_ITERATIONS, int(WARM_FRACTION * n_rows))
-            self._h.setOptionValue("simplex_iteration_limit", limit)
+            self._h.setOptionValue("simplex_iteration_limit", warm_iteration_budget(lp))
             sol = highs.run(self._h, lp, self.options, warm=True)
             self._h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
             how = "warm (HiGHS from its last basis)"

@@ -7,6 +7,10 @@ re-solve then, block by block:
 
 * reuses the block's last result when none of its data changed (a floor change on one
   commodity re-solves that commodity only);
+* when the block's data did not scale to exact integers at its last solve (so HiGHS
+  finished it), first pushes the changes into its kept HiGHS model and runs the dual
+  simplex from the last basis with a small iteration budget (HIGHS_FIRST_FRACTION);
+  only if that runs out does it go on the network's way below;
 * otherwise pushes the new supplies, capacities and costs into the kept graph and
   restarts LEMON from its last tree (dual-ratio repair; `network_warm` says whether it
   stayed warm, read from LEMON's own counters). When many arcs' last flows are above
@@ -41,6 +45,18 @@ from .status import Status
 #: integers): fine enough that demand or floors changed by a few percent stay exact
 SESSION_QUANTITY_SCALE = 1000
 
+#: data that do not scale to exact integers: a warm re-solve first gives HiGHS's dual
+#: simplex, from the block's kept model and its last basis, this fraction of the block's
+#: rows in iterations (session.warm_iteration_budget), then goes the network's way.
+#: Measured on the 100k-dec tier (two blocks of ~24,500 rows; CPU s of the whole warm
+#: re-solve, the network's way first / HiGHS first with ~4,000 iterations, a fresh
+#: session 3.6-4.5): demand +5% on 1% of cells 0.69 / 0.76, on 10% 2.77 / 1.58, floors
+#: +20% on 5 pairs 1.20 / 0.67, floors +10% everywhere 2.31 / 1.61, initial stock +5%
+#: 2.29 / 1.57, pipeline -20% 3.22 / 2.21, one supplier's capacity halved 1.57 / 0.75;
+#: slower where the budget runs out first: 30% of floors made hard 3.92 / 4.91, every
+#: capacity -10% 3.51 / 6.47 (docs/BENCHMARKS.md).
+HIGHS_FIRST_FRACTION = 0.16
+
 #: Instance fields that belong to a block (arrays indexed by its pairs, supplier pairs
 #: or lanes); what a block's data are compared on
 _FIELDS = ("demand", "floor", "readiness_hard", "initial_stock", "pipeline", "capacity",
@@ -56,6 +72,7 @@ class _BlockState:
     lp: LP | None = None
     highs: object = None  # HiGHS model (non-exact data only)
     highs_lp: LP | None = None
+    exact: bool = True  # its data scaled exactly at the last solve (else HiGHS finished it)
     check: tuple | None = None  # (CheckReport, x, s, u) last checked (check_blocks)
 
 
@@ -124,13 +141,17 @@ def _bounded_lp(sub: Instance, extra: dict, last: LP | None = None) -> LP:
 
 
 def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
-    from ..solve import _duals
     from .certificate import certified_solution
     from .network import network_start
 
     t0 = time.perf_counter()
     lp = _bounded_lp(sub, extra, st.lp)
     info: dict = {}
+    if not st.exact and st.highs is not None and _same_structure(st.highs_lp, lp):
+        sol = _highs_first(session, lp, st, info)
+        if sol is not None:
+            return _result(session, lp, st, sol, "HiGHS from its last basis (warm)", True,
+                           info, t0)
     t = time.perf_counter()
     if not st.keep:
         from .network import build_network
@@ -153,6 +174,7 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
         start, net_info = None, {"network": f"failed: {type(e).__name__}: {e}"}
     info.update(net_info)
     info["network_seconds"] = time.perf_counter() - t
+    st.exact = bool(info.get("exact_scaling", True))
     warm = bool(info.get("network_warm"))
     info["cold_by_choice"] = bool(info.get("network_rebuilt"))
     if start is not None and start.duals is not None:
@@ -169,8 +191,16 @@ def _solve_block(session, sub: Instance, st: _BlockState, extra: dict):
     else:
         sol, how, highs_warm = _highs(session, lp, st, start)
         warm = warm or highs_warm
-    info.update(how=how + (" (warm)" if warm else " (cold)"), warm=warm,
-                simplex_iterations=sol.info.get("simplex_iterations"))
+    return _result(session, lp, st, sol, how + (" (warm)" if warm else " (cold)"), warm, info,
+                   t0)
+
+
+def _result(session, lp: LP, st: _BlockState, sol, how: str, warm: bool, info: dict,
+            t0: float):
+    """The block's BlockResult from its LP's solution (duals KKT-checked), and the info."""
+    from ..solve import _duals
+
+    info.update(how=how, warm=warm, simplex_iterations=sol.info.get("simplex_iterations"))
     st.lp = lp
     x, u = dispatch_and_rationing(lp, sol.values)
     res = LazyShadowResult(status=sol.status, backend_status=sol.backend_status, x=x, u=u,
@@ -274,6 +304,31 @@ def _highs(session, lp: LP, st: _BlockState, start):
         how = "HiGHS from its last basis" if reuse else "HiGHS"
     sol = highs.run(st.highs, lp, session.options, warm=reuse or start is not None)
     return sol, how, reuse and start is None
+
+
+def _highs_first(session, lp: LP, st: _BlockState, info: dict):
+    """Data that do not scale to exact integers: HiGHS's dual simplex from the kept model's
+    last basis first, with the changes pushed in and a small iteration budget (after
+    changes of supplies, bounds and right-hand sides the last basis stays dual feasible and
+    often needs few pivots, while the network path re-solves the rounded network, builds a
+    basis from its tree and still polishes); the solution, or None when the budget ran out
+    (the network path then continues on the same model)."""
+    from .backends import highs
+    from .session import warm_iteration_budget
+
+    push_changes(st.highs, st.highs_lp, lp)
+    st.highs_lp = lp
+    st.highs.setOptionValue("simplex_iteration_limit",
+                            warm_iteration_budget(lp, HIGHS_FIRST_FRACTION))
+    try:
+        sol = highs.run(st.highs, lp, session.options, warm=True)
+    finally:
+        st.highs.setOptionValue("simplex_iteration_limit", 2**31 - 1)
+    if sol.status != Status.OPTIMAL:
+        info["warm_highs_iterations"] = sol.info.get("simplex_iterations")
+        info["warm_highs"] = sol.backend_status
+        return None
+    return sol
 
 
 def _same_structure(old: LP | None, lp: LP) -> bool:

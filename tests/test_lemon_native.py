@@ -1,0 +1,131 @@
+"""The compiled LEMON network simplex (optimiser/model/lemon_native.py, lemon_native.cpp):
+built by `make setup`, the same optimum as pylmcf on the engine's networks and on random
+ones, its potentials an optimality certificate (and pylmcf's canonical ones when asked),
+LEMON's verdict on infeasible networks, and pylmcf whenever the library is absent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimiser.model import lemon_native
+from optimiser.model import network as net
+from optimiser.model.build import build_lp
+from optimiser.model.decompose import split_by_commodity
+
+from .test_network import _random_instance
+
+
+def _pylmcf(n, t, h, c, k, s):
+    import pylmcf
+
+    g = pylmcf.Graph(n, t, h)
+    g.set_node_supply(s)
+    g.set_edge_capacities(np.ascontiguousarray(c))
+    g.set_edge_costs(np.ascontiguousarray(k))
+    g.solve()
+    return np.asarray(g.result(), dtype=np.int64), np.asarray(g.potentials(), dtype=np.int64)
+
+
+def _certifies(t, h, c, k, s, flow, pot) -> bool:
+    """Balanced, within [0, c], and complementary slack: an arc of negative reduced cost
+    full, of positive reduced cost empty (reduced cost k + pot[t] - pot[h]); GEQ supplies
+    (a node may keep less than its supply only if ... none here: supplies balance)."""
+    n = len(s)
+    out = np.bincount(t, weights=flow, minlength=n) - np.bincount(h, weights=flow, minlength=n)
+    rc = k + pot[t] - pot[h]
+    return bool(np.array_equal(out.astype(np.int64), s) and (flow >= 0).all()
+                and (flow <= c).all() and not ((rc < 0) & (flow < c)).any()
+                and not ((rc > 0) & (flow > 0)).any())
+
+
+def _engine_networks():
+    for seed in range(8):
+        inst = _random_instance(seed)
+        for block in split_by_commodity(inst):
+            network, _ = net.build_network(block.instance, build_lp(block.instance))
+            t, h, c, k, s = net._lemon_arrays(network)
+            order = np.lexsort((h, t))
+            yield seed, network.n_nodes, t[order], h[order], c[order], k[order], s
+
+
+def _random_network(seed: int):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 60))
+    m = int(rng.integers(n, 6 * n))
+    t, h = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = t != h
+    t, h = t[keep], h[keep]
+    order = np.lexsort((h, t))
+    t, h = t[order], h[order]
+    c = rng.integers(0, 30, len(t))
+    k = rng.integers(0, 100, len(t))
+    s = np.zeros(n, dtype=np.int64)  # a feasible supply: a flow pushed along random arcs
+    f = rng.integers(0, c + 1)
+    np.add.at(s, t, f)
+    np.add.at(s, h, -f)
+    return n, t, h, c, k, s
+
+
+def test_make_setup_builds_the_library():
+    assert lemon_native.available(), (
+        f"{lemon_native.LIBRARY} is missing: `make setup` builds it (scripts/build-lemon.sh)")
+    assert "arc mixing off" in lemon_native.engine()
+
+
+@pytest.mark.parametrize("canonical", [False, True])
+def test_same_optimum_as_pylmcf_on_the_engines_networks(canonical):
+    solved = 0
+    for seed, n, t, h, c, k, s in _engine_networks():
+        try:
+            ref, ref_pot = _pylmcf(n, t, h, c, k, s)
+        except RuntimeError:
+            with pytest.raises(RuntimeError, match="INFEASIBLE"):
+                lemon_native.solve(n, t, h, c, k, s, canonical=canonical)
+            continue
+        flow, pot = lemon_native.solve(n, t, h, c, k, s, canonical=canonical)
+        assert int(np.dot(k.astype(object), flow.astype(object))) == \
+            int(np.dot(k.astype(object), ref.astype(object))), seed
+        assert _certifies(t, h, c, k, s, flow, pot), seed
+        if canonical:  # the dual optimum pylmcf names, whatever the optimal flow
+            np.testing.assert_array_equal(pot, ref_pot)
+        solved += 1
+    assert solved >= 8
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_same_optimum_as_pylmcf_on_random_networks(seed):
+    n, t, h, c, k, s = _random_network(seed)
+    ref, _ = _pylmcf(n, t, h, c, k, s)
+    for mixing in (False, True):
+        flow, pot = lemon_native.solve(n, t, h, c, k, s, arc_mixing=mixing)
+        assert int(np.dot(k, flow)) == int(np.dot(k, ref))
+        assert _certifies(t, h, c, k, s, flow, pot)
+
+
+def test_infeasible_and_bad_input():
+    t, h, c, k = np.array([0]), np.array([1]), np.array([3]), np.array([1])
+    with pytest.raises(RuntimeError, match="INFEASIBLE"):
+        lemon_native.solve(2, t, h, c, k, np.array([5, -5]))
+    with pytest.raises(ValueError, match="sorted"):  # arcs not sorted by (tail, head)
+        lemon_native.solve(3, np.array([1, 0]), np.array([2, 1]), np.array([1, 1]),
+                           np.array([1, 1]), np.array([1, 0, -1]))
+    with pytest.raises(ValueError, match="out of range"):
+        lemon_native.solve(2, np.array([0]), np.array([7]), c, k, np.array([0, 0]))
+
+
+def test_without_the_library_fresh_solves_take_pylmcf(monkeypatch):
+    seed, n, t, h, c, k, s = next(_engine_networks())
+    inst = _random_instance(seed)
+    block = split_by_commodity(inst)[0].instance
+    network, _ = net.build_network(block, build_lp(block))
+    flow, _ = net._solve_lemon_fresh(network)
+    monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
+    assert not lemon_native.available()
+    assert lemon_native.engine() == lemon_native.ENGINES[False]
+    with pytest.raises(RuntimeError, match="not available"):
+        lemon_native.solve(n, t, h, c, k, s)
+    again, _ = net._solve_lemon_fresh(network)
+    assert net.network_cost(network, again) == net.network_cost(network, flow)
+    monkeypatch.setenv("OPTIMISER_LEMON_LIB", "/nonexistent/liboptimiser_lemon.so")
+    assert not lemon_native.available()
