@@ -129,3 +129,17 @@ def test_without_the_library_fresh_solves_take_pylmcf(monkeypatch):
     assert net.network_cost(network, again) == net.network_cost(network, flow)
     monkeypatch.setenv("OPTIMISER_LEMON_LIB", "/nonexistent/liboptimiser_lemon.so")
     assert not lemon_native.available()
+
+
+def test_the_plan_says_which_lemon_solved(monkeypatch):
+    from optimiser.solve import solve
+
+    inst = _random_instance(2)
+    plan = solve(inst)
+    engines = {b.get("network_engine") for b in plan.summary["solver"]["blocks"]}
+    assert engines == {lemon_native.ENGINES[True]}
+    monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
+    again = solve(inst)
+    assert {b.get("network_engine") for b in again.summary["solver"]["blocks"]} == \
+        {lemon_native.ENGINES[False]}
+    assert again.objective == pytest.approx(plan.objective, rel=1e-12)

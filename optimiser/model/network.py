@@ -478,6 +478,16 @@ def solve_network(net: Network, solver: str = "lemon", keep: dict | None = None,
     return out
 
 
+def engine(solver: str, fresh: bool = True) -> str:
+    """What solved (or solves) a network: `solver` as network_start says it, and for LEMON
+    whether the compiled library (fresh solves) or pylmcf (a kept graph, or no library)."""
+    if solver != "lemon":
+        return "OR-Tools SimpleMinCostFlow (cost scaling)"
+    from . import lemon_native
+
+    return lemon_native.engine() if fresh else lemon_native.ENGINES[False]
+
+
 def network_cost(net: Network, flow: np.ndarray) -> int:
     """sum cost x flow in scaled units (exact integer arithmetic)."""
     return int(np.dot(net.costs.astype(object), flow.astype(object)))
@@ -548,7 +558,8 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
         info.update(network_status=f"{str(e) or 'INFEASIBLE'}", network_solver=solver)
         return None, info
     info.update(network_status="OPTIMAL", network_solver=solver,
-                network_solve_seconds=time.perf_counter() - t)
+                network_solve_seconds=time.perf_counter() - t,
+                network_engine=engine(solver, fresh=keep is None))
     if keep is not None and "warm" in keep:
         info["network_warm"] = keep.pop("warm")
         if keep.pop("fell_back", False):
