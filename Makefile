@@ -1,4 +1,4 @@
-# Two commands on a fresh machine (only Python >= 3.11, pip and make needed):
+# Two commands on a fresh machine (Python >= 3.11, pip, make and a C++20 compiler needed):
 #   make demo   set everything up, solve and stress-test the bundled 155 mm instance
 #   make test   set everything up, run the whole test suite (what .ci/run runs)
 # and, by hand (slow, not in CI):
