@@ -168,9 +168,10 @@ def _flags(keep: dict) -> dict:
 
 #: a block's LEMON graph lives in a worker process of its own (LemonWorker) when the
 #: blocks are solved concurrently and its LP has at least this many variables: LEMON
-#: holds the interpreter lock while it solves, so in threads the blocks would take turns
-#: (the plain solve forks its fresh solves for the same reason: network.FORK_MIN_ARCS);
-#: a worker keeps the graph, so it restarts from its last tree as in process
+#: (pylmcf, whose graph the loop keeps) holds the interpreter lock while it solves, so in
+#: threads the blocks would take turns (the plain solve's fresh solves take the compiled
+#: LEMON, whose call releases the lock, or fork: network.FORK_MIN_ARCS); a worker keeps
+#: the graph, so it restarts from its last tree as in process
 WORKER_MIN_VARS = 20_000
 
 
