@@ -112,6 +112,13 @@ def test_infeasible_and_bad_input():
                            np.array([1, 1]), np.array([1, 0, -1]))
     with pytest.raises(ValueError, match="out of range"):
         lemon_native.solve(2, np.array([0]), np.array([7]), c, k, np.array([0, 0]))
+    for bad_cap, bad_cost in ((-1, 1), (3, -1), (3, 2**62)):  # pylmcf refuses these too
+        with pytest.raises(ValueError, match="negative capacity or cost"):
+            lemon_native.solve(2, t, h, np.array([bad_cap]), np.array([bad_cost]),
+                               np.array([0, 0]))
+    empty = np.array([], dtype=np.int64)
+    flow, pot = lemon_native.solve(0, empty, empty, empty, empty, empty)  # as pylmcf
+    assert len(flow) == 0 and len(pot) == 0
 
 
 def test_without_the_library_fresh_solves_take_pylmcf(monkeypatch):

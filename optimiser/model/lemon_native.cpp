@@ -38,6 +38,11 @@ extern "C" int optimiser_lemon_solve(int64_t n_nodes, int64_t n_arcs, const int6
     if (n_nodes < 0 || n_arcs < 0 || n_nodes > INT32_MAX || n_arcs > INT32_MAX) return 3;
     const int n = static_cast<int>(n_nodes);
     const size_t m = static_cast<size_t>(n_arcs);
+    if (n == 0) return m == 0 ? 0 : 3;  // as pylmcf: an empty problem is optimal at cost 0
+    // as pylmcf: capacities >= 0, and every cost below LEMON's artificial arcs' (2^62),
+    // else a feasible problem could be reported INFEASIBLE
+    for (size_t i = 0; i < m; i++)
+      if (caps[i] < 0 || costs[i] < 0 || costs[i] >= INT64_MAX / 2) return 3;
     std::vector<std::pair<int, int>> arcs;
     arcs.reserve(m);
     for (size_t i = 0; i < m; i++) {

@@ -104,4 +104,5 @@ def solve(n_nodes: int, tails: np.ndarray, heads: np.ndarray, caps: np.ndarray,
     if status == UNBOUNDED:
         raise RuntimeError("UNBOUNDED")
     raise ValueError("LEMON refused the network (nodes out of range, arcs not sorted by "
-                     "(tail, head), or an internal error)")
+                     "(tail, head), a negative capacity or cost, a cost of 2^62 or more, "
+                     "or an internal error)")
