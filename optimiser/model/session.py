@@ -68,13 +68,25 @@ WARM_ITERATIONS = 500
 WARM_FRACTION = 0.01
 
 
-
 def warm_iteration_budget(lp: LP, fraction: float | None = None) -> int:
     """The simplex iterations a warm re-solve gives HiGHS from its last basis before it
     takes the network's basis instead: WARM_ITERATIONS, or `fraction` of the rows if more
     (default WARM_FRACTION: the joint model with a budget)."""
     return max(WARM_ITERATIONS, int((WARM_FRACTION if fraction is None else fraction)
                                     * lp.csr.shape[0]))
+
+
+def run_within_budget(h, lp: LP, options, fraction: float | None = None):
+    """HiGHS model h run from its last basis within warm_iteration_budget(lp, fraction)
+    simplex iterations (the limit lifted again afterwards); its RawSolution, whose
+    backend_status is kIterationLimit when the budget ran out."""
+    from .backends import highs
+
+    h.setOptionValue("simplex_iteration_limit", warm_iteration_budget(lp, fraction))
+    try:
+        return highs.run(h, lp, options, warm=True)
+    finally:
+        h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
 
 
 #: Instance fields update() accepts (arrays keep their shapes; budget a number)
@@ -218,9 +230,7 @@ class Session:
         if warm and not skip:
             # first HiGHS's dual simplex from its last basis, with a small iteration budget:
             # after right-hand-side and bound changes (demand, stock, capacity) it needs few
-            self._h.setOptionValue("simplex_iteration_limit", warm_iteration_budget(lp))
-            sol = highs.run(self._h, lp, self.options, warm=True)
-            self._h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
+            sol = run_within_budget(self._h, lp, self.options)
             how = "warm (HiGHS from its last basis)"
             if sol.backend_status == "kIterationLimit":
                 info["warm_highs_iterations"] = sol.info.get("simplex_iterations")

@@ -47,7 +47,7 @@ SESSION_QUANTITY_SCALE = 1000
 
 #: data that do not scale to exact integers: a warm re-solve first gives HiGHS's dual
 #: simplex, from the block's kept model and its last basis, this fraction of the block's
-#: rows in iterations (session.warm_iteration_budget), then goes the network's way.
+#: rows in iterations (session.run_within_budget), then goes the network's way.
 #: Measured on the 100k-dec tier (two blocks of ~24,500 rows; CPU s of the whole warm
 #: re-solve, the network's way first / HiGHS first with ~4,000 iterations, a fresh
 #: session 3.6-4.5): demand +5% on 1% of cells 0.69 / 0.76, on 10% 2.77 / 1.58, floors
@@ -313,17 +313,11 @@ def _highs_first(session, lp: LP, st: _BlockState, info: dict):
     often needs few pivots, while the network path re-solves the rounded network, builds a
     basis from its tree and still polishes); the solution, or None when the budget ran out
     (the network path then continues on the same model)."""
-    from .backends import highs
-    from .session import warm_iteration_budget
+    from .session import run_within_budget
 
     push_changes(st.highs, st.highs_lp, lp)
     st.highs_lp = lp
-    st.highs.setOptionValue("simplex_iteration_limit",
-                            warm_iteration_budget(lp, HIGHS_FIRST_FRACTION))
-    try:
-        sol = highs.run(st.highs, lp, session.options, warm=True)
-    finally:
-        st.highs.setOptionValue("simplex_iteration_limit", 2**31 - 1)
+    sol = run_within_budget(st.highs, lp, session.options, HIGHS_FIRST_FRACTION)
     if sol.status != Status.OPTIMAL:
         info["warm_highs_iterations"] = sol.info.get("simplex_iterations")
         info["warm_highs"] = sol.backend_status
