@@ -60,6 +60,17 @@ def _highs_status(s: Session) -> str:
     return highs.solve(lp, SolverOptions()).status.value
 
 
+def _warm_and_cold(s: Session, change):
+    """Apply `change` to session s and re-solve it warm; and a fresh session's solve of the
+    changed LP (the same extra bounds). (warm plan, cold plan)"""
+    change(s)
+    warm = s.solve()
+    cold = Session(s.instance, deterministic=True)
+    cold.set_unmet_max(s.unmet_max)
+    cold.set_stock_min(s.stock_min)
+    return warm, cold.solve()
+
+
 def _assert_warm(s: Session, name: str) -> None:
     """Every block restarted from what the session kept (LEMON from its last tree, counted
     by LEMON itself; HiGHS from its last basis; an unchanged block's result). Floors made
@@ -89,12 +100,7 @@ def test_warm_equals_cold_after_every_change(seed):
         assert first.objective == pytest.approx(ref.objective, rel=1e-9)
     rng = np.random.default_rng(seed)
     for name, change in _changes(inst, rng):
-        change(s)
-        warm = s.solve()
-        cold = Session(s.instance, deterministic=True)
-        cold.set_unmet_max(s.unmet_max)
-        cold.set_stock_min(s.stock_min)
-        c = cold.solve()
+        warm, c = _warm_and_cold(s, change)
         assert warm.status == c.status, name
         if c.status == "optimal":  # (an infeasible block is proven by its network at once)
             _assert_warm(s, name)
@@ -385,12 +391,7 @@ def test_decimal_data_re_solve_from_highs_last_basis_and_equal_cold(seed):
     assert not any(st.exact for st in s._states)  # HiGHS finished every block
     rng = np.random.default_rng(seed)
     for name, change in _changes(inst, rng):
-        change(s)
-        warm = s.solve()
-        cold = Session(s.instance, deterministic=True)
-        cold.set_unmet_max(s.unmet_max)
-        cold.set_stock_min(s.stock_min)
-        c = cold.solve()
+        warm, c = _warm_and_cold(s, change)
         assert warm.status == c.status, name
         if c.status != "optimal":
             continue
