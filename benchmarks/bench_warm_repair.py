@@ -87,6 +87,25 @@ def ssp_repair(tails, heads, costs, caps, supply, flow, pot, adj=None,
 
 
 @jit
+def _reach(y, nd, dist, touched, n_t, heap_d, heap_x, size):
+    """Dijkstra: node y reached at distance nd (< its last): recorded (touched, for the
+    reset) and pushed on the binary heap (heap_d, heap_x) of `size` items. (n_t, size)"""
+    if dist[y] == _INF:
+        touched[n_t] = y
+        n_t += 1
+    dist[y] = nd
+    i = size  # sift up
+    while i > 0:
+        q = (i - 1) // 2
+        if heap_d[q] <= nd:
+            break
+        heap_d[i], heap_x[i] = heap_d[q], heap_x[q]
+        i = q
+    heap_d[i], heap_x[i] = nd, y
+    return n_t, size + 1
+
+
+@jit
 def _repair(tails, heads, costs, caps, supply, flow, pi, out_ptr, out_arc, in_ptr, in_arc,
             max_scans, counts):
     n = len(supply)
@@ -242,7 +261,7 @@ def _repair(tails, heads, costs, caps, supply, flow, pi, out_ptr, out_arc, in_pt
                 need += e[x]
                 if need <= 0:
                     break
-            for k in range(out_ptr[x], out_ptr[x + 1]):
+            for k in range(out_ptr[x], out_ptr[x + 1]):  # forward residual arcs
                 a = out_arc[k]
                 if flow[a] < caps[a]:
                     y = heads[a]
@@ -250,20 +269,8 @@ def _repair(tails, heads, costs, caps, supply, flow, pi, out_ptr, out_arc, in_pt
                     if nd < d:
                         return 3  # a residual arc of negative reduced cost: not optimal
                     if nd < dist[y] and settled[y] != phase:
-                        if dist[y] == _INF:
-                            touched[n_t] = y
-                            n_t += 1
-                        dist[y] = nd
-                        i = size  # push: sift up
-                        size += 1
-                        while i > 0:
-                            q = (i - 1) // 2
-                            if heap_d[q] <= nd:
-                                break
-                            heap_d[i], heap_x[i] = heap_d[q], heap_x[q]
-                            i = q
-                        heap_d[i], heap_x[i] = nd, y
-            for k in range(in_ptr[x], in_ptr[x + 1]):
+                        n_t, size = _reach(y, nd, dist, touched, n_t, heap_d, heap_x, size)
+            for k in range(in_ptr[x], in_ptr[x + 1]):  # backward residual arcs
                 a = in_arc[k]
                 if flow[a] > 0:
                     y = tails[a]
@@ -271,19 +278,7 @@ def _repair(tails, heads, costs, caps, supply, flow, pi, out_ptr, out_arc, in_pt
                     if nd < d:
                         return 3
                     if nd < dist[y] and settled[y] != phase:
-                        if dist[y] == _INF:
-                            touched[n_t] = y
-                            n_t += 1
-                        dist[y] = nd
-                        i = size
-                        size += 1
-                        while i > 0:
-                            q = (i - 1) // 2
-                            if heap_d[q] <= nd:
-                                break
-                            heap_d[i], heap_x[i] = heap_d[q], heap_x[q]
-                            i = q
-                        heap_d[i], heap_x[i] = nd, y
+                        n_t, size = _reach(y, nd, dist, touched, n_t, heap_d, heap_x, size)
             scans += out_ptr[x + 1] - out_ptr[x] + in_ptr[x + 1] - in_ptr[x]
         reached = False
         for k in range(n_set):
