@@ -25,11 +25,11 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
 	@($(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[test,plot,dask]') \
 		> $(VENV)/install.log 2>&1 || (tail -n 30 $(VENV)/install.log; echo "setup failed: see $(VENV)/install.log" >&2; exit 1)
-	@scripts/build-lemon.sh $(VENV)
 	@scripts/warm-kernels.sh $(VENV)
 	@touch $(STAMP)
 
-$(LEMON): optimiser/model/lemon_native.cpp scripts/build-lemon.sh | $(STAMP)
+# built after every (re)install: the headers it compiles come from the installed pylmcf
+$(LEMON): optimiser/model/lemon_native.cpp scripts/build-lemon.sh $(STAMP)
 	@scripts/build-lemon.sh $(VENV)
 
 setup: $(STAMP) $(LEMON)
