@@ -150,3 +150,131 @@ def test_the_plan_says_which_lemon_solved(monkeypatch):
     assert {b.get("network_engine") for b in again.summary["solver"]["blocks"]} == \
         {lemon_native.ENGINES[False]}
     assert again.objective == pytest.approx(plan.objective, rel=1e-12)
+
+
+# the kept graph (KeptGraph: a session's, restarted from its last tree) -----------------
+def _changes(seed: int, steps: int = 6):
+    """A random network and a chain of (capacities, costs or None, supplies) for it, each
+    feasible: a new flow within the new capacities gives the supplies. Costs change every
+    third step (a warm restart then reprices the tree)."""
+    n, t, h, c, k, s = _random_network(seed)
+    rng = np.random.default_rng(1000 + seed)
+    out = [(c, k, s)]
+    for i in range(steps):
+        c = np.maximum(0, c + rng.integers(-5, 6, len(c)))
+        f = rng.integers(0, c + 1)
+        s = np.zeros(n, dtype=np.int64)
+        np.add.at(s, t, f)
+        np.add.at(s, h, -f)
+        out.append((c, rng.integers(0, 100, len(c)) if i % 3 == 2 else None, s))
+    return n, t, h, out
+
+
+def _pylmcf_kept(n, t, h):
+    import pylmcf
+
+    g = pylmcf.Graph(n, t, h)
+    g.set_warm_repair("dual_ratio")
+    g.set_warm_repair_budget(0.0)
+    return g
+
+
+def _step(g, c, k, s):
+    g.set_node_supply(s)
+    g.set_edge_capacities(np.ascontiguousarray(c))
+    if k is not None:
+        g.set_edge_costs(np.ascontiguousarray(k))
+    g.solve()
+    return np.asarray(g.result(), dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_kept_graph_with_mixing_on_is_pylmcfs_graph(seed):
+    """With arc mixing on, the compiled kept graph runs pylmcf's own code path: over a
+    chain of restarts the same flows, the same tree potentials, the same canonical
+    potentials and the same warm/cold counts, bit for bit."""
+    n, t, h, chain = _changes(seed)
+    ours = lemon_native.KeptGraph(n, t, h, repair="dual_ratio", arc_mixing=True)
+    theirs = _pylmcf_kept(n, t, h)
+    for c, k, s in chain:
+        assert np.array_equal(_step(ours, c, k, s), _step(theirs, c, k, s))
+        assert np.array_equal(ours.raw_potentials(), theirs.raw_potentials())
+        assert np.array_equal(ours.potentials(), theirs.potentials())
+        for count in ("warm_start_count", "cold_start_count", "policy_cold_count"):
+            assert getattr(ours, count)() == getattr(theirs, count)()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_kept_graph_restarts_to_the_optimum(seed):
+    """Arc mixing off (what a session keeps): every restart reaches a fresh solve's optimal
+    cost, its tree potentials and its canonical ones both certify the flow, and no restart
+    fell back to a cold start (LEMON's own counters, as a session reads them)."""
+    n, t, h, chain = _changes(seed)
+    g = lemon_native.KeptGraph(n, t, h)
+    k = chain[0][1]
+    for c, new_k, s in chain:
+        k = k if new_k is None else new_k
+        flow = _step(g, c, new_k, s)
+        ref, _ = _pylmcf(n, t, h, c, k, s)
+        assert int(np.dot(k, flow)) == int(np.dot(k, ref))
+        assert _certifies(t, h, c, k, s, flow, g.raw_potentials())
+        assert _certifies(t, h, c, k, s, flow, g.potentials())
+    assert g.cold_start_count() == 0 and g.policy_cold_count() == 0
+
+
+def test_kept_graph_after_an_infeasible_solve_and_bad_input():
+    t, h = np.array([0, 1]), np.array([1, 2])
+    g = lemon_native.KeptGraph(3, t, h)
+    with pytest.raises(RuntimeError, match="solve"):  # nothing solved yet
+        g.result()
+    assert np.array_equal(_step(g, np.array([4, 4]), np.array([1, 2]), np.array([3, 0, -3])),
+                          [3, 3])
+    with pytest.raises(RuntimeError, match="INFEASIBLE"):  # more than the arcs carry
+        _step(g, np.array([4, 4]), None, np.array([5, 0, -5]))
+    with pytest.raises(RuntimeError, match="solve"):  # no solution read after a failure
+        g.result()
+    # no basis kept from the failed solve: the next one starts afresh, and is right
+    assert np.array_equal(_step(g, np.array([4, 4]), None, np.array([2, 0, -2])), [2, 2])
+    with pytest.raises(ValueError, match="negative capacity"):
+        _step(g, np.array([-1, 4]), None, np.array([0, 0, 0]))
+    with pytest.raises(ValueError, match="3 values"):
+        g.set_node_supply(np.array([1, -1]))
+    with pytest.raises(ValueError, match="sorted"):
+        lemon_native.KeptGraph(3, np.array([1, 0]), np.array([2, 1]))
+    with pytest.raises(ValueError, match="out of range"):
+        lemon_native.KeptGraph(2, np.array([0]), np.array([7]))
+    empty = lemon_native.KeptGraph(0, np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    empty.solve()  # as pylmcf: an empty problem is optimal at cost 0
+    assert len(empty.result()) == 0 and len(empty.potentials()) == 0
+
+
+def test_kept_graphs_restart_side_by_side_in_threads():
+    """Each graph's solves release the interpreter lock and share no state: restarted in
+    two threads, the same flows as one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(seed):
+        n, t, h, chain = _changes(seed, steps=10)
+        g = lemon_native.KeptGraph(n, t, h)
+        return [_step(g, c, k, s) for c, k, s in chain]
+
+    seeds = list(range(8))
+    serial = [run(x) for x in seeds]
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        threaded = list(ex.map(run, seeds))
+    for a, b in zip(serial, threaded):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_without_the_library_a_session_keeps_pylmcfs_graph(monkeypatch):
+    keep: dict = {}
+    inst = _random_instance(1)
+    block = split_by_commodity(inst)[0].instance
+    network, _ = net.build_network(block, build_lp(block))
+    ours, _ = net.solve_lemon(network, keep=keep)
+    assert isinstance(keep["graph"], lemon_native.KeptGraph)
+    monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
+    pkeep: dict = {}
+    theirs, _ = net.solve_lemon(network, keep=pkeep)
+    assert type(pkeep["graph"]).__module__.startswith("pylmcf")
+    assert net.network_cost(network, ours) == net.network_cost(network, theirs)

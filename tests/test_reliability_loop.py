@@ -104,6 +104,10 @@ def test_unreachable_target_names_the_pair_and_the_storage_limit():
     assert 0.0 <= limits[0]["best_reliability"] < 0.95
     assert "D/A" in plan.summary["message"]
     assert float(plan.s.max()) <= 120.0 + 1e-6  # the most reliable plan found is still a plan
+    # which LEMON ran (the same engine gives the same bits; docs/RELIABILITY.md)
+    from optimiser.model import lemon_native
+
+    assert plan.summary["solver"]["network_engine"] == lemon_native.engine()
 
 
 def test_frontier_floors_nested_cost_monotone_ranges_disjoint():

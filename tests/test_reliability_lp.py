@@ -225,12 +225,42 @@ def test_snapped_hard_bounds_that_cannot_hold_fall_back_to_highs_as_given():
     np.testing.assert_allclose(res.s, hard, rtol=1e-9)
 
 
+def _loop_run(inst, workers: int):
+    lp, _, cand, P, hard = lp_session(inst, "network", workers=workers)
+    rng = np.random.default_rng(4)
+    out = []
+    for _ in range(4):
+        res = lp.solve(P, hard)
+        out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
+        P = raise_floors(rng, P, res, cand, 100.0)
+    lp.close()
+    return out, [b.worker for b in lp.blocks]
+
+
+def test_kept_graphs_restart_in_threads_as_one_after_the_other():
+    """The compiled library's kept graphs release the interpreter lock: blocks solved
+    concurrently restart side by side in threads (no worker process) and give the same
+    bits as one block after the other, warm restarts included."""
+    from optimiser.model import lemon_native
+
+    assert lemon_native.available()
+    inst = _random(5)
+    serial, _ = _loop_run(inst, 1)
+    threaded, workers = _loop_run(inst, 2)
+    assert workers == [None] * len(workers) and len(workers) > 1
+    for a, b in zip(serial, threaded):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
+
 def test_lemon_in_worker_processes_equals_in_process(monkeypatch):
-    """Blocks solved concurrently keep their LEMON graph in a forked worker each (LEMON
-    holds the interpreter lock): the same calls in the same order, so the same bits as
-    the graphs kept in process, warm restarts included; the workers end with the session."""
+    """Without the compiled library (pylmcf holds the interpreter lock), blocks solved
+    concurrently keep their LEMON graph in a forked worker each: the same calls in the
+    same order, so the same bits as the graphs kept in process, warm restarts included;
+    the workers end with the session."""
     import optimiser.reliability.netlp as netlp
 
+    monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
     inst = _random(5)
     runs = []
     for min_vars in (10**9, 0):

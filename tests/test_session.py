@@ -89,8 +89,12 @@ def _assert_warm(s: Session, name: str) -> None:
                 or b.get("network_cold_fallback")), (name, b)
 
 
+@pytest.mark.parametrize("engine", ["compiled", "pylmcf"])
 @pytest.mark.parametrize("seed", range(6))
-def test_warm_equals_cold_after_every_change(seed):
+def test_warm_equals_cold_after_every_change(seed, engine, monkeypatch):
+    """With the compiled library's kept graphs, and with pylmcf's (no library)."""
+    if engine == "pylmcf":
+        monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
     inst = _instance(seed)
     s = Session(inst, deterministic=True)
     first = s.solve()
@@ -142,6 +146,34 @@ def test_deterministic_sessions_are_bit_identical():
         plans.append(s.solve())
     a, b = plans
     assert np.array_equal(a.x, b.x) and np.array_equal(a.u, b.u) and a.objective == b.objective
+
+
+def test_blocks_restarted_in_threads_equal_one_after_the_other(monkeypatch):
+    """The compiled kept graphs release the interpreter lock, so a session restarts its
+    blocks side by side in threads: the same plans, bit for bit, as one block after the
+    other, over a chain of changes."""
+    from optimiser.execution import serial_map
+    from optimiser.model import lemon_native, session_network
+
+    assert lemon_native.available()
+    inst = _instance(5)  # three commodities
+    assert len(session_network.blocks_of(inst)) > 1
+    runs = []
+    for threaded in (True, False):
+        if not threaded:
+            monkeypatch.setattr(session_network, "_block_map", lambda session, n: serial_map)
+        else:
+            assert session_network._block_map(Session(inst), 2) is not serial_map
+        s = Session(inst, deterministic=True)
+        plans = [s.solve()]
+        for _, change in _changes(inst, np.random.default_rng(3)):
+            change(s)
+            plans.append(s.solve())
+        runs.append(plans)
+    for a, b in zip(*runs):
+        assert a.status == b.status
+        assert np.array_equal(a.x, b.x) and np.array_equal(a.u, b.u)
+        assert a.objective == b.objective or a.status != "optimal"
 
 
 def test_update_refuses_unknown_fields_and_wrong_shapes():

@@ -3,7 +3,8 @@
 Without a budget, every row of the LP (docs/MODEL.md) is a flow-conservation or
 capacity constraint on a time-expanded network, so a network simplex finds an
 optimal flow many times faster than a general LP solver. The default is LEMON's
-network simplex (through `pylmcf`); OR-Tools' `SimpleMinCostFlow` (cost scaling)
+network simplex (compiled at setup from the LEMON headers pylmcf ships, arc mixing off:
+model/lemon_native.py; through `pylmcf` without that library); OR-Tools' `SimpleMinCostFlow` (cost scaling)
 stays selectable (`network_solver="ortools"`) as a peer for the benchmark suite.
 
 The network's answer is never the final word. Its flow is mapped back to an LP
@@ -75,7 +76,7 @@ WARM_MAX_MOVED = 0.005
 #: cold solve): off (0), so that the path a re-solve takes, and with it the optimal
 #: vertex among equal ones, never depends on the machine's load
 WARM_REPAIR_BUDGET = 0.0
-#: LEMON (pylmcf) holds the interpreter lock while it solves, so commodity blocks solved
+#: LEMON through pylmcf holds the interpreter lock while it solves, so commodity blocks solved
 #: in threads would take turns. A fresh solve (no session graph to keep) of a network of
 #: at least this many arcs, while other threads of the process run, is done in a forked
 #: child that hands back flow and potentials through shared memory: the blocks' network
@@ -258,9 +259,9 @@ def solve_lemon(net: Network, keep: dict | None = None, rebuild: bool = False,
     """LEMON's network simplex: (flow per arc, potentials per node), LEMON's convention
     (reduced cost of u->v is cost + pi[u] - pi[v]). Raises RuntimeError if infeasible.
 
-    keep: a dict that holds the pylmcf graph between calls (a session's): when the arcs
-    are the same, only supplies, capacities and costs are set and LEMON restarts from
-    its last spanning tree with dual-ratio repair (the default repair restarted cold on
+    keep: a dict that holds the LEMON graph between calls (a session's: _kept_graph): when
+    the arcs are the same, only supplies, capacities and costs are set and LEMON restarts
+    from its last spanning tree with dual-ratio repair (the default repair restarted cold on
     these networks). keep["warm"] then says whether it stayed warm, from LEMON's own
     counters (a restart that fell back to a cold start is not warm).
     rebuild: solve a fresh graph instead when the restart is predicted to cost more than
@@ -269,8 +270,6 @@ def solve_lemon(net: Network, keep: dict | None = None, rebuild: bool = False,
     while_waiting: a function of no arguments run in this process while a forked child
     solves (work that does not need the flow, e.g. assembling the LP's matrix); run
     before or after the solve when there is no child."""
-    import pylmcf
-
     if keep is None:  # nothing to restart from or keep: a fresh graph, forked when it pays
         if _fork_pays(net):
             return _solve_lemon_forked(net, while_waiting)
@@ -290,10 +289,8 @@ def solve_lemon(net: Network, keep: dict | None = None, rebuild: bool = False,
         else:
             keep["rebuilt"] = True
     if g is None:
-        order = np.lexsort((h, t))  # pylmcf wants arcs sorted by (tail, head)
-        g = pylmcf.Graph(net.n_nodes, t[order], h[order])
-        g.set_warm_repair("dual_ratio")
-        g.set_warm_repair_budget(WARM_REPAIR_BUDGET)
+        order = np.lexsort((h, t))  # LEMON's static graph takes arcs sorted by (tail, head)
+        g = _kept_graph(net.n_nodes, t[order], h[order])
         keep.update(graph=g, order=order, tails=t, heads=h, n_nodes=net.n_nodes, costs=None)
         fresh = True
     else:
@@ -316,6 +313,25 @@ def solve_lemon(net: Network, keep: dict | None = None, rebuild: bool = False,
     pot = np.asarray(g.potentials(), dtype=np.int64) if not keep.get("raw_potentials") \
         else _raw_potentials(g)
     return _unreverse(net, flow), pot
+
+
+def _kept_graph(n_nodes: int, tails: np.ndarray, heads: np.ndarray):
+    """A graph to keep between solves: the compiled library's (lemon_native.KeptGraph: arc
+    mixing off, its solves release the interpreter lock) when it is there, else pylmcf's;
+    both restart LEMON from the last tree with dual-ratio repair and no wall-time budget
+    (WARM_REPAIR_BUDGET), and count warm and cold starts the same way (LEMON's own
+    counters)."""
+    from . import lemon_native
+
+    if lemon_native.available():
+        return lemon_native.KeptGraph(n_nodes, tails, heads, repair="dual_ratio",
+                                      budget=WARM_REPAIR_BUDGET)
+    import pylmcf
+
+    g = pylmcf.Graph(n_nodes, tails, heads)
+    g.set_warm_repair("dual_ratio")
+    g.set_warm_repair_budget(WARM_REPAIR_BUDGET)
+    return g
 
 
 def _raw_potentials(g) -> np.ndarray:
@@ -478,14 +494,15 @@ def solve_network(net: Network, solver: str = "lemon", keep: dict | None = None,
     return out
 
 
-def engine(solver: str, fresh: bool = True) -> str:
+def engine(solver: str) -> str:
     """What solved (or solves) a network: `solver` as network_start says it, and for LEMON
-    whether the compiled library (fresh solves) or pylmcf (a kept graph, or no library)."""
+    whether the compiled library or pylmcf (no library) — fresh solves and kept graphs
+    alike."""
     if solver != "lemon":
         return "OR-Tools SimpleMinCostFlow (cost scaling)"
     from . import lemon_native
 
-    return lemon_native.engine() if fresh else lemon_native.ENGINES[False]
+    return lemon_native.engine()
 
 
 def network_cost(net: Network, flow: np.ndarray) -> int:
@@ -559,7 +576,7 @@ def network_start(inst: Instance, lp: LP, solver: str = "lemon",
         return None, info
     info.update(network_status="OPTIMAL", network_solver=solver,
                 network_solve_seconds=time.perf_counter() - t,
-                network_engine=engine(solver, fresh=keep is None))
+                network_engine=engine(solver))
     if keep is not None and "warm" in keep:
         info["network_warm"] = keep.pop("warm")
         if keep.pop("fell_back", False):

@@ -116,7 +116,7 @@ class Session:
         self._h = None  # the HiGHS model
         self._lp: LP | None = None
         self._dirty = True
-        self._net: dict = {}  # the retained pylmcf graph (network.solve_lemon keep=)
+        self._net: dict = {}  # the retained LEMON graph (network.solve_lemon keep=)
         self._states: list = []  # per commodity block, without a budget (session_network)
         self.stats: dict = {}  # of the last solve: warm, iterations, seconds, how
         self.solves = 0

@@ -22,6 +22,10 @@ re-solve then, block by block:
   (model/certificate.py) and are the block's answer; otherwise the tree becomes an LP
   basis for the block's kept HiGHS model, which finishes on the true data.
 
+The changed blocks are solved side by side in threads when LEMON is the compiled
+library's (its kept graph releases the interpreter lock: `_block_map`), else one after
+the other; each block has its own state, so the answer is the same either way.
+
 The returned plan is checked block by block (`check_blocks`: the blocks share no
 constraint without a budget, so the checker's report of the whole plan is the merge
 of its reports of the blocks' plans); an unchanged block keeps its last report.
@@ -35,6 +39,7 @@ from functools import partial
 
 import numpy as np
 
+from ..execution import local_map, serial_map
 from ..instance import Instance
 from ..solve import BlockResult
 from .build import LP, build_lp, dispatch_and_rationing, refresh_lp
@@ -107,8 +112,8 @@ def solve_blocks(session, cold: bool) -> tuple[list[Block], list, dict]:
     blocks = blocks_of(inst)
     if cold or len(session._states) != len(blocks):
         session._states = [_BlockState() for _ in blocks]
-    results, per_block = [], []
-    for b, st in zip(blocks, session._states):
+    results, per_block, todo = [], [], []
+    for i, (b, st) in enumerate(zip(blocks, session._states)):
         extra = {"unmet_max": None if session.unmet_max is None else session.unmet_max[b.pairs],
                  "stock_min": None if session.stock_min is None else session.stock_min[b.pairs]}
         data = _data(b.instance, extra)
@@ -116,16 +121,37 @@ def solve_blocks(session, cold: bool) -> tuple[list[Block], list, dict]:
             results.append(st.result)
             per_block.append({"commodity": b.commodity, "how": "unchanged (last result kept)",
                               "warm": True})
-            continue
+        else:
+            results.append(None)
+            per_block.append(None)
+            todo.append((i, b, st, extra, data))
+
+    def one(item):
+        i, b, st, extra, data = item
         warm_before = st.result is not None
         res, info = _solve_block(session, b.instance, st, extra)
         st.data, st.result, st.check = data, res, None  # new data: check again
-        per_block.append({"commodity": b.commodity, **info,
-                          "warm": warm_before and bool(info.get("warm"))})
-        results.append(res)
+        results[i] = res
+        per_block[i] = {"commodity": b.commodity, **info,
+                        "warm": warm_before and bool(info.get("warm"))}
+
+    _block_map(session, len(todo))(one, todo)
     stats = {"warm": any(p["warm"] for p in per_block) and all(
         p["warm"] or p.get("cold_by_choice") for p in per_block), "blocks": per_block}
     return blocks, results, stats
+
+
+def _block_map(session, n: int):
+    """How the blocks to solve are mapped: in threads (one per block, at most the
+    session's threads) when LEMON is the compiled library's, whose solves release the
+    interpreter lock, so the blocks' network restarts run side by side (HiGHS releases it
+    too); one after the other with pylmcf, which holds it. Each block has its own graph,
+    HiGHS model and state, so the answer is the same either way (tested)."""
+    from . import lemon_native
+
+    if n < 2 or not lemon_native.available():
+        return serial_map
+    return local_map(session.options.threads, name="optimiser-session")
 
 
 def _bounded_lp(sub: Instance, extra: dict, last: LP | None = None) -> LP:

@@ -177,6 +177,13 @@ def _plan(inst: Instance, res, loop: Loop | None, check: bool,
                           f"{' per commodity block' if len(loop.lp.blocks) > 1 else ''}; "
                           f"the last by {', '.join(last) or 'none'}",
                    "backend_status": "kOptimal"}
+    if loop.lp.method == "network":
+        from ..model import lemon_native
+
+        # which LEMON restarted the blocks' graphs: where the LP has ties the compiled
+        # library (arc mixing off) and pylmcf may stop at different optimal vertices, and
+        # the loop may then take another path to another certified plan
+        s["solver"]["network_engine"] = lemon_native.engine()
     s["size"] = size
     if duals:
         shadow, info = loop.lp.shadow_prices()

@@ -31,8 +31,11 @@ for "unbounded" to grow: a thousandth of a unit where it fits, so a one-unit ins
 keeps its precision (the closed-form least-cost case), and coarser only where the
 quantities are too large for the finer one (on the 100k-few tier, whole units).
 
-When the blocks are solved concurrently, a large block's LEMON graph lives in a worker
-process of its own (`LemonWorker`): LEMON holds the interpreter lock while it solves.
+The blocks' graphs are the compiled library's kept graphs (model/lemon_native.py), whose
+solves release the interpreter lock, so concurrent blocks restart side by side in threads.
+Without that library they are pylmcf's, which holds the lock, and when the blocks are
+solved concurrently a large block's graph lives in a worker process of its own
+(`LemonWorker`).
 docs/RELIABILITY.md ("The LP's exact network path") has the why and the measurements.
 """
 
@@ -166,18 +169,22 @@ def _flags(keep: dict) -> dict:
     return out
 
 
-#: a block's LEMON graph lives in a worker process of its own (LemonWorker) when the
-#: blocks are solved concurrently and its LP has at least this many variables: LEMON
-#: (pylmcf, whose graph the loop keeps) holds the interpreter lock while it solves, so in
-#: threads the blocks would take turns (the plain solve's fresh solves take the compiled
-#: LEMON, whose call releases the lock, or fork: network.FORK_MIN_ARCS); a worker keeps
-#: the graph, so it restarts from its last tree as in process
+#: without the compiled library, a block's LEMON graph lives in a worker process of its
+#: own (LemonWorker) when the blocks are solved concurrently and its LP has at least this
+#: many variables: pylmcf holds the interpreter lock while it solves, so in threads the
+#: blocks would take turns; a worker keeps the graph, so it restarts from its last tree as
+#: in process. The compiled library's kept graph (lemon_native.KeptGraph) releases the
+#: lock: the blocks restart side by side in threads, no worker, no arrays piped.
 WORKER_MIN_VARS = 20_000
 
 
 def worker_pays(n_vars: int, concurrent: bool) -> bool:
-    """Linux only (elsewhere forking a process with threads is unsafe or unavailable)."""
-    return sys.platform.startswith("linux") and concurrent and n_vars >= WORKER_MIN_VARS
+    """Linux only (elsewhere forking a process with threads is unsafe or unavailable), and
+    only for pylmcf's graphs (no compiled library)."""
+    from ..model import lemon_native
+
+    return (sys.platform.startswith("linux") and concurrent and n_vars >= WORKER_MIN_VARS
+            and not lemon_native.available())
 
 
 class LemonWorker:
