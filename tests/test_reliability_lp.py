@@ -142,29 +142,37 @@ def test_readiness_duals_bracket_the_finite_difference():
     assert checked >= 10 and agreed >= 1
 
 
-def test_same_floors_same_bits_at_one_and_two_workers_and_run_to_run():
-    inst = _random(2)
-    runs = []
-    for workers in (1, 2, 2):
-        lp, _, cand, P, hard = lp_session(inst, "network", workers=workers)
-        rng = np.random.default_rng(9)
-        out = []
-        for _ in range(4):
-            res = lp.solve(P, hard)
-            out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
-            P = raise_floors(rng, P, res, cand, 100.0)
-        runs.append(out)
+def _loop_run(inst, workers: int, seed: int = 4):
+    """Four solves of the loop's kind (each raising floors where the last plan stands),
+    the session closed after them: (x, u, s, dual of each solve; the blocks' workers)."""
+    lp, _, cand, P, hard = lp_session(inst, "network", workers=workers)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(4):
+        res = lp.solve(P, hard)
+        out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
+        P = raise_floors(rng, P, res, cand, 100.0)
+    lp.close()
+    return out, [b.worker for b in lp.blocks]
+
+
+def _same_bits(*runs) -> None:
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             for x, y in zip(a, b):
                 np.testing.assert_array_equal(x, y)
 
 
+def test_same_floors_same_bits_at_one_and_two_workers_and_run_to_run():
+    inst = _random(2)
+    _same_bits(*(_loop_run(inst, workers, seed=9)[0] for workers in (1, 2, 2)))
+
+
 def test_forked_lemon_equals_in_process_lemon(monkeypatch):
     """LEMON in a forked child (the plain solve's fresh blocks) and in process give the
-    same flow and potentials on the reliability network; the loop's kept graph (pylmcf)
-    reaches the same optimum, and with pylmcf alone (no compiled library) the same flow
-    and potentials."""
+    same flow and potentials on the reliability network; the loop's kept graph reaches
+    the same optimum, and with pylmcf alone (no compiled library) the kept graph and the
+    forked fresh solve give the same flow and potentials."""
     from optimiser.model import network as nw
 
     inst = _random(3)
@@ -180,6 +188,7 @@ def test_forked_lemon_equals_in_process_lemon(monkeypatch):
         assert nw.network_cost(net, fa) == nw.network_cost(net, fb)
         monkeypatch.setenv("OPTIMISER_LEMON_LIB", "")
         fa, pa_ = nw._solve_lemon_forked(net)
+        fb, pb = nw.solve_lemon(net, keep={})
         monkeypatch.delenv("OPTIMISER_LEMON_LIB")
         np.testing.assert_array_equal(fa, fb)
         np.testing.assert_array_equal(pa_, pb)
@@ -225,18 +234,6 @@ def test_snapped_hard_bounds_that_cannot_hold_fall_back_to_highs_as_given():
     np.testing.assert_allclose(res.s, hard, rtol=1e-9)
 
 
-def _loop_run(inst, workers: int):
-    lp, _, cand, P, hard = lp_session(inst, "network", workers=workers)
-    rng = np.random.default_rng(4)
-    out = []
-    for _ in range(4):
-        res = lp.solve(P, hard)
-        out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
-        P = raise_floors(rng, P, res, cand, 100.0)
-    lp.close()
-    return out, [b.worker for b in lp.blocks]
-
-
 def test_kept_graphs_restart_in_threads_as_one_after_the_other():
     """The compiled library's kept graphs release the interpreter lock: blocks solved
     concurrently restart side by side in threads (no worker process) and give the same
@@ -248,9 +245,7 @@ def test_kept_graphs_restart_in_threads_as_one_after_the_other():
     serial, _ = _loop_run(inst, 1)
     threaded, workers = _loop_run(inst, 2)
     assert workers == [None] * len(workers) and len(workers) > 1
-    for a, b in zip(serial, threaded):
-        for x, y in zip(a, b):
-            np.testing.assert_array_equal(x, y)
+    _same_bits(serial, threaded)
 
 
 def test_lemon_in_worker_processes_equals_in_process(monkeypatch):
@@ -265,21 +260,11 @@ def test_lemon_in_worker_processes_equals_in_process(monkeypatch):
     runs = []
     for min_vars in (10**9, 0):
         monkeypatch.setattr(netlp, "WORKER_MIN_VARS", min_vars)
-        lp, _, cand, P, hard = lp_session(inst, "network", workers=2)
-        rng = np.random.default_rng(4)
-        out = []
-        for _ in range(4):
-            res = lp.solve(P, hard)
-            out.append((res.x.copy(), res.u.copy(), res.s.copy(), res.dual.copy()))
-            P = raise_floors(rng, P, res, cand, 100.0)
-        workers = [b.worker for b in lp.blocks]
+        out, workers = _loop_run(inst, 2)
         assert all((w is None) == (min_vars > 0) for w in workers)
-        lp.close()
         assert all(w is None or not w.proc.is_alive() for w in workers)
         runs.append(out)
-    for a, b in zip(*runs):
-        for x, y in zip(a, b):
-            np.testing.assert_array_equal(x, y)
+    _same_bits(*runs)
 
 
 def test_a_block_the_raise_missed_keeps_its_solution():
