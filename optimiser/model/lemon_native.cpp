@@ -69,6 +69,17 @@ bool read_arcs(int n, size_t m, const int64_t* tails, const int64_t* heads,
   return true;
 }
 
+// (tail, head) pairs split into the two arrays canonical_potentials takes
+void split_arcs(const std::vector<std::pair<int, int>>& arcs, std::vector<int>& starts,
+                std::vector<int>& ends) {
+  starts.resize(arcs.size());
+  ends.resize(arcs.size());
+  for (size_t i = 0; i < arcs.size(); i++) {
+    starts[i] = arcs[i].first;
+    ends[i] = arcs[i].second;
+  }
+}
+
 // as pylmcf: capacities >= 0, and every cost below LEMON's artificial arcs' (2^62), else
 // a feasible problem could be reported INFEASIBLE
 bool data_ok(size_t m, const int64_t* caps, const int64_t* costs) {
@@ -108,11 +119,8 @@ extern "C" int optimiser_lemon_solve(int64_t n_nodes, int64_t n_arcs, const int6
     if (st == NS::UNBOUNDED) return 2;
     for (size_t i = 0; i < m; i++) flow_out[i] = ns.flow(g.arcFromId(static_cast<int>(i)));
     for (int i = 0; i < n; i++) pot_out[i] = ns.potential(g.nodeFromId(i));
-    std::vector<int> starts(m), ends(m);
-    for (size_t i = 0; i < m; i++) {
-      starts[i] = arcs[i].first;
-      ends[i] = arcs[i].second;
-    }
+    std::vector<int> starts, ends;
+    split_arcs(arcs, starts, ends);
     finish_potentials(n, starts, ends, costs, caps, flow_out, canonical != 0, pot_out);
     return 0;
   } catch (...) {
@@ -166,12 +174,7 @@ extern "C" void* optimiser_lemon_graph_new(int64_t n_nodes, int64_t n_arcs,
     k->m = static_cast<size_t>(n_arcs);
     std::vector<std::pair<int, int>> arcs;
     if (!read_arcs(k->n, k->m, tails, heads, arcs)) return nullptr;
-    k->starts.resize(k->m);
-    k->ends.resize(k->m);
-    for (size_t i = 0; i < k->m; i++) {
-      k->starts[i] = arcs[i].first;
-      k->ends[i] = arcs[i].second;
-    }
+    split_arcs(arcs, k->starts, k->ends);
     k->g.build(k->n, arcs.begin(), arcs.end());
     k->sup = std::make_unique<G::NodeMap<int64_t>>(k->g, 0);
     k->cap = std::make_unique<G::ArcMap<int64_t>>(k->g, 0);
